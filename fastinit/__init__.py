@@ -1,0 +1,55 @@
+"""fastinit: counter-based random tensors and neural-network initializers.
+
+Every element is a pure function of (seed, stream, element index) under Philox4x32-10,
+so results are the same bits whatever the thread count, chunking or memory layout.
+"""
+
+from ._check_build import raise_if_not_built
+
+raise_if_not_built()
+
+from ._core import (  # noqa: E402
+    STREAM_VERSION as STREAM_VERSION,
+)
+from ._core import (  # noqa: E402
+    PhiloxBitGenerator as PhiloxBitGenerator,
+)
+from ._core import (  # noqa: E402
+    get_num_threads as get_num_threads,
+)
+from ._core import (  # noqa: E402
+    set_num_threads as set_num_threads,
+)
+from ._generate import (  # noqa: E402
+    normal as normal,
+)
+from ._generate import (  # noqa: E402
+    philox4x32_10 as philox4x32_10,
+)
+from ._generate import (  # noqa: E402
+    random_bits as random_bits,
+)
+from ._generate import (  # noqa: E402
+    truncated_normal as truncated_normal,
+)
+from ._generate import (  # noqa: E402
+    uniform as uniform,
+)
+from ._generator import Generator as Generator  # noqa: E402
+from ._generator import default_rng as default_rng  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "STREAM_VERSION",
+    "Generator",
+    "PhiloxBitGenerator",
+    "default_rng",
+    "get_num_threads",
+    "normal",
+    "philox4x32_10",
+    "random_bits",
+    "set_num_threads",
+    "truncated_normal",
+    "uniform",
+]

@@ -1,0 +1,248 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Compiled core: the CPU fill over kernels/fill_cpu.c, OpenMP threads, the raw Philox
+block function and a numpy BitGenerator on the same stream.  Inputs are validated by the
+Python layer (fastinit/_generate.py) before they reach this module."""
+
+cimport numpy as cnp
+from cython.parallel cimport prange
+from cpython.exc cimport PyErr_CheckSignals
+from libc.stdint cimport uint16_t, uint32_t, uint64_t, int64_t
+from numpy.random cimport bitgen_t
+from numpy.random.bit_generator cimport BitGenerator
+
+import numpy as np
+
+cnp.import_array()
+
+cdef extern from "fill_cpu.h" nogil:
+    ctypedef struct fi_params:
+        uint64_t seed
+        uint64_t stream
+        double a, b, lo, hi, pa, pd
+    void fi_fill(int dist, int dtype, const fi_params *p, uint64_t start, int64_t n,
+                 char *dst, int64_t stride)
+    int fi_simd_supported()
+    int fi_simd_active()
+    int fi_set_simd(int level)
+    void fi_philox4x32_10(uint32_t *c0, uint32_t *c1, uint32_t *c2, uint32_t *c3,
+                          uint32_t k0, uint32_t k1)
+    int FI_STREAM_VERSION
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    #define FI_OPENMP 1
+    #else
+    #define FI_OPENMP 0
+    static int omp_get_max_threads(void) { return 1; }
+    #endif
+    """
+    int FI_OPENMP
+    int omp_get_max_threads() nogil
+
+STREAM_VERSION = FI_STREAM_VERSION
+SIMD_NAMES = ("baseline", "avx2", "avx512")
+
+DEF CHUNK = 32768          # elements per work item (a multiple of every group size)
+DEF BATCH = 512            # work items between checks for Ctrl-C (16 Mi elements)
+DEF SERIAL_BELOW = 131072  # smaller fills run on the calling thread
+
+cdef int _num_threads = omp_get_max_threads()
+
+
+def openmp_enabled():
+    """True when the extension was compiled with OpenMP."""
+    return bool(FI_OPENMP)
+
+
+def get_num_threads():
+    """Threads a fill uses (1 without OpenMP)."""
+    return _num_threads if FI_OPENMP else 1
+
+
+def set_num_threads(int n):
+    """Set the threads a fill uses; n >= 1.  The values never depend on it."""
+    global _num_threads
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    _num_threads = n
+
+
+def simd_supported():
+    """Best SIMD path this CPU runs: 'avx512', 'avx2' or 'baseline'."""
+    return SIMD_NAMES[fi_simd_supported()]
+
+
+def simd_active():
+    """SIMD path the fills use."""
+    return SIMD_NAMES[fi_simd_active()]
+
+
+def set_simd(name):
+    """Choose the SIMD path ('avx512', 'avx2', 'baseline' or 'auto'), capped at what the
+    CPU supports; returns the path set.  Every path gives the same bits."""
+    if name == "auto":
+        return SIMD_NAMES[fi_set_simd(-1)]
+    if name not in SIMD_NAMES:
+        raise ValueError(f"name must be one of {SIMD_NAMES + ('auto',)}, got {name!r}")
+    return SIMD_NAMES[fi_set_simd(SIMD_NAMES.index(name))]
+
+
+def fill(int dist, int dtype, tuple params, uint64_t offset, cnp.ndarray out,
+         tuple shape, tuple strides):
+    """Fill `out` (shape and byte strides already coalesced by the caller, last axis
+    innermost) with logical elements offset .. offset + out.size - 1 of the stream."""
+    cdef fi_params p
+    p.seed, p.stream, p.a, p.b, p.lo, p.hi, p.pa, p.pd = params
+    cdef int nd = len(shape)
+    cdef int64_t dims[32]
+    cdef int64_t steps[32]
+    cdef int k
+    for k in range(nd):
+        dims[k] = shape[k]
+        steps[k] = strides[k]
+    cdef int64_t m = dims[nd - 1]
+    cdef int64_t stride = steps[nd - 1]
+    cdef int64_t rows = 1
+    for k in range(nd - 1):
+        rows *= dims[k]
+    if rows * m == 0:
+        return
+    cdef int64_t per_row = (m + CHUNK - 1) // CHUNK
+    cdef int64_t items = rows * per_row
+    cdef char *base = <char *>cnp.PyArray_DATA(out)
+    cdef int nt = _num_threads if rows * m >= SERIAL_BELOW else 1
+    cdef int64_t t0, t1, t
+    t0 = 0
+    while t0 < items:
+        t1 = min(items, t0 + BATCH)
+        if nt > 1:
+            for t in prange(t0, t1, nogil=True, num_threads=nt, schedule="static"):
+                _fill_item(dist, dtype, &p, offset, base, nd, dims, steps, m, stride,
+                           per_row, t)
+        else:
+            with nogil:
+                for t in range(t0, t1):
+                    _fill_item(dist, dtype, &p, offset, base, nd, dims, steps, m, stride,
+                               per_row, t)
+        t0 = t1
+        if t0 < items and PyErr_CheckSignals() != 0:
+            raise KeyboardInterrupt
+
+
+cdef inline void _fill_item(int dist, int dtype, const fi_params *p, uint64_t offset,
+                            char *base, int nd, int64_t *dims, int64_t *steps, int64_t m,
+                            int64_t stride, int64_t per_row, int64_t t) noexcept nogil:
+    cdef int64_t row = t // per_row
+    cdef int64_t c = (t - row * per_row) * CHUNK
+    cdef int64_t n = min(CHUNK, m - c)
+    cdef int64_t r = row
+    cdef int64_t byte = c * stride
+    cdef int k
+    for k in range(nd - 2, -1, -1):
+        byte += (r % dims[k]) * steps[k]
+        r = r // dims[k]
+    fi_fill(dist, dtype, p, offset + <uint64_t>(row * m + c), n, base + byte, stride)
+
+
+def philox4x32_10(cnp.ndarray counter, cnp.ndarray key):
+    """Raw Philox4x32-10 on C-contiguous uint32 arrays counter (n, 4) and key (n, 2)."""
+    cdef Py_ssize_t n = counter.shape[0], i
+    cdef cnp.ndarray result = np.empty((n, 4), dtype=np.uint32)
+    cdef uint32_t *c = <uint32_t *>cnp.PyArray_DATA(counter)
+    cdef uint32_t *kk = <uint32_t *>cnp.PyArray_DATA(key)
+    cdef uint32_t *o = <uint32_t *>cnp.PyArray_DATA(result)
+    cdef uint32_t c0, c1, c2, c3
+    with nogil:
+        for i in range(n):
+            c0, c1, c2, c3 = c[4 * i], c[4 * i + 1], c[4 * i + 2], c[4 * i + 3]
+            fi_philox4x32_10(&c0, &c1, &c2, &c3, kk[2 * i], kk[2 * i + 1])
+            o[4 * i], o[4 * i + 1], o[4 * i + 2], o[4 * i + 3] = c0, c1, c2, c3
+    return result
+
+
+# ---- numpy BitGenerator over the same stream ----
+
+cdef struct bitgen_state:
+    fi_params params
+    uint64_t pos          # index of the next 32-bit word of the stream
+    uint64_t block        # block held in words (valid when has_block)
+    uint32_t words[4]
+    int has_block
+
+
+cdef inline uint32_t _next_u32(void *st) noexcept nogil:
+    cdef bitgen_state *s = <bitgen_state *>st
+    cdef uint64_t b = s.pos >> 2
+    cdef uint32_t c0, c1, c2, c3
+    if not s.has_block or s.block != b:
+        c0 = <uint32_t>b
+        c1 = <uint32_t>(b >> 32)
+        c2 = <uint32_t>s.params.stream
+        c3 = <uint32_t>(s.params.stream >> 32)
+        fi_philox4x32_10(&c0, &c1, &c2, &c3, <uint32_t>s.params.seed,
+                         <uint32_t>(s.params.seed >> 32))
+        s.words[0], s.words[1], s.words[2], s.words[3] = c0, c1, c2, c3
+        s.block = b
+        s.has_block = 1
+    cdef uint32_t w = s.words[s.pos & 3]
+    s.pos += 1
+    return w
+
+
+cdef uint32_t _bitgen_u32(void *st) noexcept nogil:
+    return _next_u32(st)
+
+
+cdef uint64_t _bitgen_u64(void *st) noexcept nogil:
+    cdef uint64_t hi = _next_u32(st)
+    return (hi << 32) | _next_u32(st)
+
+
+cdef double _bitgen_double(void *st) noexcept nogil:
+    return <double>(_bitgen_u64(st) >> 11) * (1.0 / 9007199254740992.0)
+
+
+cdef class PhiloxBitGenerator(BitGenerator):
+    """PhiloxBitGenerator(seed=None, stream=0)
+
+    A numpy ``BitGenerator`` over fastinit's stream: 32-bit word ``4 b + j`` of stream
+    ``stream`` is word ``j`` of Philox block ``b``; a 64-bit draw joins two successive
+    words, first one high.  ``numpy.random.Generator(PhiloxBitGenerator(s)).random(n)``
+    equals ``fastinit.uniform((n,), seed=s, dtype=np.float64)`` bit for bit.
+    """
+    cdef bitgen_state rng_state
+
+    def __init__(self, seed=None, stream=0):
+        from fastinit._validate import check_u64
+        BitGenerator.__init__(self, seed)
+        if seed is None:
+            seed = int(self._seed_seq.generate_state(1, np.uint64)[0])
+        self.rng_state.params.seed = check_u64(seed, "seed")
+        self.rng_state.params.stream = check_u64(stream, "stream")
+        self.rng_state.pos = 0
+        self.rng_state.has_block = 0
+        self._bitgen.state = <void *>&self.rng_state
+        self._bitgen.next_uint64 = &_bitgen_u64
+        self._bitgen.next_uint32 = &_bitgen_u32
+        self._bitgen.next_double = &_bitgen_double
+        self._bitgen.next_raw = &_bitgen_u64
+
+    @property
+    def state(self):
+        """Seed, stream and position (in 32-bit words) as a dict."""
+        return {"bit_generator": type(self).__name__,
+                "state": {"seed": int(self.rng_state.params.seed),
+                          "stream": int(self.rng_state.params.stream),
+                          "pos": int(self.rng_state.pos)}}
+
+    @state.setter
+    def state(self, value):
+        if not isinstance(value, dict) or value.get("bit_generator") != type(self).__name__:
+            raise ValueError(f"state must be a dict from {type(self).__name__}.state")
+        st = value["state"]
+        self.rng_state.params.seed = st["seed"]
+        self.rng_state.params.stream = st["stream"]
+        self.rng_state.pos = st["pos"]
+        self.rng_state.has_block = 0

@@ -1,0 +1,239 @@
+"""Stateless generation: every element is a pure function of (seed, stream, index).
+
+The transforms live in kernels/fi_dist.h; this module validates arguments, derives the
+per-call constants (clamps in the output precision, truncation probabilities) and hands
+the output buffer to the compiled fill."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import _core
+from ._validate import (
+    BFLOAT16,
+    DTYPE_CODES,
+    U64_LIMIT,
+    check_float_dtype,
+    check_out,
+    check_real,
+    check_shape,
+    check_u64,
+)
+
+DIST_BITS, DIST_UNIFORM, DIST_NORMAL, DIST_TRUNCNORMAL = 0, 1, 2, 3
+_SQRT1_2 = math.sqrt(0.5)
+
+
+def _ncdf(x: float) -> float:
+    """Standard normal CDF, accurate in the lower tail."""
+    return 0.5 * math.erfc(-x * _SQRT1_2)
+
+
+def _next_toward(x: float, dtype: np.dtype, up: bool) -> float:
+    """The neighbour of `x` (a value of `dtype`) toward +inf or -inf, in `dtype`."""
+    if dtype == BFLOAT16:
+        bits = int(np.array(x, dtype=BFLOAT16).view(np.uint16))
+        if x == 0.0:
+            return float(np.array(0x0001 if up else 0x8001, np.uint16).view(BFLOAT16))
+        step = 1 if (x > 0) == up else -1
+        return float(np.array(bits + step, np.uint16).view(BFLOAT16))
+    return float(np.nextafter(dtype.type(x), dtype.type(np.inf if up else -np.inf)))
+
+
+def _inner_bounds(low: float, high: float, dtype: np.dtype, open_high: bool):
+    """Smallest value of `dtype` >= low and largest <= high (< high when open_high)."""
+    lo = float(np.array(low).astype(dtype))
+    if lo < low:
+        lo = _next_toward(lo, dtype, up=True)
+    hi = float(np.array(high).astype(dtype))
+    if hi > high or (open_high and hi >= high):
+        hi = _next_toward(hi, dtype, up=False)
+    return lo, hi
+
+
+def _prepare(shape, size_name, dtype, out, default_dtype):
+    """Resolve (shape, dtype, out) the way numpy does: out fixes dtype and shape."""
+    shape = None if shape is None else check_shape(shape, size_name)
+    if dtype is None:
+        dtype = out.dtype if isinstance(out, np.ndarray) else default_dtype
+    dtype = check_float_dtype(dtype) if dtype != np.uint32 else np.dtype(np.uint32)
+    if out is not None:
+        out = check_out(out, dtype, shape)
+    return shape, dtype, out
+
+
+def _run(dist, dtype, shape, out, seed, stream, offset, a=0.0, b=0.0, lo=0.0, hi=0.0,
+         pa=0.0, pd=0.0):
+    """Check the index range, allocate if needed, and fill."""
+    seed = check_u64(seed, "seed")
+    stream = check_u64(stream, "stream")
+    offset = check_u64(offset, "offset")
+    if out is None:
+        out = np.empty(shape, dtype=dtype)
+    if offset + out.size > U64_LIMIT:
+        raise ValueError(f"offset + size must be <= 2**64, got {offset} + {out.size}")
+    if out.size == 0:
+        return out
+    dims, steps = _coalesce(out)
+    _core.fill(dist, DTYPE_CODES[dtype], (seed, stream, a, b, lo, hi, pa, pd), offset,
+               out, dims, steps)
+    return out
+
+
+def _coalesce(a: np.ndarray):
+    """Shape and byte strides of `a` in logical row-major order, with axes of length 1
+    dropped and adjacent axes merged where memory allows (a C-contiguous array becomes
+    one axis)."""
+    dims, steps = [], []
+    for d, s in zip(a.shape, a.strides, strict=True):
+        if d == 1:
+            continue
+        if dims and steps[-1] == s * d:  # the outer axis steps over exactly one inner run
+            dims[-1] *= d
+            steps[-1] = s
+        else:
+            dims.append(d)
+            steps.append(s)
+    if not dims:
+        return (1,), (a.itemsize,)
+    return tuple(dims), tuple(steps)
+
+
+def _uniform_params(low, high, dtype):
+    low = check_real(low, "low")
+    high = check_real(high, "high")
+    if not low <= high:
+        raise ValueError(f"low must be <= high, got low={low}, high={high}")
+    span = high - low
+    if not math.isfinite(span):
+        raise ValueError(f"high - low must be finite, got {span}")
+    if low == high:
+        return dict(a=low, b=0.0, lo=low, hi=low)
+    lo, hi = _inner_bounds(low, high, dtype, open_high=True)
+    if lo > hi:
+        raise ValueError(f"[low, high) = [{low}, {high}) holds no {dtype.name} value")
+    return dict(a=low, b=span, lo=lo, hi=hi)
+
+
+def _normal_params(loc, scale):
+    loc = check_real(loc, "loc")
+    scale = check_real(scale, "scale")
+    if scale < 0:
+        raise ValueError(f"scale must be >= 0, got {scale}")
+    return dict(a=loc, b=scale)
+
+
+def _truncnormal_params(loc, scale, a, b, dtype):
+    loc = check_real(loc, "loc")
+    scale = check_real(scale, "scale")
+    a = check_real(a, "a")
+    b = check_real(b, "b")
+    if not scale > 0:
+        raise ValueError(f"scale must be > 0, got {scale}")
+    if not a < b:
+        raise ValueError(f"a must be < b, got a={a}, b={b}")
+    alpha, beta = (a - loc) / scale, (b - loc) / scale
+    sign = 1.0
+    if alpha > 0:  # the interval lies in the upper half: sample its mirror image
+        alpha, beta, sign = -beta, -alpha, -1.0
+    pa = _ncdf(alpha)
+    pd = _ncdf(beta) - pa
+    if not pd > 1e-300:
+        raise ValueError(
+            f"[a, b] = [{a}, {b}] lies beyond 37 standard deviations of loc={loc}; "
+            "its normal probability underflows in double precision"
+        )
+    lo, hi = _inner_bounds(a, b, dtype, open_high=False)
+    if lo > hi:
+        raise ValueError(f"[a, b] = [{a}, {b}] holds no {dtype.name} value")
+    return dict(a=loc, b=sign * scale, lo=lo, hi=hi, pa=pa, pd=pd)
+
+
+# ---- public stateless functions ----
+
+def uniform(shape, low=0.0, high=1.0, *, seed, stream=0, offset=0, dtype=None, out=None):
+    """Uniform values on [low, high), element i a pure function of (seed, stream, offset + i).
+
+    Parameters
+    ----------
+    shape : int or tuple of ints
+        Shape of the result (must equal ``out.shape`` when both are given; may be None
+        with ``out``).
+    low, high : float
+        Bounds, low <= high.  Values are clamped into the values of ``dtype`` in
+        [low, high), so rounding to a low precision never yields ``high``.
+    seed : int in [0, 2**64)
+        Philox key.
+    stream : int in [0, 2**64)
+        Independent stream for the same seed.
+    offset : int
+        Logical index of the first element: ``uniform((n,), seed=s, offset=k)`` equals
+        ``uniform((k + n,), seed=s)[k:]`` bit for bit.
+    dtype : float16, bfloat16, float32 (default, or ``out.dtype``), float64
+    out : numpy.ndarray, optional
+        Filled in place, in logical row-major order whatever its memory layout.
+
+    Notes
+    -----
+    32-bit working precision: element i is ``low + (high - low) * (w >> 8) 2^-24`` with
+    w word ``i % 4`` of Philox block ``i // 4``; float16/bfloat16 round it to nearest
+    even.  float64 takes 53 bits of two words of block ``i // 2``.
+    """
+    shape, dtype, out = _prepare(shape, "shape", dtype, out, np.float32)
+    return _run(DIST_UNIFORM, dtype, shape, out, seed, stream, offset,
+                **_uniform_params(low, high, dtype))
+
+
+def normal(shape, mean=0.0, std=1.0, *, seed, stream=0, offset=0, dtype=None, out=None):
+    """Normal values N(mean, std^2), element i a pure function of (seed, stream, offset + i).
+
+    Box-Muller on word pairs (kernels/fi_dist.h): element 2k and 2k + 1 are r cos(theta)
+    and r sin(theta) of the same pair, r = sqrt(-2 log u1).  The 24-bit u1 of the 32-bit
+    path bounds |z| <= 5.77; float64 uses 53 bits (|z| <= 8.57).
+    Other arguments as :func:`uniform`.
+    """
+    shape, dtype, out = _prepare(shape, "shape", dtype, out, np.float32)
+    return _run(DIST_NORMAL, dtype, shape, out, seed, stream, offset,
+                **_normal_params(mean, std))
+
+
+def truncated_normal(shape, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed, stream=0, offset=0,
+                     dtype=None, out=None):
+    """Normal N(mean, std^2) truncated to [a, b] (absolute bounds, as torch.nn.init.trunc_normal_).
+
+    One pass, no rejection: z = Phi^-1(Phi(alpha) + u (Phi(beta) - Phi(alpha))) with
+    alpha = (a - mean) / std, beta = (b - mean) / std, Phi^-1 by Wichura's AS 241 in
+    double precision; an interval in the upper half is sampled as its mirror image so
+    tails keep their precision.  No value lies outside [a, b] after rounding to dtype.
+    Other arguments as :func:`uniform`.
+    """
+    shape, dtype, out = _prepare(shape, "shape", dtype, out, np.float32)
+    return _run(DIST_TRUNCNORMAL, dtype, shape, out, seed, stream, offset,
+                **_truncnormal_params(mean, std, a, b, dtype))
+
+
+def random_bits(shape, *, seed, stream=0, offset=0, out=None):
+    """Raw uint32 words: element i is word i % 4 of Philox block i // 4."""
+    shape, dtype, out = _prepare(shape, "shape", np.uint32, out, np.uint32)
+    return _run(DIST_BITS, dtype, shape, out, seed, stream, offset)
+
+
+def philox4x32_10(counter, key):
+    """The raw Philox4x32-10 block function (Salmon et al., SC'11).
+
+    counter : uint32 array of shape (..., 4); key : uint32 array of shape (..., 2),
+    broadcast against each other.  Returns uint32 of shape (..., 4).
+    """
+    counter = np.asarray(counter)
+    key = np.asarray(key)
+    for arr, name, last in ((counter, "counter", 4), (key, "key", 2)):
+        if arr.dtype != np.uint32:
+            raise TypeError(f"{name} must have dtype uint32, got {arr.dtype.name}")
+        if arr.ndim < 1 or arr.shape[-1] != last:
+            raise ValueError(f"{name} must have shape (..., {last}), got {arr.shape}")
+    batch = np.broadcast_shapes(counter.shape[:-1], key.shape[:-1])
+    c = np.ascontiguousarray(np.broadcast_to(counter, batch + (4,))).reshape(-1, 4)
+    k = np.ascontiguousarray(np.broadcast_to(key, batch + (2,))).reshape(-1, 2)
+    return _core.philox4x32_10(c, k).reshape(batch + (4,))

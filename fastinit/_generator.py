@@ -1,0 +1,98 @@
+"""A numpy-style Generator over the stateless engine."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+
+import numpy as np
+
+from . import _generate as g
+from ._validate import check_u64
+
+
+class Generator:
+    """Generator(seed=None)
+
+    numpy-compatible names and argument order (``random``, ``uniform``,
+    ``standard_normal``, ``normal``, ``truncated_normal``, ``bits``) over fastinit's
+    counter-based stream.  Call k (k = 0, 1, ...) draws from stream k of the seed, so
+    successive calls differ, a sequence of calls is reproducible from the seed, and
+    ``Generator(s)``'s first ``normal(size=n, dtype=np.float32)`` equals
+    ``fastinit.normal(n, seed=s, stream=0)``.  Only the stream counter is locked: calls
+    from several threads run their fills in parallel, each on its own stream.
+
+    seed : int in [0, 2**64) or None (fresh entropy from the OS).
+    """
+
+    def __init__(self, seed=None):
+        self.seed = secrets.randbits(64) if seed is None else check_u64(seed, "seed")
+        self._next_stream = 0
+        self._lock = threading.Lock()
+
+    def __repr__(self):
+        return f"Generator(seed={self.seed})  # next stream {self._next_stream}"
+
+    @property
+    def next_stream(self) -> int:
+        """The stream the next call uses."""
+        return self._next_stream
+
+    def _take_stream(self) -> int:
+        with self._lock:
+            stream = self._next_stream
+            self._next_stream += 1
+        return stream
+
+    def _fill(self, fn, size, dtype, out, default, **kw):
+        shape, dtype, out = g._prepare(size, "size", dtype, out, default)
+        if shape is None and out is None:
+            res = fn((), seed=self.seed, stream=self._take_stream(), dtype=dtype, **kw)
+            return res[()]
+        if shape is None:
+            shape = out.shape
+        return fn(shape, seed=self.seed, stream=self._take_stream(), dtype=dtype, out=out,
+                  **kw)
+
+    def random(self, size=None, dtype=None, out=None):
+        """Uniform on [0, 1).  dtype: float64 (default, or ``out.dtype``), float32,
+        float16, bfloat16."""
+        return self._fill(g.uniform, size, dtype, out, np.float64)
+
+    def uniform(self, low=0.0, high=1.0, size=None, dtype=None, out=None):
+        """Uniform on [low, high) (see :func:`fastinit.uniform`)."""
+        g._uniform_params(low, high, np.dtype(np.float64))  # argument errors first
+        return self._fill(g.uniform, size, dtype, out, np.float64, low=low, high=high)
+
+    def standard_normal(self, size=None, dtype=None, out=None):
+        """Standard normal N(0, 1) (see :func:`fastinit.normal`)."""
+        return self._fill(g.normal, size, dtype, out, np.float64)
+
+    def normal(self, loc=0.0, scale=1.0, size=None, dtype=None, out=None):
+        """Normal N(loc, scale^2) (see :func:`fastinit.normal`)."""
+        g._normal_params(loc, scale)
+        return self._fill(g.normal, size, dtype, out, np.float64, mean=loc, std=scale)
+
+    def truncated_normal(self, loc=0.0, scale=1.0, a=-2.0, b=2.0, size=None, dtype=None,
+                         out=None):
+        """N(loc, scale^2) truncated to [a, b], bounds absolute
+        (see :func:`fastinit.truncated_normal`)."""
+        g._truncnormal_params(loc, scale, a, b, np.dtype(np.float64))
+        return self._fill(g.truncated_normal, size, dtype, out, np.float64, mean=loc,
+                          std=scale, a=a, b=b)
+
+    def bits(self, size=None, out=None):
+        """Raw uint32 words of the stream."""
+        shape, _, out = g._prepare(size, "size", np.uint32, out, np.uint32)
+        stream = self._take_stream()
+        if shape is None and out is None:
+            return g.random_bits((), seed=self.seed, stream=stream)[()]
+        return g.random_bits(out.shape if shape is None else shape, seed=self.seed,
+                             stream=stream, out=out)
+
+
+def default_rng(seed=None) -> Generator:
+    """A :class:`Generator` (numpy's ``default_rng`` spelling)."""
+    if isinstance(seed, Generator):
+        return seed
+    return Generator(seed)

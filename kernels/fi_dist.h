@@ -1,0 +1,128 @@
+/* fi_dist.h - the stream contract (STREAM_VERSION 1): which Philox words become which
+ * element, and the transforms that turn words into values.  Shared verbatim by the CPU
+ * fill loops (fill_cpu.c) and the CUDA kernels; see kernels/README.md.
+ *
+ * Block b of a stream is philox4x32_10(counter = (b lo, b hi, stream lo, stream hi),
+ * key = (seed lo, seed hi)), four 32-bit words w0..w3.  Element i of a tensor in
+ * logical row-major order takes its words from block i / 4 (32-bit working precision)
+ * or block i / 2 (64-bit), so it depends on (seed, stream, i) only.
+ */
+#ifndef FI_DIST_H
+#define FI_DIST_H
+#include "fi_config.h"
+#include "philox4x32.h"
+#include "fi_math.h"
+
+#define FI_STREAM_VERSION 1
+
+/* Parameters of one fill, identical on host and device. */
+typedef struct fi_params {
+    fi_u64 seed;    /* Philox key */
+    fi_u64 stream;  /* counter words 2 and 3 */
+    double a, b;    /* uniform: low, high - low; normal and truncated: loc, scale (signed) */
+    double lo, hi;  /* clamp in working precision: uniform, truncated normal */
+    double pa, pd;  /* truncated normal: Phi(alpha), Phi(beta) - Phi(alpha) */
+} fi_params;
+
+FI_HD void fi_block(fi_u64 block, const fi_params *p, fi_u32 *w0, fi_u32 *w1,
+                    fi_u32 *w2, fi_u32 *w3)
+{
+    fi_u32 c0 = (fi_u32)block, c1 = (fi_u32)(block >> 32);
+    fi_u32 c2 = (fi_u32)p->stream, c3 = (fi_u32)(p->stream >> 32);
+    fi_philox4x32_10(&c0, &c1, &c2, &c3, (fi_u32)p->seed, (fi_u32)(p->seed >> 32));
+    *w0 = c0; *w1 = c1; *w2 = c2; *w3 = c3;
+}
+
+/* ---- word -> uniform, exact integer-to-float conversions ---- */
+
+/* [0, 1) on a 2^-24 grid */
+FI_HD float fi_u01f(fi_u32 w) { return (float)(w >> 8) * 5.9604644775390625e-08f; }
+/* (0, 1] on a 2^-24 grid */
+FI_HD float fi_u01f_oc(fi_u32 w) { return (float)((w >> 8) + 1u) * 5.9604644775390625e-08f; }
+/* [0, 1) on a 2^-53 grid, from two words (first word high) */
+FI_HD double fi_u01d(fi_u32 hi, fi_u32 lo)
+{
+    return (double)((((fi_u64)hi << 32) | lo) >> 11) * 1.1102230246251565e-16;
+}
+FI_HD double fi_u01d_oc(fi_u32 hi, fi_u32 lo)
+{
+    return (double)(((((fi_u64)hi << 32) | lo) >> 11) + 1u) * 1.1102230246251565e-16;
+}
+
+/* ---- uniform ---- */
+
+FI_HD float fi_uniform_f32(fi_u32 w, float low, float span, float lo, float hi)
+{
+    float v = low + span * fi_u01f(w);
+    v = v < lo ? lo : v;
+    return v > hi ? hi : v;
+}
+
+FI_HD double fi_uniform_f64(fi_u32 whi, fi_u32 wlo, double low, double span, double lo,
+                            double hi)
+{
+    double v = low + span * fi_u01d(whi, wlo);
+    v = v < lo ? lo : v;
+    return v > hi ? hi : v;
+}
+
+/* ---- normal: Box-Muller on a word pair ----
+ * radius r = sqrt(-2 log u1), u1 in (0, 1] from the first word; the angle 2 pi u2 is
+ * reduced exactly: its top 3 bits are the octant, the rest the fraction within it. */
+FI_HD void fi_boxmuller_f32(fi_u32 wa, fi_u32 wb, float *z0, float *z1)
+{
+    float r = FI_SQRTF(-2.0f * fi_logf(fi_u01f_oc(wa)));
+    fi_u32 q = wb >> 29;
+    fi_u32 f = (wb >> 8) & 0x1fffffu;          /* 21 bits */
+    f = (q & 1u) ? 0x200000u - f : f;          /* reflect odd octants: t in [0, pi/4] */
+    float t = (float)f * 3.7450702e-07f;       /* pi/4 * 2^-21 */
+    float st, ct, c, s;
+    fi_sincos_pio4f(t, &st, &ct);
+    FI_OCTANT_RECONSTRUCT(float, q, st, ct, c, s);
+    *z0 = r * c;
+    *z1 = r * s;
+}
+
+FI_HD void fi_boxmuller_f64(fi_u32 w0, fi_u32 w1, fi_u32 w2, fi_u32 w3, double *z0,
+                            double *z1)
+{
+    double r = FI_SQRT(-2.0 * fi_log(fi_u01d_oc(w0, w1)));
+    fi_u64 x = ((((fi_u64)w2) << 32) | w3) >> 11; /* 53 bits */
+    fi_u32 q = (fi_u32)(x >> 50);
+    fi_u64 f = x & 0x3ffffffffffffull;         /* 50 bits */
+    f = (q & 1u) ? 0x4000000000000ull - f : f;
+    double t = (double)f * 6.9757369960370368e-16; /* pi/4 * 2^-50 */
+    double st, ct, c, s;
+    fi_sincos_pio4(t, &st, &ct);
+    FI_OCTANT_RECONSTRUCT(double, q, st, ct, c, s);
+    *z0 = r * c;
+    *z1 = r * s;
+}
+
+/* ---- truncated normal: inverse CDF on [Phi(alpha), Phi(beta)], one pass ----
+ * u in (0, 1) open; p = Phi(alpha) + u (Phi(beta) - Phi(alpha)); the caller flips an
+ * interval in the upper half to the lower one (sign of the scale), where p keeps its
+ * relative precision. */
+FI_HD double fi_truncnormal_x(double u, const fi_params *p)
+{
+    double z = fi_ndtri(p->pa + u * p->pd);
+    return p->a + p->b * z;
+}
+
+FI_HD float fi_truncnormal_f32(fi_u32 w, const fi_params *p, float lo, float hi)
+{
+    double u = ((double)w + 0.5) * 2.3283064365386963e-10; /* 2^-32 */
+    float v = (float)fi_truncnormal_x(u, p);
+    v = v < lo ? lo : v;
+    return v > hi ? hi : v;
+}
+
+FI_HD double fi_truncnormal_f64(fi_u32 whi, fi_u32 wlo, const fi_params *p)
+{
+    double u = ((double)((((fi_u64)whi << 32) | wlo) >> 11) + 0.5) * 1.1102230246251565e-16;
+    double v = fi_truncnormal_x(u, p);
+    v = v < p->lo ? p->lo : v;
+    return v > p->hi ? p->hi : v;
+}
+
+#endif /* FI_DIST_H */
