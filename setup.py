@@ -38,7 +38,8 @@ ext = Extension(
     sources=["fastinit/_core.pyx", "kernels/fill_cpu.c"],
     include_dirs=["kernels", np.get_include()],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
-    extra_compile_args=["-O3", "-fno-math-errno", "-ffp-contract=off", "-std=gnu11", *omp],
+    extra_compile_args=["-O3", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off",
+                        "-std=gnu11", *omp],
     extra_link_args=omp,
 )
 

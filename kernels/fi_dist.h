@@ -75,7 +75,7 @@ FI_HD void fi_boxmuller_f32(fi_u32 wa, fi_u32 wb, float *z0, float *z1)
     fi_u32 q = wb >> 29;
     fi_u32 f = (wb >> 8) & 0x1fffffu;          /* 21 bits */
     f = (q & 1u) ? 0x200000u - f : f;          /* reflect odd octants: t in [0, pi/4] */
-    float t = (float)f * 3.7450702e-07f;       /* pi/4 * 2^-21 */
+    float t = (float)f * (0.785398163397448310f / 2097152.0f); /* pi/4 2^-21 */
     float st, ct, c, s;
     fi_sincos_pio4f(t, &st, &ct);
     FI_OCTANT_RECONSTRUCT(float, q, st, ct, c, s);
@@ -91,7 +91,7 @@ FI_HD void fi_boxmuller_f64(fi_u32 w0, fi_u32 w1, fi_u32 w2, fi_u32 w3, double *
     fi_u32 q = (fi_u32)(x >> 50);
     fi_u64 f = x & 0x3ffffffffffffull;         /* 50 bits */
     f = (q & 1u) ? 0x4000000000000ull - f : f;
-    double t = (double)f * 6.9757369960370368e-16; /* pi/4 * 2^-50 */
+    double t = (double)f * (0.78539816339744830962 / 1125899906842624.0); /* pi/4 2^-50 */
     double st, ct, c, s;
     fi_sincos_pio4(t, &st, &ct);
     FI_OCTANT_RECONSTRUCT(double, q, st, ct, c, s);

@@ -26,7 +26,8 @@ FI_HD float fi_logf(float x)
     int e = (int)((bits >> 23) & 0xffu) - 127;
     float m = FI_U2F((bits & 0x007fffffu) | 0x3f800000u);
     int big = m > FI_SQRT2_F;
-    m = big ? m * 0.5f : m;
+    float half = m * 0.5f; /* every arm computed: selects, not branches, so GCC vectorizes */
+    m = big ? half : m;
     e += big;
     float s = (m - 1.0f) / (m + 1.0f);
     float s2 = s * s;
@@ -43,12 +44,14 @@ FI_HD float fi_logf(float x)
 FI_HD double fi_log(double x)
 {
     int sub = x < 2.2250738585072014e-308;
-    x = sub ? x * 18014398509481984.0 : x; /* 2^54 */
+    double scaled = x * 18014398509481984.0; /* 2^54 */
+    x = sub ? scaled : x;
     fi_u64 bits = FI_D2U(x);
     int e = (int)((bits >> 52) & 0x7ffu) - 1023 - (sub ? 54 : 0);
     double m = FI_U2D((bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull);
     int big = m > FI_SQRT2;
-    m = big ? m * 0.5 : m;
+    double half = m * 0.5;
+    m = big ? half : m;
     e += big;
     double s = (m - 1.0) / (m + 1.0);
     double s2 = s * s;
@@ -141,7 +144,8 @@ FI_HD double fi_ndtri(double p)
                   + 39307.89580009271061) * rc + 21213.794301586595867) * rc
                   + 5394.1960214247511077) * rc + 687.1870074920579083) * rc
                   + 42.313330701600911252) * rc + 1.0;
-    double tail = q < 0.0 ? p : 1.0 - p;
+    double upper = 1.0 - p;
+    double tail = q < 0.0 ? p : upper;
     tail = tail > 0.0 ? tail : 1e-300; /* keeps the unused tail branch finite at p = 0.5 */
     double r = FI_SQRT(-fi_log(tail));
     double r1 = r - 1.6;
@@ -164,10 +168,11 @@ FI_HD double fi_ndtri(double p)
                   + 0.59983220655588793769) * r2 + 1.0;
     int central = (q < 0.0 ? -q : q) <= 0.425;
     int mid = r <= 5.0;
-    double num = central ? q * nc : (mid ? n1 : n2);
+    double qnc = q * nc;
+    double num = central ? qnc : (mid ? n1 : n2);
     double den = central ? dc : (mid ? d1 : d2);
     double z = num / den;
-    return (central || q >= 0.0) ? z : -z;
+    return (central | (q >= 0.0)) ? z : -z;
 }
 
 /* float -> bfloat16 bits, round to nearest even (finite and infinite inputs). */

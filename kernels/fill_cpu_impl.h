@@ -187,6 +187,15 @@ static void FI_N(grp_truncnormal_f64)(const fi_params *p, fi_u64 g, void *dst)
 static void FI_N(store)(int dtype, const void *src, fi_i64 n, char *dst, fi_i64 stride)
 {
     fi_i64 i;
+    if (stride == 2 && (dtype == FI_DT_F16 || dtype == FI_DT_BF16)) { /* contiguous: vectorizes */
+        fi_u16 *o = (fi_u16 *)dst;
+        const float *f = (const float *)src;
+        if (dtype == FI_DT_F16)
+            for (i = 0; i < n; ++i) o[i] = fi_f32_to_f16(f[i]);
+        else
+            for (i = 0; i < n; ++i) o[i] = fi_f32_to_bf16(f[i]);
+        return;
+    }
     switch (dtype) {
     case FI_DT_F16:
         for (i = 0; i < n; ++i) *(fi_u16 *)(dst + i * stride) = fi_f32_to_f16(((const float *)src)[i]);

@@ -1,0 +1,162 @@
+"""The numpy-style API: Generator semantics, the numpy BitGenerator, threads, and bad
+input rejected with a clear error before anything is written."""
+
+import threading
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+import fastinit
+
+
+def test_generator_calls_use_successive_streams():
+    g = fastinit.Generator(42)
+    a = g.normal(size=1000, dtype=np.float32)
+    b = g.normal(size=1000, dtype=np.float32)
+    np.testing.assert_array_equal(a, fastinit.normal(1000, seed=42, stream=0))
+    np.testing.assert_array_equal(b, fastinit.normal(1000, seed=42, stream=1))
+    assert g.next_stream == 2
+    h = fastinit.default_rng(42)
+    np.testing.assert_array_equal(h.normal(size=1000, dtype=np.float32), a)
+
+
+def test_generator_numpy_signatures():
+    g = fastinit.default_rng(1)
+    assert isinstance(g.random(), float) and 0 <= g.random() < 1
+    assert g.random((2, 3)).dtype == np.float64
+    assert g.random(5, dtype=np.float32).dtype == np.float32
+    assert g.uniform(2, 3, size=4).min() >= 2
+    assert g.standard_normal(3, dtype=ml_dtypes.bfloat16).dtype == ml_dtypes.bfloat16
+    assert g.normal(1.0, 0.0, size=3).tolist() == [1.0, 1.0, 1.0]
+    x = g.truncated_normal(0.0, 1.0, -0.5, 0.5, size=1000)
+    assert x.min() >= -0.5 and x.max() <= 0.5
+    assert g.bits(4).dtype == np.uint32
+    out = np.empty((3, 4), np.float16)
+    assert g.random(out=out) is out
+    assert g.standard_normal(size=(3, 4), out=out) is out
+
+
+def test_bit_generator_matches_stream():
+    bg = fastinit.PhiloxBitGenerator(77)
+    gen = np.random.Generator(bg)
+    np.testing.assert_array_equal(gen.random(1001),
+                                  fastinit.uniform(1001, seed=77, dtype=np.float64))
+    bg2 = fastinit.PhiloxBitGenerator(77, stream=5)
+    np.testing.assert_array_equal(bg2.random_raw(3).astype(np.uint64),
+                                  _u64(fastinit.random_bits(6, seed=77, stream=5)))
+    state = bg2.state
+    first = bg2.random_raw(4)
+    bg2.state = state
+    np.testing.assert_array_equal(bg2.random_raw(4), first)
+    # every numpy distribution runs on the stream
+    assert abs(np.random.Generator(fastinit.PhiloxBitGenerator(1)).gamma(2.0, size=10**5)
+               .mean() - 2.0) < 5 * np.sqrt(2.0 / 10**5)
+
+
+def _u64(w):
+    w = w.astype(np.uint64)
+    return (w[0::2] << np.uint64(32)) | w[1::2]
+
+
+def test_threads_share_a_generator():
+    g = fastinit.Generator(3)
+    results = {}
+
+    def work(k):
+        results[k] = g.standard_normal(200_000, dtype=np.float32)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert g.next_stream == 4
+    got = sorted(r.tobytes() for r in results.values())
+    want = sorted(fastinit.normal(200_000, seed=3, stream=s).tobytes() for s in range(4))
+    assert got == want
+
+
+def test_set_num_threads():
+    fastinit.set_num_threads(1)
+    assert fastinit.get_num_threads() == 1
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        fastinit.set_num_threads(0)
+
+
+def test_empty_and_scalar_shapes():
+    assert fastinit.normal((0, 5), seed=1).shape == (0, 5)
+    assert fastinit.normal((), seed=1).shape == ()
+    assert fastinit.normal((), seed=1)[()] == fastinit.normal(1, seed=1)[0]
+
+
+# ---- bad input: (call, error type, message fragment) ----
+
+def _out(dtype=np.float32, shape=(4,), writeable=True):
+    a = np.full(shape, 7, dtype=dtype)
+    a.flags.writeable = writeable
+    return a
+
+
+BAD = [
+    (lambda: fastinit.normal(-1, seed=0), ValueError, "shape must contain non-negative"),
+    (lambda: fastinit.normal(2.5, seed=0), TypeError, "shape must be an int or a tuple"),
+    (lambda: fastinit.normal((2, 2.0), seed=0), TypeError, "shape must contain integers"),
+    (lambda: fastinit.normal(3, seed=0, dtype=np.int32), TypeError, "dtype must be one of"),
+    (lambda: fastinit.normal(3, seed=0, dtype="complex64"), TypeError, "dtype must be one of"),
+    (lambda: fastinit.normal(3, seed=-1), ValueError, r"seed must be in \[0, 2\*\*64\)"),
+    (lambda: fastinit.normal(3, seed=2**64), ValueError, r"seed must be in \[0, 2\*\*64\)"),
+    (lambda: fastinit.normal(3, seed=1.0), TypeError, "seed must be an integer"),
+    (lambda: fastinit.normal(3, seed=0, stream=-2), ValueError, "stream must be in"),
+    (lambda: fastinit.normal(3, seed=0, offset=2**64 - 2), ValueError, "offset \\+ size"),
+    (lambda: fastinit.normal(3, std=-1.0, seed=0), ValueError, "scale must be >= 0"),
+    (lambda: fastinit.normal(3, mean=float("nan"), seed=0), ValueError, "loc must be finite"),
+    (lambda: fastinit.normal(3, std=float("nan"), seed=0), ValueError, "scale must be finite"),
+    (lambda: fastinit.uniform(3, 2.0, 1.0, seed=0), ValueError, "low must be <= high"),
+    (lambda: fastinit.uniform(3, -1e308, 1e308, seed=0, dtype=np.float64), ValueError,
+     "high - low must be finite"),
+    (lambda: fastinit.uniform(3, 1.001, 1.002, seed=0, dtype="bfloat16"), ValueError,
+     "holds no bfloat16 value"),
+    (lambda: fastinit.truncated_normal(3, a=1.0, b=1.0, seed=0), ValueError, "a must be < b"),
+    (lambda: fastinit.truncated_normal(3, std=0.0, seed=0), ValueError, "scale must be > 0"),
+    (lambda: fastinit.truncated_normal(3, a=40.0, b=41.0, seed=0), ValueError,
+     "beyond 37 standard deviations"),
+    (lambda: fastinit.Generator(-5), ValueError, "seed must be in"),
+    (lambda: fastinit.Generator().normal(size=(-1,)), ValueError, "size must contain"),
+    (lambda: fastinit.Generator().normal(0.0, -1.0, size=3), ValueError, "scale must be >= 0"),
+    (lambda: fastinit.Generator().uniform([0, 1], 2.0), TypeError, "low must be a real scalar"),
+]
+
+
+@pytest.mark.parametrize("call,exc,msg", BAD)
+def test_bad_input(call, exc, msg):
+    with pytest.raises(exc, match=msg):
+        call()
+
+
+OUT_BAD = [
+    (lambda o: fastinit.normal(None, seed=0, out=o, dtype=np.float64), TypeError,
+     "out must have dtype float64"),
+    (lambda o: fastinit.normal((5,), seed=0, out=o), ValueError, r"out must have shape \(5,\)"),
+    (lambda o: fastinit.Generator(0).random(size=3, out=o), ValueError, "out must have shape"),
+    (lambda o: fastinit.normal(None, std=-1.0, seed=0, out=o), ValueError, "scale must be >= 0"),
+    (lambda o: fastinit.truncated_normal(None, a=2.0, b=1.0, seed=0, out=o), ValueError,
+     "a must be < b"),
+    (lambda o: fastinit.normal(None, seed=2**64, out=o), ValueError, "seed must be in"),
+]
+
+
+@pytest.mark.parametrize("call,exc,msg", OUT_BAD)
+def test_bad_input_leaves_out_untouched(call, exc, msg):
+    out = _out()
+    with pytest.raises(exc, match=msg):
+        call(out)
+    assert (out == 7).all()
+
+
+def test_out_read_only_and_wrong_type():
+    ro = _out(writeable=False)
+    with pytest.raises(ValueError, match="out must be writeable"):
+        fastinit.normal(None, seed=0, out=ro)
+    with pytest.raises(TypeError, match="out must be a numpy.ndarray"):
+        fastinit.normal(None, seed=0, out=[0.0, 0.0])

@@ -1,0 +1,142 @@
+"""The stream contract (kernels/README.md, STREAM_VERSION 1): golden hashes pin every
+distribution and dtype, and the bits never depend on threads, SIMD path, chunking or the
+memory layout of `out`.  A change here is a breaking change of the stream."""
+
+import hashlib
+import sys
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+import fastinit
+from fastinit import _core
+
+DISTS = ("uniform", "normal", "truncated_normal")
+DTYPES = ("float16", "bfloat16", "float32", "float64")
+
+# sha256 of the first 10**6 outputs (little-endian bytes) at seed 20261122, stream 3.
+GOLDEN = {  # noqa: E501 (hashes)
+    ("uniform", "float16"): "ab4025a0040b34272c8083243dbe7b0e008dc84bd2515da328ecb2a161e1abe5",  # noqa: E501
+    ("uniform", "bfloat16"): "302f7c5341df59ab938d5aa69ca51547c700bdbb55912476830dae66d31c510b",  # noqa: E501
+    ("uniform", "float32"): "bee8baba787c0061446bcedc1c869dab1f6d67be95ae9ea1b2100316a2191555",  # noqa: E501
+    ("uniform", "float64"): "c4f096974bd1f83a0aa256dd0fbb282dc42c39be3519a4abd9c114a2711ccb0d",  # noqa: E501
+    ("normal", "float16"): "ee5b7c7e2f6b511c25280c276fc7e2c2d8e684c4f8e3c33b3468d5c8521357f1",  # noqa: E501
+    ("normal", "bfloat16"): "0f05ab7a4d9afc6ab64ac743bf63aac1c45a013539d60d0c7c517247eb622f7c",  # noqa: E501
+    ("normal", "float32"): "896aead671de290b3556287a935b67cca96b7a86d9b25d7c726d41b690d8b553",  # noqa: E501
+    ("normal", "float64"): "17edf434f3121d1e71fd284771abb50f190809bf0ce650b28aa1cb1e4d8cce4c",  # noqa: E501
+    ("truncated_normal", "float16"): "a432a0a12f23397bacaa5158440a04a1905033b61c92bde3962a00c43dc4cf77",  # noqa: E501
+    ("truncated_normal", "bfloat16"): "850f4fc18f418232a20712fc851dc8a2bd1762bcc0810e031319246e63d9d8ef",  # noqa: E501
+    ("truncated_normal", "float32"): "786fd1986481d313ae5646a4e7c85873002462691054d31d7692a095bc4e03c4",  # noqa: E501
+    ("truncated_normal", "float64"): "f36ab8b7fd37b3791ea00c1c62bf3ac5f43d4959856c7285209dd056d392b9ff",  # noqa: E501
+    ("random_bits", "uint32"): "6b9cfb02d13588510f94ed3011c714bf2b8c198ea3f66cf23db97c4ac5bd4b67",  # noqa: E501
+}
+
+
+def _sha(x):
+    if sys.byteorder != "little":
+        x = x.byteswap()
+    return hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest()
+
+
+def test_stream_version():
+    assert fastinit.STREAM_VERSION == 1
+
+
+@pytest.mark.parametrize("dist", DISTS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_golden(dist, dtype):
+    x = getattr(fastinit, dist)(10**6, seed=20261122, stream=3, dtype=dtype)
+    assert _sha(x) == GOLDEN[(dist, dtype)]
+
+
+def test_golden_bits():
+    assert _sha(fastinit.random_bits(10**6, seed=20261122, stream=3)) == GOLDEN[
+        ("random_bits", "uint32")]
+
+
+def _bits(x):
+    return x.view(np.uint16 if x.itemsize == 2 else np.uint32 if x.itemsize == 4 else
+                  np.uint64)
+
+
+@pytest.mark.parametrize("dist", DISTS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_threads_and_simd_paths(dist, dtype):
+    fn = getattr(fastinit, dist)
+    n = 300_001  # above the serial threshold, not a multiple of any group size
+    ref = _bits(fn(n, seed=5, dtype=dtype))
+    for simd in ("baseline", "avx2", "avx512"):
+        _core.set_simd(simd)
+        for threads in (1, 2, 3):
+            fastinit.set_num_threads(threads)
+            np.testing.assert_array_equal(_bits(fn(n, seed=5, dtype=dtype)), ref,
+                                          err_msg=f"{simd}, {threads} threads")
+
+
+@pytest.mark.parametrize("dist", DISTS + ("random_bits",))
+@pytest.mark.parametrize("dtype", ("bfloat16", "float32", "float64"))
+def test_offset_chunks(dist, dtype):
+    """Any split of a tensor into offset chunks gives the same bits, also past 2**32."""
+    fn = getattr(fastinit, dist)
+    kw = {} if dist == "random_bits" else {"dtype": dtype}
+    for base in (0, 2**32 - 37, 2**40 + 3):
+        whole = _bits(fn(1000, seed=9, offset=base, **kw))
+        cuts = [0, 1, 2, 3, 5, 64, 67, 130, 999, 1000]
+        parts = [_bits(fn(b - a, seed=9, offset=base + a, **kw)) for a, b in
+                 zip(cuts[:-1], cuts[1:], strict=True)]
+        np.testing.assert_array_equal(np.concatenate(parts), whole)
+
+
+@pytest.mark.parametrize("dist", DISTS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_out_layouts(dist, dtype):
+    """Values follow the logical row-major index whatever the memory order of out."""
+    fn = getattr(fastinit, dist)
+    dt = ml_dtypes.bfloat16 if dtype == "bfloat16" else np.dtype(dtype)
+    ref = _bits(fn((37, 45, 3), seed=4, dtype=dtype))
+    layouts = {
+        "C": np.empty((37, 45, 3), dt),
+        "F": np.empty((37, 45, 3), dt, order="F"),
+        "transposed": np.empty((3, 45, 37), dt).transpose(2, 1, 0),
+        "strided": np.empty((74, 45, 7), dt)[::2, :, 2:5],
+        "negative": np.empty((37, 45, 3), dt)[::-1, :, ::-1],
+    }
+    for name, out in layouts.items():
+        res = fn(None, seed=4, out=out)
+        assert res is out
+        np.testing.assert_array_equal(_bits(np.ascontiguousarray(out)), ref, err_msg=name)
+
+
+def test_big_parallel_fill_matches_offsets():
+    """A multi-chunk threaded fill equals its pieces generated one by one."""
+    fastinit.set_num_threads(2)
+    x = fastinit.normal(1_000_003, seed=1)
+    for k in (0, 32768, 500_001):
+        np.testing.assert_array_equal(fastinit.normal(1000, seed=1, offset=k), x[k:k + 1000])
+
+
+def test_streams_and_seeds_differ():
+    a = fastinit.random_bits(1000, seed=1)
+    assert not np.array_equal(a, fastinit.random_bits(1000, seed=1, stream=1))
+    assert not np.array_equal(a, fastinit.random_bits(1000, seed=2))
+    assert not np.array_equal(a, fastinit.random_bits(1000, seed=1 << 32))
+
+
+def test_low_precision_is_rounded_float32():
+    """float16/bfloat16 are the float32 draws rounded to nearest even."""
+    for fn in (fastinit.normal, fastinit.truncated_normal):
+        x32 = fn(200_000, seed=8, dtype=np.float32)
+        for dt in (np.float16, ml_dtypes.bfloat16):
+            np.testing.assert_array_equal(_bits(fn(200_000, seed=8, dtype=dt)),
+                                          _bits(x32.astype(dt)))
+    u32 = fastinit.uniform(200_000, seed=8, dtype=np.float32)
+    for dt in (np.float16, ml_dtypes.bfloat16):
+        u = fastinit.uniform(200_000, seed=8, dtype=dt)
+        expect = u32.astype(dt)
+        top = expect == 1.0  # rounds up to `high`: clamped to the largest value below
+        assert top.any()
+        below_one = {np.float16: 1 - 2.0**-11, ml_dtypes.bfloat16: 1 - 2.0**-8}[dt]
+        np.testing.assert_array_equal(_bits(u[~top]), _bits(expect[~top]))
+        assert np.all(u[top].astype(np.float64) == below_one)
+    assert len(np.unique(fastinit.uniform(10**6, seed=8, dtype=ml_dtypes.bfloat16))) > 128
