@@ -1,0 +1,106 @@
+"""Compare a pytest-benchmark JSON with the baseline ratios to the memory-write limit.
+
+    pytest bench --benchmark-json results.json
+    python bench/compare.py results.json                    # table; exit 1 on regressions
+    python bench/compare.py results.json --write-baseline   # store results as the baseline
+
+A benchmark regresses when its ratio_to_limit falls more than --threshold (default 25 %)
+below bench/baseline.json.  Ratios, not times, are compared, so a baseline taken on one
+machine still means something on another.  The performance targets are printed for
+information and never fail the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+BASELINE = Path(__file__).with_name("baseline.json")
+# fastinit float32 ratio_to_limit targets; bfloat16 must also fill at least as many
+# elements/s as float32.
+TARGETS = {"uniform": 0.6, "normal": 0.3, "truncated_normal": 0.2}
+
+
+def load_results(path: Path) -> dict[str, dict]:
+    """extra_info of each benchmark that recorded a ratio_to_limit, by benchmark name."""
+    benchmarks = json.loads(path.read_text())["benchmarks"]
+    return {b["name"]: b["extra_info"] for b in benchmarks
+            if "ratio_to_limit" in b["extra_info"]}
+
+
+def compare(results: dict[str, dict], baseline: dict[str, float], threshold: float) -> list:
+    """Print ratio now vs baseline for every benchmark; return the names that regressed."""
+    names = sorted(results.keys() | baseline.keys())
+    width = max(map(len, names), default=4)
+    print(f"{'name':<{width}}  {'ratio':>7}  {'baseline':>8}  {'change':>8}")
+    regressed = []
+    for name in names:
+        now = results[name]["ratio_to_limit"] if name in results else None
+        base = baseline.get(name)
+        if now is None:
+            change = "missing"
+        elif base is None:
+            change = "new"
+        else:
+            change = f"{now / base - 1:+.1%}"
+            if now < base * (1 - threshold):
+                regressed.append(name)
+                change += "  REGRESSED"
+        now_s = "-" if now is None else f"{now:.3f}"
+        base_s = "-" if base is None else f"{base:.3f}"
+        print(f"{name:<{width}}  {now_s:>7}  {base_s:>8}  {change:>8}")
+    return regressed
+
+
+def print_targets(results: dict[str, dict]) -> None:
+    """Print each fastinit performance target as met / not met."""
+    fills = {(i["dist"], i["dtype"], i["threads"]): i for i in results.values()
+             if i["library"] == "fastinit"}
+    print("\ntargets (fastinit; informational)")
+    for (dist, dtype, threads), info in sorted(fills.items()):
+        if dtype == "float32" and dist in TARGETS:
+            ratio, goal = info["ratio_to_limit"], TARGETS[dist]
+            label = f"{dist} float32 t{threads}: ratio {ratio:.3f} >= {goal}"
+            met = ratio >= goal
+        elif dtype == "bfloat16" and (dist, "float32", threads) in fills:
+            rate = info["elements_per_s"]
+            f32_rate = fills[dist, "float32", threads]["elements_per_s"]
+            label = f"{dist} bfloat16 t{threads}: {rate:.3g} >= float32 {f32_rate:.3g} elem/s"
+            met = rate >= f32_rate
+        else:
+            continue
+        print(f"  {label:<64} {'met' if met else 'not met'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", type=Path, help="JSON from pytest --benchmark-json")
+    parser.add_argument("--baseline", type=Path, default=BASELINE,
+                        help=f"baseline ratios (default {BASELINE})")
+    parser.add_argument("--threshold", type=float, default=0.25,
+                        help="tolerated fractional drop below the baseline (default 0.25)")
+    parser.add_argument("--write-baseline", action="store_true",
+                        help="write the ratios of RESULTS to the baseline file and stop")
+    args = parser.parse_args(argv)
+
+    results = load_results(args.results)
+    if args.write_baseline:
+        ratios = {name: round(info["ratio_to_limit"], 4) for name, info in results.items()}
+        args.baseline.write_text(json.dumps(ratios, indent=2, sort_keys=True) + "\n")
+        print(f"wrote {len(ratios)} ratios to {args.baseline}")
+        return 0
+
+    baseline = json.loads(args.baseline.read_text())
+    regressed = compare(results, baseline, args.threshold)
+    print_targets(results)
+    if regressed:
+        print(f"\n{len(regressed)} benchmark(s) fell more than {args.threshold:.0%} below the "
+              f"baseline: {', '.join(regressed)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
