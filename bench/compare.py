@@ -93,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     baseline = json.loads(args.baseline.read_text())
+    if results:
+        limit = next(iter(results.values()))["limit_gb_per_s"]
+        print(f"write limit measured in this run: {limit:.1f} GB/s\n")
     regressed = compare(results, baseline, args.threshold)
     print_targets(results)
     if regressed:

@@ -85,6 +85,7 @@ def measure(benchmark, write_limit):
             elements_per_s=out.size / seconds,
             gb_per_s=gb_per_s,
             ratio_to_limit=gb_per_s / write_limit,
+            limit_gb_per_s=write_limit,
         )
 
     return run

@@ -1,4 +1,3 @@
-import numpy as np
 import pytest
 
 import fastinit
@@ -14,8 +13,3 @@ def _restore_engine_settings():
     fastinit.set_num_threads(threads)
     _core.set_simd("auto")
 
-
-def words(seed, n_blocks, stream=0, offset_blocks=0):
-    """Philox words of blocks offset_blocks .. + n_blocks as uint64, shape (n_blocks, 4)."""
-    w = fastinit.random_bits(4 * n_blocks, seed=seed, stream=stream, offset=4 * offset_blocks)
-    return w.reshape(-1, 4).astype(np.uint64)

@@ -3,7 +3,7 @@ from the same Philox words.  Documented bounds (kernels/README.md): normal <= 4 
 the result for float32 and float64; truncated normal float64 within 1e-12 relative."""
 
 import numpy as np
-from conftest import words
+from _philox_words import words
 from scipy import special
 
 import fastinit
