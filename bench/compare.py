@@ -34,7 +34,7 @@ def compare(results: dict[str, dict], baseline: dict[str, float], threshold: flo
     """Print ratio now vs baseline for every benchmark; return the names that regressed."""
     names = sorted(results.keys() | baseline.keys())
     width = max(map(len, names), default=4)
-    print(f"{'name':<{width}}  {'ratio':>7}  {'baseline':>8}  {'change':>8}")
+    print(f"{'name':<{width}}  {'ratio':>9}  {'baseline':>9}  {'change':>7}")
     regressed = []
     for name in names:
         now = results[name]["ratio_to_limit"] if name in results else None
@@ -48,9 +48,9 @@ def compare(results: dict[str, dict], baseline: dict[str, float], threshold: flo
             if now < base * (1 - threshold):
                 regressed.append(name)
                 change += "  REGRESSED"
-        now_s = "-" if now is None else f"{now:.3f}"
-        base_s = "-" if base is None else f"{base:.3f}"
-        print(f"{name:<{width}}  {now_s:>7}  {base_s:>8}  {change:>8}")
+        now_s = "-" if now is None else f"{now:.3g}"
+        base_s = "-" if base is None else f"{base:.3g}"
+        print(f"{name:<{width}}  {now_s:>9}  {base_s:>9}  {change:>7}")
     return regressed
 
 
@@ -71,7 +71,7 @@ def print_targets(results: dict[str, dict]) -> None:
             met = rate >= f32_rate
         else:
             continue
-        print(f"  {label:<64} {'met' if met else 'not met'}")
+        print(f"  {label:<68} {'met' if met else 'not met'}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,14 +87,15 @@ def main(argv: list[str] | None = None) -> int:
 
     results = load_results(args.results)
     if args.write_baseline:
-        ratios = {name: round(info["ratio_to_limit"], 4) for name, info in results.items()}
+        ratios = {name: float(f"{info['ratio_to_limit']:.4g}") for name, info in results.items()}
         args.baseline.write_text(json.dumps(ratios, indent=2, sort_keys=True) + "\n")
         print(f"wrote {len(ratios)} ratios to {args.baseline}")
         return 0
 
     baseline = json.loads(args.baseline.read_text())
     if results:
-        limit = next(iter(results.values()))["limit_gb_per_s"]
+        info = next(iter(results.values()))
+        limit = info["gb_per_s"] / info["ratio_to_limit"]
         print(f"write limit measured in this run: {limit:.1f} GB/s\n")
     regressed = compare(results, baseline, args.threshold)
     print_targets(results)

@@ -17,13 +17,13 @@ LIMIT_THREADS = 2  # "the limit" that every ratio_to_limit divides by
 LIMIT_ROUNDS = 15  # the limit is cheap to time and noisy on shared hosts: best of many
 ROUND_BUDGET_S = 1.5  # timed rounds per benchmark: as many as fit, between 1 and MAX_ROUNDS
 MAX_ROUNDS = 10
-DTYPES = {"float32": np.dtype(np.float32), "bfloat16": np.dtype(ml_dtypes.bfloat16)}
+OUTPUT_DTYPES = {"float32": np.dtype(np.float32), "bfloat16": np.dtype(ml_dtypes.bfloat16)}
 
 
 @pytest.fixture(scope="session")
 def outputs():
     """One pre-allocated, pre-touched output of N elements per dtype, shared by all fills."""
-    arrays = {name: np.empty(N, dtype) for name, dtype in DTYPES.items()}
+    arrays = {name: np.empty(N, dtype) for name, dtype in OUTPUT_DTYPES.items()}
     for a in arrays.values():
         a.fill(1.0)
     return arrays
@@ -31,9 +31,9 @@ def outputs():
 
 @pytest.fixture(scope="session")
 def fill_constant():
-    """fill_constant(a, threads): write 0.5 (nonzero: this host compresses zero pages) into
-    `a`, split into `threads` contiguous parts filled concurrently (numpy's fill releases
-    the GIL)."""
+    """fill_constant(a, threads): write 0.5 into `a`, split into `threads` contiguous parts
+    filled concurrently (numpy's fill releases the GIL).  Nonzero, because some hosts
+    compress zeros, which makes zero fills look faster than any real write."""
     with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
 
         def fill(a, threads):
@@ -64,8 +64,8 @@ def measure(benchmark, write_limit):
     """measure(fill, out, library=, dist=, threads=): benchmark `fill` (which writes `out`)
     and record elements/s, GB/s and the ratio to the write limit in extra_info.
 
-    One untimed-by-the-plugin call first warms up and sizes the number of rounds; its own
-    timing stands in when benchmarking is disabled.  Rates use the best round."""
+    A first call, timed here rather than by the plugin, warms up and sizes the number of
+    rounds; its time stands in when benchmarking is disabled.  Rates use the best round."""
 
     def run(fill, out, *, library, dist, threads):
         start = time.perf_counter()
