@@ -1,0 +1,64 @@
+"""Long fills release the GIL and stop on Ctrl-C."""
+
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+
+import fastinit
+
+
+def test_fill_releases_the_gil():
+    """A Python thread keeps running while another thread fills a large array."""
+    out = np.empty(1 << 26, np.float32)
+    fastinit.set_num_threads(1)
+    ticks = []
+    done = threading.Event()
+
+    def count():
+        while not done.is_set():
+            ticks.append(time.perf_counter())
+            time.sleep(0.001)
+
+    t = threading.Thread(target=count)
+    t.start()
+    time.sleep(0.01)
+    start = time.perf_counter()
+    for _ in range(3):
+        fastinit.truncated_normal(None, seed=1, out=out)
+    stop = time.perf_counter()
+    done.set()
+    t.join()
+    during = [x for x in ticks if start < x < stop]
+    # with the GIL held the counter would stall for the whole fill
+    assert len(during) >= 0.2 * (stop - start) / 0.001, (len(during), stop - start)
+
+
+def test_ctrl_c_stops_a_long_fill():
+    code = textwrap.dedent("""
+        import sys, time, numpy as np, fastinit
+        out = np.empty(1 << 28, np.float32)
+        print("ready", flush=True)
+        t = time.perf_counter()
+        try:
+            for _ in range(100):
+                fastinit.truncated_normal(None, seed=1, out=out)
+        except KeyboardInterrupt:
+            print(f"interrupted {time.perf_counter() - t:.3f}", flush=True)
+            sys.exit(3)
+        print("finished", flush=True)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(1.0)
+    t = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    latency = time.perf_counter() - t
+    assert proc.returncode == 3, out
+    assert out.startswith("interrupted"), out
+    assert latency < 5.0, latency  # one batch of 16 Mi elements, not the 100 whole fills
