@@ -204,9 +204,11 @@ def truncated_normal(shape, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed, stream=0,
     """Normal N(mean, std^2) truncated to [a, b] (absolute bounds, as torch.nn.init.trunc_normal_).
 
     One pass, no rejection: z = Phi^-1(Phi(alpha) + u (Phi(beta) - Phi(alpha))) with
-    alpha = (a - mean) / std, beta = (b - mean) / std, Phi^-1 by Wichura's AS 241 in
-    double precision; an interval in the upper half is sampled as its mirror image so
-    tails keep their precision.  No value lies outside [a, b] after rounding to dtype.
+    alpha = (a - mean) / std, beta = (b - mean) / std; Phi^-1 by Wichura's AS 241 in
+    double precision (float64, and the far tails of the 32-bit path) or Giles' float
+    erfinv (the rest of the 32-bit path, within 5 ulp); an interval in the upper half is
+    sampled as its mirror image so tails keep their precision (kernels/README.md).
+    No value lies outside [a, b] after rounding to dtype.
     Other arguments as :func:`uniform`.
     """
     shape, dtype, out = _prepare(shape, "shape", dtype, out, np.float32)

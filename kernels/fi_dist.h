@@ -100,27 +100,57 @@ FI_HD void fi_boxmuller_f64(fi_u32 w0, fi_u32 w1, fi_u32 w2, fi_u32 w3, double *
 }
 
 /* ---- truncated normal: inverse CDF on [Phi(alpha), Phi(beta)], one pass ----
- * u in (0, 1) open; p = Phi(alpha) + u (Phi(beta) - Phi(alpha)); the caller flips an
- * interval in the upper half to the lower one (sign of the scale), where p keeps its
- * relative precision. */
-FI_HD double fi_truncnormal_x(double u, const fi_params *p)
+ * u in (0, 1) open; p = Phi(alpha) + u (Phi(beta) - Phi(alpha)) in double; the caller
+ * flips an interval in the upper half to the lower one (sign of the scale), where p keeps
+ * its relative precision.  Phi^-1(p) is AS 241 in double (fi_ndtri), except in the 32-bit
+ * path for min(p, 1 - p) >= 2^-25, where sqrt(2) erfinv(2p - 1) in float (Giles) is as
+ * accurate as a float result needs. */
+#define FI_TRUNC_FAST_MIN 2.98023223876953125e-08 /* 2^-25 */
+
+FI_HD double fi_truncnormal_p(fi_u32 w, const fi_params *p)
 {
-    double z = fi_ndtri(p->pa + u * p->pd);
-    return p->a + p->b * z;
+    double u = ((double)w + 0.5) * 2.3283064365386963e-10; /* 2^-32 */
+    return p->pa + u * p->pd;
+}
+
+/* 1 when the element takes the float fast path */
+FI_HD int fi_truncnormal_fast(double pp)
+{
+    double upper = 1.0 - pp;
+    return (pp < upper ? pp : upper) >= FI_TRUNC_FAST_MIN;
+}
+
+FI_HD float fi_truncnormal_fast_f32(double pp, const fi_params *p)
+{
+    float x = (float)(2.0 * pp - 1.0);
+    float g = (float)(4.0 * pp * (1.0 - pp)); /* (1 - x)(1 + x) without cancellation */
+    float z = 1.41421356f * fi_erfinv_w_f32(x, -fi_logf(g));
+    return (float)p->a + (float)p->b * z;
+}
+
+FI_HD float fi_truncnormal_tail_f32(double pp, const fi_params *p)
+{
+    return (float)(p->a + p->b * fi_ndtri(pp));
+}
+
+FI_HD float fi_clampf(float v, float lo, float hi)
+{
+    v = v < lo ? lo : v;
+    return v > hi ? hi : v;
 }
 
 FI_HD float fi_truncnormal_f32(fi_u32 w, const fi_params *p, float lo, float hi)
 {
-    double u = ((double)w + 0.5) * 2.3283064365386963e-10; /* 2^-32 */
-    float v = (float)fi_truncnormal_x(u, p);
-    v = v < lo ? lo : v;
-    return v > hi ? hi : v;
+    double pp = fi_truncnormal_p(w, p);
+    float v = fi_truncnormal_fast(pp) ? fi_truncnormal_fast_f32(pp, p)
+                                      : fi_truncnormal_tail_f32(pp, p);
+    return fi_clampf(v, lo, hi);
 }
 
 FI_HD double fi_truncnormal_f64(fi_u32 whi, fi_u32 wlo, const fi_params *p)
 {
     double u = ((double)((((fi_u64)whi << 32) | wlo) >> 11) + 0.5) * 1.1102230246251565e-16;
-    double v = fi_truncnormal_x(u, p);
+    double v = p->a + p->b * fi_ndtri(p->pa + u * p->pd);
     v = v < p->lo ? p->lo : v;
     return v > p->hi ? p->hi : v;
 }

@@ -25,9 +25,9 @@ GOLDEN = {  # noqa: E501 (hashes)
     ("normal", "bfloat16"): "0f05ab7a4d9afc6ab64ac743bf63aac1c45a013539d60d0c7c517247eb622f7c",  # noqa: E501
     ("normal", "float32"): "896aead671de290b3556287a935b67cca96b7a86d9b25d7c726d41b690d8b553",  # noqa: E501
     ("normal", "float64"): "17edf434f3121d1e71fd284771abb50f190809bf0ce650b28aa1cb1e4d8cce4c",  # noqa: E501
-    ("truncated_normal", "float16"): "a432a0a12f23397bacaa5158440a04a1905033b61c92bde3962a00c43dc4cf77",  # noqa: E501
-    ("truncated_normal", "bfloat16"): "850f4fc18f418232a20712fc851dc8a2bd1762bcc0810e031319246e63d9d8ef",  # noqa: E501
-    ("truncated_normal", "float32"): "786fd1986481d313ae5646a4e7c85873002462691054d31d7692a095bc4e03c4",  # noqa: E501
+    ("truncated_normal", "float16"): "9fc586a46d90eb2f06c83871a94caf12538489d2dec1369140b2f1be7b5f8650",  # noqa: E501
+    ("truncated_normal", "bfloat16"): "1cb22dcb8f06c9dbbc65dadef4d9b0cd7c8068eaf344110f6e7f21cef58fec82",  # noqa: E501
+    ("truncated_normal", "float32"): "b7a624992805bc18a1e66cf89f7b25db3255ec9cc25ebf9efc37c1819c08a10e",  # noqa: E501
     ("truncated_normal", "float64"): "f36ab8b7fd37b3791ea00c1c62bf3ac5f43d4959856c7285209dd056d392b9ff",  # noqa: E501
     ("random_bits", "uint32"): "6b9cfb02d13588510f94ed3011c714bf2b8c198ea3f66cf23db97c4ac5bd4b67",  # noqa: E501
 }

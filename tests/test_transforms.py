@@ -72,3 +72,25 @@ def test_truncated_normal_float64_matches_ndtri():
             u = (top.astype(np.float64) + 0.5) * 2.0**-53
             ref = np.clip(sign * special.ndtri(pa + u * pd), a, b)
             np.testing.assert_allclose(xs, ref, rtol=1e-12, atol=0)
+
+
+def test_truncated_normal_float32_within_5_ulp():
+    """32-bit path: Giles' float erfinv where min(p, 1 - p) >= 2**-25 (within 5 ulp of
+    Phi^-1 on the same u), AS 241 in double below (within half an ulp after rounding)."""
+    n = 1 << 20
+    w = words(13, n // 4).reshape(-1)
+    u = (w.astype(np.float64) + 0.5) * 2.0**-32
+    for a, b in ((-2.0, 2.0), (-9.0, -3.0), (3.0, 9.0), (-100.0, 100.0)):
+        x = fastinit.truncated_normal(n, 0.0, 1.0, a, b, seed=13, dtype=np.float32)
+        alpha, beta, sign = (a, b, 1.0) if a <= 0 else (-b, -a, -1.0)
+        pa = special.ndtr(alpha)
+        p = pa + u * (special.ndtr(beta) - pa)
+        ref = np.clip(sign * special.ndtri(p), a, b)
+        ulp = np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64)
+        err = np.abs(x.astype(np.float64) - ref) / ulp
+        fast = np.minimum(p, 1 - p) >= 2.0**-25
+        assert err[fast].max() <= 5.0, (a, b, err[fast].max())
+        if a == -9.0:
+            assert (~fast).sum() > 10  # the double tail path is exercised
+        if (~fast).any():
+            assert err[~fast].max() <= 0.5, (a, b, err[~fast].max())
