@@ -38,7 +38,7 @@ def test_fill_releases_the_gil():
     assert len(during) >= 0.2 * (stop - start) / 0.001, (len(during), stop - start)
 
 
-def test_ctrl_c_stops_a_long_fill():
+def test_ctrl_c_stops_a_long_fill(tmp_path):
     code = textwrap.dedent("""
         import sys, time, numpy as np, fastinit
         out = np.empty(1 << 28, np.float32)
@@ -52,7 +52,9 @@ def test_ctrl_c_stops_a_long_fill():
             sys.exit(3)
         print("finished", flush=True)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    # run outside the source tree so the child imports the installed package, as the tests do
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                            cwd=tmp_path)
     assert proc.stdout.readline().strip() == "ready"
     time.sleep(1.0)
     t = time.perf_counter()
