@@ -1,5 +1,6 @@
 """Build of the compiled core: kernels/fill_cpu.c (one source, baseline/AVX2/AVX-512 paths
-chosen at run time) under the Cython module fastinit/_core.pyx, with OpenMP when the
+chosen at run time) under the Cython module fastinit/_core.pyx, and fastinit/_linalg.pyx
+(orthogonal frames over scipy's LAPACK, resolved at run time), with OpenMP when the
 compiler has it.  FASTINIT_NO_OPENMP=1 forces a serial build."""
 
 import os
@@ -43,8 +44,15 @@ ext = Extension(
     extra_link_args=omp,
 )
 
+linalg = Extension(
+    "fastinit._linalg",
+    sources=["fastinit/_linalg.pyx"],
+    extra_compile_args=["-O3", "-std=gnu11", *omp],
+    extra_link_args=omp,
+)
+
 setup(
-    ext_modules=cythonize([ext], compiler_directives={"language_level": 3}),
+    ext_modules=cythonize([ext, linalg], compiler_directives={"language_level": 3}),
     package_dir={"fastinit": "fastinit", "fastinit.kernels": "kernels"},
     packages=["fastinit", "fastinit.kernels"],
     package_data={"fastinit.kernels": ["*.h", "*.c", "*.cu", "README.md"]},

@@ -8,6 +8,8 @@ from ._check_build import raise_if_not_built
 
 raise_if_not_built()
 
+from . import init as init  # noqa: E402
+from . import initializers as initializers  # noqa: E402
 from ._core import (  # noqa: E402
     STREAM_VERSION as STREAM_VERSION,
 )
@@ -45,6 +47,8 @@ __all__ = [
     "Generator",
     "PhiloxBitGenerator",
     "default_rng",
+    "init",
+    "initializers",
     "get_num_threads",
     "normal",
     "philox4x32_10",

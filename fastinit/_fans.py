@@ -1,0 +1,254 @@
+"""Fan counts and gains: the two numbers every variance-scaling initializer reads.
+
+The frameworks read a weight's shape differently:
+
+- torch: ``(out, in, *kernel)``; fans ``(in * R, out * R)``, R = prod(kernel).
+- jax/flax: ``in_axis=-2, out_axis=-1, batch_axis=()``; R = numel / (in * out * batch);
+  fans are floats.
+- keras: ``(*kernel, in, out)``; R = prod(kernel).
+
+All three are one rule: fan_in = size(in axes) * R, fan_out = size(out axes) * R with R the
+product of the axes that are neither in, out nor batch.  R is a product here (jax divides),
+so a zero in the shape gives zero fans instead of a ZeroDivisionError.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+
+import numpy as np
+
+from ._validate import check_shape
+
+LAYOUTS = ("torch", "jax", "keras")
+_DEFAULT_AXES = {"torch": (1, 0), "jax": (-2, -1), "keras": (-2, -1)}
+
+
+def _axes(value, ndim: int, name: str) -> tuple[int, ...]:
+    """Normalize an int or a sequence of ints to non-negative axes of an ndim-D shape."""
+    items = (value,) if isinstance(value, numbers.Integral) else value
+    try:
+        items = tuple(items)
+    except TypeError:
+        raise TypeError(f"{name} must be an int or a sequence of ints, got {value!r}") from None
+    out = []
+    for ax in items:
+        if isinstance(ax, bool | np.bool_):
+            raise TypeError(f"{name} must contain ints, got bool")
+        try:
+            ax = operator.index(ax)
+        except TypeError:
+            raise TypeError(f"{name} must contain ints, got {ax!r}") from None
+        if not -ndim <= ax < ndim:
+            raise ValueError(f"{name}={ax} is out of range for a {ndim}-D shape")
+        out.append(ax % ndim)
+    return tuple(out)
+
+
+def compute_fans(shape, *, layout="torch", in_axis=None, out_axis=None, batch_axis=(),
+                 groups=1, transposed=False, fallback=False):
+    """(fan_in, fan_out) of a weight of ``shape`` under a framework's convention.
+
+    Parameters
+    ----------
+    shape : tuple of ints
+    layout : "torch" (``(out, in, *k)``), "jax" (in_axis=-2, out_axis=-1, float fans) or
+        "keras" (``(*k, in, out)``).
+    in_axis, out_axis, batch_axis : int or sequence of ints, optional
+        Explicit axes (jax's names), overriding the layout's defaults; batch axes count
+        in neither fan (jax).
+    groups : int
+        Grouped convolution with ``groups`` groups: the channel axis that holds all the
+        channels (out for a convolution, in for a transposed one) is divided by ``groups``
+        so the fans count the connections of one unit.  The default 1 reproduces
+        torch/jax/keras, which do not divide.
+    transposed : bool
+        A transposed convolution's weight (torch ``(in, out/groups, *k)``, keras
+        ``(*k, out, in)``): read the in and out axes swapped, so fan_in is the number of
+        inputs feeding one output.  False reproduces the frameworks, whose default init
+        reads the output side as fan_in.
+    fallback : bool
+        For fewer than 2 dims return keras' fans ((1, 1) for 0-D, (n, n) for 1-D) instead
+        of raising ValueError as torch and jax do.
+
+    Fans are ints for torch and keras, floats for jax (as jax returns them).
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    shape = check_shape(shape, "shape")
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
+        raise ValueError(f"groups must be a positive int, got {groups!r}")
+    ndim = len(shape)
+    if ndim < 2 and (in_axis is None or out_axis is None):
+        if not fallback:
+            raise ValueError(
+                f"fans need a weight with at least 2 dimensions, got shape {shape} "
+                "(pass in_axis and out_axis, or fallback=True for keras' (1, 1) / (n, n))"
+            )
+        n = shape[0] if ndim == 1 else 1
+        return (float(n), float(n)) if layout == "jax" else (n, n)
+    default_in, default_out = _DEFAULT_AXES[layout]
+    ins = _axes(default_in if in_axis is None else in_axis, ndim, "in_axis")
+    outs = _axes(default_out if out_axis is None else out_axis, ndim, "out_axis")
+    batch = _axes(batch_axis, ndim, "batch_axis")
+    if set(ins) & set(outs) or set(batch) & (set(ins) | set(outs)):
+        raise ValueError(
+            f"in_axis {ins}, out_axis {outs} and batch_axis {batch} must not share an axis"
+        )
+    if transposed:
+        ins, outs = outs, ins
+    in_size = math.prod(shape[a] for a in ins)
+    out_size = math.prod(shape[a] for a in outs)
+    receptive = math.prod(d for a, d in enumerate(shape) if a not in ins + outs + batch)
+    if groups > 1:
+        full = in_size if transposed else out_size  # the axis that holds every channel
+        if full % groups:
+            raise ValueError(f"groups={groups} must divide the channel count {full}")
+        if transposed:
+            in_size //= groups
+        else:
+            out_size //= groups
+    fan_in, fan_out = in_size * receptive, out_size * receptive
+    if layout == "jax":
+        return float(fan_in), float(fan_out)
+    return fan_in, fan_out
+
+
+def fan_for_mode(mode: str, fan_in: float, fan_out: float) -> float:
+    """The denominator of variance scaling: fan_in, fan_out, (in + out) / 2 or sqrt(in * out)."""
+    if mode == "fan_in":
+        return fan_in
+    if mode == "fan_out":
+        return fan_out
+    if mode == "fan_avg":
+        return (fan_in + fan_out) / 2
+    if mode == "fan_geo_avg":
+        return math.sqrt(fan_in * fan_out)
+    raise ValueError(
+        f"mode must be one of 'fan_in', 'fan_out', 'fan_avg', 'fan_geo_avg', got {mode!r}"
+    )
+
+
+# ---- gains ----
+
+_SQRT2PI = math.sqrt(2 * math.pi)
+
+
+def _phi(x: float) -> float:
+    return math.exp(-0.5 * x * x) / _SQRT2PI
+
+
+def _cdf(x: float) -> float:
+    return 0.5 * math.erfc(-x / math.sqrt(2))
+
+
+def _gauss_second_moment(fn) -> float:
+    """E[fn(z)^2] for z ~ N(0, 1) by 160-point Gauss-Hermite quadrature (fn smooth)."""
+    x, w = np.polynomial.hermite_e.hermegauss(160)
+    return float(np.sum(w * fn(x) ** 2) / _SQRT2PI)
+
+
+def _softplus(x, beta=1.0):
+    return np.logaddexp(0.0, beta * x) / beta
+
+
+def _gelu(x):
+    from math import erf
+
+    return 0.5 * x * (1.0 + np.vectorize(erf)(x / math.sqrt(2)))
+
+
+def _silu(x):
+    return x / (1.0 + np.exp(-x))
+
+
+def _mish(x):
+    return x * np.tanh(_softplus(x))
+
+
+def _elu_second_moment(alpha: float) -> float:
+    # E[z^2; z > 0] + alpha^2 E[(e^z - 1)^2; z < 0], with E[e^{tz}; z < 0] = e^{t^2/2} Phi(-t)
+    neg = math.exp(2) * _cdf(-2) - 2 * math.exp(0.5) * _cdf(-1) + 0.5
+    return 0.5 + alpha * alpha * neg
+
+
+def _hardtanh_second_moment(lo: float, hi: float) -> float:
+    # E[clip(z, lo, hi)^2] = E[z^2; lo < z < hi] + lo^2 P(z < lo) + hi^2 P(z > hi),
+    # E[z^2; z < t] = Phi(t) - t phi(t)
+    inner = (_cdf(hi) - hi * _phi(hi)) - (_cdf(lo) - lo * _phi(lo))
+    return inner + lo * lo * _cdf(lo) + hi * hi * _cdf(-hi)
+
+
+_LINEAR = ("linear", "identity", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+           "conv_transpose2d", "conv_transpose3d")
+
+
+def _number(param, name):
+    if isinstance(param, bool | np.bool_) or not isinstance(param, numbers.Real):
+        raise ValueError(f"{name} {param} not a valid number")
+    return float(param)
+
+
+def calculate_gain(nonlinearity: str, param=None) -> float:
+    """The gain g of a nonlinearity: weights get std g / sqrt(fan).
+
+    torch.nn.init.calculate_gain's table exactly:
+
+    ==================  =============================
+    linear, conv*, sigmoid   1
+    tanh                     5/3
+    relu                     sqrt(2)
+    leaky_relu               sqrt(2 / (1 + slope^2)), slope = param or 0.01
+    selu                     3/4 (torch's empirical value; use "linear" for self-normalizing nets)
+    ==================  =============================
+
+    and, where torch raises, the variance-preserving gain g = 1 / sqrt(E[phi(z)^2]) for
+    z ~ N(0, 1) (He et al. 2015's condition at unit pre-activation variance):
+    gelu (erf form) 1.5335, silu/swish 1.6765, mish 1.4868, softplus (param = beta,
+    default 1) 1.0419, elu (param = alpha, default 1) 1.2452 (closed form
+    E = 1/2 + alpha^2 (e^2 Phi(-2) - 2 e^{1/2} Phi(-1) + 1/2)), hardtanh (param =
+    (min, max), default (-1, 1)) 1.3920 (closed form).  Smooth ones use 160-point
+    Gauss-Hermite quadrature (error < 1e-12).
+    """
+    if not isinstance(nonlinearity, str):
+        raise TypeError(f"nonlinearity must be a str, got {type(nonlinearity).__name__}")
+    if nonlinearity in _LINEAR or nonlinearity == "sigmoid":
+        return 1
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity in ("leaky_relu", "prelu"):
+        slope = 0.01 if param is None else _number(param, "negative_slope")
+        return math.sqrt(2.0 / (1 + slope**2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    if nonlinearity == "gelu":
+        m = _gauss_second_moment(_gelu)
+    elif nonlinearity in ("silu", "swish"):
+        m = _gauss_second_moment(_silu)
+    elif nonlinearity == "mish":
+        m = _gauss_second_moment(_mish)
+    elif nonlinearity == "softplus":
+        beta = 1.0 if param is None else _number(param, "beta")
+        if not beta > 0:
+            raise ValueError(f"beta must be > 0, got {beta}")
+        m = _gauss_second_moment(lambda x: _softplus(x, beta))
+    elif nonlinearity == "elu":
+        alpha = 1.0 if param is None else _number(param, "alpha")
+        m = _elu_second_moment(alpha)
+    elif nonlinearity == "hardtanh":
+        lo, hi = (-1.0, 1.0) if param is None else param
+        lo, hi = _number(lo, "min_val"), _number(hi, "max_val")
+        if not lo < hi:
+            raise ValueError(f"hardtanh needs min_val < max_val, got ({lo}, {hi})")
+        m = _hardtanh_second_moment(lo, hi)
+    else:
+        raise ValueError(
+            f"Unsupported nonlinearity {nonlinearity!r}: expected one of linear, conv1d..3d, "
+            "conv_transpose1d..3d, sigmoid, tanh, relu, leaky_relu, prelu, selu, gelu, silu, "
+            "swish, mish, softplus, elu, hardtanh"
+        )
+    return 1.0 / math.sqrt(m)

@@ -1,0 +1,139 @@
+"""Structured initializers: orthogonal (Haar), eye, dirac / delta-orthogonal, sparse.
+
+Orthogonal draws follow one contract: a batch of B matrices of rows x cols takes the
+Gaussian ``normal((B, min, max), seed, stream, offset)`` (float32 for float16, bfloat16
+and float32 results, float64 for float64); row k of each min x max slice supplies the
+k-th Householder reflector (fastinit/_linalg.pyx), so matrix b of a batch equals the
+single matrix drawn at offset b * rows * cols.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from . import _core
+from . import _generate as g
+from ._validate import check_real
+from ._variance import AUX_STREAM
+
+
+def _work_dtype(dtype: np.dtype) -> np.dtype:
+    return np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
+
+
+def orthogonal_fill(out: np.ndarray, rows: int, cols: int, gain: float, seed: int,
+                    stream: int, offset: int = 0) -> np.ndarray:
+    """out, read in C order as a (B, rows, cols) stack, <- gain times Haar-distributed
+    matrices: orthonormal rows when rows <= cols, orthonormal columns otherwise.
+
+    Written in place (no temporary) when out is C-contiguous float32/float64 and
+    rows <= cols; otherwise computed in a float32/float64 buffer and rounded into out.
+    """
+    from . import _linalg
+
+    gain = check_real(gain, "gain")
+    batch = out.size // (rows * cols) if rows * cols else 0
+    if batch == 0:
+        return out
+    _linalg.load_lapack()
+    work = _work_dtype(out.dtype)
+    n, m = min(rows, cols), max(rows, cols)
+    in_place = rows <= cols and out.dtype == work and out.flags.c_contiguous
+    a = out.reshape(batch, n, m) if in_place else np.empty((batch, n, m), work)
+    g.normal(None, seed=seed, stream=stream, offset=offset, out=a)
+    threads = _core.get_num_threads() if batch > 1 and n * m <= (1 << 20) else 1
+    _linalg.haar_frames(a, gain, threads)
+    if not in_place:
+        res = a if rows <= cols else a.transpose(0, 2, 1)
+        out[...] = res.reshape(out.shape).astype(out.dtype, copy=False)
+    return out
+
+
+def eye_fill(out: np.ndarray, gain: float = 1.0) -> np.ndarray:
+    """2-D identity (rectangular allowed) times gain."""
+    if out.ndim != 2:
+        raise ValueError(f"eye needs a 2-D tensor, got {out.ndim} dimensions")
+    out[...] = 0
+    k = min(out.shape)
+    out[np.arange(k), np.arange(k)] = check_real(gain, "gain")
+    return out
+
+
+def _centre(k: int, centre: str) -> int:
+    if centre == "torch":
+        return k // 2
+    if centre == "jax":
+        return (k - 1) // 2
+    raise ValueError(f"centre must be 'torch' (k // 2) or 'jax' ((k - 1) // 2), got {centre!r}")
+
+
+def dirac_fill(out: np.ndarray, groups: int = 1, gain: float = 1.0, centre: str = "torch"):
+    """torch's dirac_: out (O, I, *k) zero except out[g*O/groups + d, d, c...] = gain for
+    d < min(O/groups, I), c = k // 2 (centre="torch") or (k - 1) // 2 ("jax")."""
+    if out.ndim not in (3, 4, 5):
+        raise ValueError(f"dirac needs a 3-, 4- or 5-D tensor, got {out.ndim} dimensions")
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
+        raise ValueError(f"groups must be a positive int, got {groups!r}")
+    if out.shape[0] % groups:
+        raise ValueError(f"groups={groups} must divide dim 0 ({out.shape[0]})")
+    gain = check_real(gain, "gain")
+    centres = tuple(_centre(k, centre) for k in out.shape[2:])
+    out[...] = 0
+    per_group = out.shape[0] // groups
+    d = np.arange(min(per_group, out.shape[1]))
+    for grp in range(groups):
+        out[(grp * per_group + d, d) + centres] = gain
+    return out
+
+
+def delta_orthogonal_fill(out: np.ndarray, gain: float, seed: int, stream: int,
+                          centre: str = "jax") -> np.ndarray:
+    """jax's delta_orthogonal (Xiao et al. 2018): out (*k, in, out) zero except an
+    orthogonal (in, out) matrix (orthonormal rows, in <= out) times gain at the spatial
+    centre (k - 1) // 2 (centre="jax") or k // 2 ("torch")."""
+    if out.ndim not in (3, 4, 5):
+        raise ValueError(
+            f"delta_orthogonal needs a 3-, 4- or 5-D tensor, got {out.ndim} dimensions"
+        )
+    fan_in, fan_out = out.shape[-2:]
+    if fan_in > fan_out:
+        raise ValueError(
+            f"delta_orthogonal needs fan_in <= fan_out, got shape {out.shape} "
+            f"(fan_in {fan_in} > fan_out {fan_out})"
+        )
+    centres = tuple(_centre(k, centre) for k in out.shape[:-2])
+    gain = check_real(gain, "gain")
+    out[...] = 0
+    orthogonal_fill(out[centres], fan_in, fan_out, gain, seed, stream)
+    return out
+
+
+def sparse_fill(out: np.ndarray, sparsity: float, std: float, seed: int, stream: int):
+    """torch's sparse_ (Martens 2010): N(0, std^2), then exactly ceil(sparsity * rows)
+    zeros in each column at rows chosen uniformly without replacement.
+
+    Deterministic from (seed, stream) and vectorized: each element gets a 64-bit key
+    (32 random bits from the auxiliary stream, then its row index, so keys are distinct),
+    and in each column the entries with the k smallest keys are zeroed."""
+    if out.ndim != 2:
+        raise ValueError(f"sparse needs a 2-D tensor, got {out.ndim} dimensions")
+    sparsity = check_real(sparsity, "sparsity")
+    if not 0 <= sparsity < 1:
+        raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
+    std = check_real(std, "std")
+    if std < 0:
+        raise ValueError(f"std must be >= 0, got {std}")
+    rows, cols = out.shape
+    g.normal(None, 0.0, std, seed=seed, stream=stream, out=out)
+    k = math.ceil(sparsity * rows)
+    if k == 0 or out.size == 0:
+        return out
+    keys = g.random_bits((rows, cols), seed=seed, stream=stream | AUX_STREAM).astype(np.uint64)
+    keys <<= np.uint64(32)
+    keys |= np.arange(rows, dtype=np.uint64)[:, None]
+    kth = np.partition(keys, k - 1, axis=0)[k - 1]
+    out[keys <= kth] = 0
+    return out

@@ -1,0 +1,140 @@
+"""The one core every fan-based initializer is a thin layer over, and what they share:
+where the random bits come from (seed, generator or the global generator) and which
+buffer they go into.
+
+variance_scaling (Glorot & Bengio 2010; He et al. 2015; LeCun et al. 1998):
+Var(w) = scale / n with n = fan_in, fan_out, (fan_in + fan_out) / 2 or
+sqrt(fan_in * fan_out), drawn as
+
+- "uniform": U[-sqrt(3 scale / n), sqrt(3 scale / n));
+- "normal": N(0, scale / n), untruncated;
+- "truncated_normal": N(0, s^2) cut at +-2 s with s = sqrt(scale / n) / 0.87962566103423978,
+  the std of N(0, 1) truncated to (-2, 2), so the std after truncation is sqrt(scale / n)
+  (jax and keras).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import warnings
+
+import numpy as np
+
+from . import _generate as g
+from ._fans import fan_for_mode
+from ._generator import Generator
+from ._validate import check_float_dtype, check_real, check_u64
+
+TRUNC_STD_2SIGMA = 0.87962566103423978  # std of N(0, 1) truncated to (-2, 2)
+DISTRIBUTIONS = ("truncated_normal", "normal", "uniform")
+AUX_STREAM = 1 << 63  # stream | AUX_STREAM: second stream of a call (e.g. sparse_'s mask)
+
+_global_lock = threading.Lock()
+_global_generator: list[Generator | None] = [None]
+
+
+def manual_seed(seed) -> Generator:
+    """Seed the global generator used when neither ``seed`` nor ``generator`` is given
+    (torch.manual_seed's role).  Returns it."""
+    gen = Generator(check_u64(seed, "seed"))
+    with _global_lock:
+        _global_generator[0] = gen
+    return gen
+
+
+def global_generator() -> Generator:
+    """The global generator (seeded from OS entropy unless :func:`manual_seed` was called)."""
+    with _global_lock:
+        if _global_generator[0] is None:
+            _global_generator[0] = Generator()
+        return _global_generator[0]
+
+
+def resolve_rng(seed, generator) -> tuple[int, int]:
+    """(seed, stream) of one call: ``seed`` alone means stream 0 of that seed; a
+    :class:`fastinit.Generator` hands out its next stream; neither means the global
+    generator's next stream."""
+    if seed is not None and generator is not None:
+        raise TypeError("pass seed or generator, not both")
+    if seed is not None:
+        return check_u64(seed, "seed"), 0
+    if generator is None:
+        generator = global_generator()
+    elif not isinstance(generator, Generator):
+        raise TypeError(
+            f"generator must be a fastinit.Generator, got {type(generator).__name__}"
+        )
+    return generator.seed, generator._take_stream()
+
+
+def as_out(tensor, name: str = "tensor", *, float_only: bool = True) -> np.ndarray:
+    """The writeable numpy array behind ``tensor`` (a numpy array or any CPU DLPack
+    provider, shared, never copied)."""
+    if isinstance(tensor, np.ndarray):
+        arr = tensor
+    elif hasattr(tensor, "__dlpack__"):
+        if getattr(tensor, "requires_grad", False):
+            raise ValueError(
+                f"{name} requires grad: fill it under torch.no_grad() on tensor.detach()"
+            )
+        try:
+            arr = np.from_dlpack(tensor)
+        except (BufferError, TypeError, RuntimeError) as exc:
+            raise TypeError(f"{name} could not be shared through DLPack: {exc}") from exc
+    else:
+        raise TypeError(
+            f"{name} must be a numpy array or a DLPack tensor, got {type(tensor).__name__}"
+        )
+    if float_only:
+        check_float_dtype(arr.dtype, f"{name}.dtype")
+    if not arr.flags.writeable:
+        raise ValueError(f"{name} must be writeable, got a read-only array")
+    return arr
+
+
+def warn_if_empty(arr: np.ndarray) -> bool:
+    """True (with torch's warning) when arr has no elements and the fill is a no-op."""
+    if arr.size == 0:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+        return True
+    return False
+
+
+def variance_std(scale: float, mode: str, fan_in: float, fan_out: float) -> float:
+    """sqrt(scale / n), n the fan that ``mode`` names."""
+    scale = check_real(scale, "scale")
+    if scale < 0:
+        raise ValueError(f"scale must be >= 0, got {scale}")
+    n = fan_for_mode(mode, fan_in, fan_out)
+    if not n > 0:
+        raise ValueError(f"the {mode} of this shape is {n}; variance scaling needs it > 0")
+    return math.sqrt(scale / n)
+
+
+def fill_std(out: np.ndarray, std: float, distribution: str, seed: int, stream: int,
+             offset: int = 0) -> np.ndarray:
+    """Fill ``out`` with zero-mean draws of standard deviation ``std`` (after truncation
+    for "truncated_normal")."""
+    if distribution == "uniform":
+        limit = math.sqrt(3.0) * std
+        return g.uniform(None, -limit, limit, seed=seed, stream=stream, offset=offset,
+                         out=out)
+    if distribution == "normal":
+        return g.normal(None, 0.0, std, seed=seed, stream=stream, offset=offset, out=out)
+    if distribution == "truncated_normal":
+        if std == 0:
+            out[...] = 0
+            return out
+        s = std / TRUNC_STD_2SIGMA
+        return g.truncated_normal(None, 0.0, s, -2.0 * s, 2.0 * s, seed=seed, stream=stream,
+                                  offset=offset, out=out)
+    raise ValueError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
+
+
+def variance_scaling_fill(out, scale, mode, distribution, fans, seed, stream, offset=0):
+    """The core: out <- draws with Var = scale / fan(mode) (module docstring)."""
+    if distribution not in DISTRIBUTIONS:
+        raise ValueError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
+    std = variance_std(scale, mode, *fans)
+    return fill_std(out, std, distribution, seed, stream, offset)
