@@ -74,6 +74,26 @@ def print_targets(results: dict[str, dict]) -> None:
         print(f"  {label:<68} {'met' if met else 'not met'}")
 
 
+def print_side_by_side(results: dict[str, dict]) -> None:
+    """For each workload (dist, dtype) that several libraries ran: seconds per call, and
+    fastinit's speed-up over each (the rate ratio within one run)."""
+    groups: dict[tuple, dict[str, dict]] = {}
+    for info in results.values():
+        key = (info["dist"], info["dtype"])
+        lib = f"{info['library']}-t{info['threads']}"
+        groups.setdefault(key, {})[lib] = info
+    print("\nside by side (speed-up = fastinit rate / peer rate, best fastinit thread count)")
+    for (dist, dtype), libs in sorted(groups.items()):
+        ours = [i for name, i in libs.items() if name.startswith("fastinit")]
+        peers = {name: i for name, i in libs.items() if not name.startswith("fastinit")}
+        if not ours or not peers:
+            continue
+        best = max(ours, key=lambda i: i["elements_per_s"])
+        cells = [f"{name} {best['elements_per_s'] / i['elements_per_s']:.2f}x"
+                 for name, i in sorted(peers.items())]
+        print(f"  {dist + ' ' + dtype:<44} {'  '.join(cells)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path, help="JSON from pytest --benchmark-json")
@@ -99,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"write limit measured in this run: {limit:.1f} GB/s\n")
     regressed = compare(results, baseline, args.threshold)
     print_targets(results)
+    print_side_by_side(results)
     if regressed:
         print(f"\n{len(regressed)} benchmark(s) fell more than {args.threshold:.0%} below the "
               f"baseline: {', '.join(regressed)}")
