@@ -19,6 +19,22 @@ from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
 from cython.parallel cimport prange
 from libc.stdlib cimport free, malloc
 
+ctypedef float complex cfloat
+ctypedef double complex cdouble
+
+ctypedef void (*larfg_c)(int*, cfloat*, cfloat*, int*, cfloat*) noexcept nogil
+ctypedef void (*larfg_z)(int*, cdouble*, cdouble*, int*, cdouble*) noexcept nogil
+ctypedef void (*larft_c)(char*, char*, int*, int*, cfloat*, int*, cfloat*, cfloat*,
+                         int*) noexcept nogil
+ctypedef void (*larft_z)(char*, char*, int*, int*, cdouble*, int*, cdouble*, cdouble*,
+                         int*) noexcept nogil
+ctypedef void (*larfb_c)(char*, char*, char*, char*, int*, int*, int*, cfloat*, int*,
+                         cfloat*, int*, cfloat*, int*, cfloat*, int*) noexcept nogil
+ctypedef void (*larfb_z)(char*, char*, char*, char*, int*, int*, int*, cdouble*, int*,
+                         cdouble*, int*, cdouble*, int*, cdouble*, int*) noexcept nogil
+ctypedef void (*ung2r_c)(int*, int*, int*, cfloat*, int*, cfloat*, cfloat*, int*) noexcept nogil
+ctypedef void (*ung2r_z)(int*, int*, int*, cdouble*, int*, cdouble*, cdouble*,
+                         int*) noexcept nogil
 ctypedef void (*larfg_s)(int*, float*, float*, int*, float*) noexcept nogil
 ctypedef void (*larfg_d)(int*, double*, double*, int*, double*) noexcept nogil
 ctypedef void (*larft_s)(char*, char*, int*, int*, float*, int*, float*, float*,
@@ -41,6 +57,14 @@ cdef larfb_s p_slarfb = NULL
 cdef larfb_d p_dlarfb = NULL
 cdef org2r_s p_sorg2r = NULL
 cdef org2r_d p_dorg2r = NULL
+cdef larfg_c p_clarfg = NULL
+cdef larfg_z p_zlarfg = NULL
+cdef larft_c p_clarft = NULL
+cdef larft_z p_zlarft = NULL
+cdef larfb_c p_clarfb = NULL
+cdef larfb_z p_zlarfb = NULL
+cdef ung2r_c p_cung2r = NULL
+cdef ung2r_z p_zung2r = NULL
 
 # Block width of the GEMM updates.  LAPACK's own orgqr uses 32, whose rank-32 updates run
 # below the GEMM rate; past 128 the BLAS-2 panel work (larft, org2r: ~3 m n NB flops)
@@ -57,7 +81,8 @@ cdef void *_capsule(dict capi, str name) except NULL:
 def load_lapack():
     """Resolve the LAPACK routines from scipy (once).  Raises ImportError without scipy."""
     global p_slarfg, p_dlarfg, p_slarft, p_dlarft, p_slarfb, p_dlarfb, p_sorg2r, p_dorg2r
-    if p_dorg2r != NULL:
+    global p_clarfg, p_zlarfg, p_clarft, p_zlarft, p_clarfb, p_zlarfb, p_cung2r, p_zung2r
+    if p_zung2r != NULL:
         return
     try:
         from scipy.linalg import cython_lapack
@@ -74,28 +99,46 @@ def load_lapack():
     p_slarfb = <larfb_s>_capsule(capi, "slarfb")
     p_dlarfb = <larfb_d>_capsule(capi, "dlarfb")
     p_sorg2r = <org2r_s>_capsule(capi, "sorg2r")
-    p_dorg2r = <org2r_d>_capsule(capi, "dorg2r")
+    p_clarfg = <larfg_c>_capsule(capi, "clarfg")
+    p_zlarfg = <larfg_z>_capsule(capi, "zlarfg")
+    p_clarft = <larft_c>_capsule(capi, "clarft")
+    p_zlarft = <larft_z>_capsule(capi, "zlarft")
+    p_clarfb = <larfb_c>_capsule(capi, "clarfb")
+    p_zlarfb = <larfb_z>_capsule(capi, "zlarfb")
+    p_cung2r = <ung2r_c>_capsule(capi, "cung2r")
+    p_zung2r = <ung2r_z>_capsule(capi, "zung2r")
+    p_dorg2r = <org2r_d>_capsule(capi, "dorg2r")  # last: it marks the table complete
 
 
 ctypedef fused real:
     float
     double
+    cfloat
+    cdouble
 
 
 cdef void _larfg(int n, real *alpha, real *x, real *tau) noexcept nogil:
     cdef int one = 1
     if real is float:
         p_slarfg(&n, alpha, x, &one, tau)
-    else:
+    elif real is double:
         p_dlarfg(&n, alpha, x, &one, tau)
+    elif real is cfloat:
+        p_clarfg(&n, alpha, x, &one, tau)
+    else:
+        p_zlarfg(&n, alpha, x, &one, tau)
 
 
 cdef void _org2r(int m, int n, int k, real *a, int lda, real *tau, real *work) noexcept nogil:
     cdef int info = 0
     if real is float:
         p_sorg2r(&m, &n, &k, a, &lda, tau, work, &info)
-    else:
+    elif real is double:
         p_dorg2r(&m, &n, &k, a, &lda, tau, work, &info)
+    elif real is cfloat:
+        p_cung2r(&m, &n, &k, a, &lda, tau, work, &info)
+    else:
+        p_zung2r(&m, &n, &k, a, &lda, tau, work, &info)
 
 
 cdef void _larft(int n, int k, real *v, int ldv, real *tau, real *t, int ldt) noexcept nogil:
@@ -103,8 +146,12 @@ cdef void _larft(int n, int k, real *v, int ldv, real *tau, real *t, int ldt) no
     cdef char storev = b'C'
     if real is float:
         p_slarft(&direct, &storev, &n, &k, v, &ldv, tau, t, &ldt)
-    else:
+    elif real is double:
         p_dlarft(&direct, &storev, &n, &k, v, &ldv, tau, t, &ldt)
+    elif real is cfloat:
+        p_clarft(&direct, &storev, &n, &k, v, &ldv, tau, t, &ldt)
+    else:
+        p_zlarft(&direct, &storev, &n, &k, v, &ldv, tau, t, &ldt)
 
 
 cdef void _larfb(int m, int n, int k, real *v, int ldv, real *t, int ldt, real *c, int ldc,
@@ -116,8 +163,14 @@ cdef void _larfb(int m, int n, int k, real *v, int ldv, real *t, int ldt, real *
     if real is float:
         p_slarfb(&side, &trans, &direct, &storev, &m, &n, &k, v, &ldv, t, &ldt, c, &ldc,
                  work, &ldwork)
-    else:
+    elif real is double:
         p_dlarfb(&side, &trans, &direct, &storev, &m, &n, &k, v, &ldv, t, &ldt, c, &ldc,
+                 work, &ldwork)
+    elif real is cfloat:
+        p_clarfb(&side, &trans, &direct, &storev, &m, &n, &k, v, &ldv, t, &ldt, c, &ldc,
+                 work, &ldwork)
+    else:
+        p_zlarfb(&side, &trans, &direct, &storev, &m, &n, &k, v, &ldv, t, &ldt, c, &ldc,
                  work, &ldwork)
 
 
@@ -154,11 +207,18 @@ cdef void _orgqr(int m, int n, real *a, real *tau, real *work) noexcept nogil:
             i -= NB
 
 
-cdef int _haar(int m, int n, real *a, real gain) noexcept nogil:
+cdef inline double _real_part(real x) noexcept nogil:
+    if real is cfloat or real is cdouble:
+        return x.real
+    else:
+        return x
+
+
+cdef int _haar(int m, int n, real *a, double gain) noexcept nogil:
     """Overwrite the column-major m x n Gaussian a (m >= n) with a Haar-distributed
     matrix with orthonormal columns, times gain.  Returns -1 when out of memory."""
     cdef int k, i
-    cdef real s
+    cdef double s
     cdef Py_ssize_t col
     cdef real *buf = <real *>malloc((2 * n + (n + NB) * NB) * sizeof(real))
     cdef real *tau = buf
@@ -168,21 +228,23 @@ cdef int _haar(int m, int n, real *a, real gain) noexcept nogil:
     for k in range(n):
         col = k + <Py_ssize_t>k * m
         _larfg(m - k, a + col, a + col + 1 if k + 1 < m else a + col, tau + k)
-        # a[col] is now beta = R[k, k] of the QR route: the sign correction's factor
-        signs[k] = -1 if a[col] < 0 else 1
+        # a[col] is now beta = R[k, k] of the QR route, real also for complex a (the
+        # [cz]larfg convention): the sign correction's factor
+        signs[k] = -1 if _real_part(a[col]) < 0 else 1
     _orgqr(m, n, a, tau, buf + 2 * n)
     for k in range(n):
-        s = signs[k] * gain
+        s = _real_part(signs[k]) * gain
         for i in range(m):
-            a[i + <Py_ssize_t>k * m] *= s
+            a[i + <Py_ssize_t>k * m] = a[i + <Py_ssize_t>k * m] * <real>s
     free(buf)
     return 0
 
 
 def haar_frames(real[:, :, ::1] a, double gain, int threads=1):
     """In place over a stack a of shape (B, n, m), m >= n: each a[b], read as a
-    column-major m x n matrix of N(0, 1) draws, becomes gain times a Haar-distributed
-    matrix with orthonormal columns (so a[b] as a C-ordered n x m array has orthonormal
+    column-major m x n matrix of N(0, 1) draws (complex: independent real and imaginary
+    parts), becomes gain times a Haar-distributed (orthogonal / unitary) matrix with
+    orthonormal columns (so a[b] as a C-ordered n x m array has orthonormal
     rows).  Matrices are spread over `threads` OpenMP threads; each LAPACK call may
     use BLAS threads of its own."""
     cdef Py_ssize_t b, nb = a.shape[0]
@@ -196,9 +258,9 @@ def haar_frames(real[:, :, ::1] a, double gain, int threads=1):
     if nb == 1 or threads <= 1:
         with nogil:
             for b in range(nb):
-                failed |= _haar(m, n, &a[b, 0, 0], <real>gain)
+                failed |= _haar(m, n, &a[b, 0, 0], gain)
     else:
         for b in prange(nb, nogil=True, num_threads=threads, schedule="dynamic"):
-            failed |= _haar(m, n, &a[b, 0, 0], <real>gain)
+            failed |= _haar(m, n, &a[b, 0, 0], gain)
     if failed:
         raise MemoryError("orthogonal: out of memory for the LAPACK work arrays")

@@ -16,18 +16,35 @@ import numpy as np
 
 from . import _core
 from . import _generate as g
-from ._validate import check_real
+from ._validate import check_float_dtype, check_real
 from ._variance import AUX_STREAM
+
+COMPLEX_DTYPES = (np.dtype(np.complex64), np.dtype(np.complex128))
 
 
 def _work_dtype(dtype: np.dtype) -> np.dtype:
-    return np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
+    if dtype in (np.float64, *COMPLEX_DTYPES):
+        return dtype
+    return np.dtype(np.float32)
+
+
+def check_orthogonal_dtype(dtype, name="dtype") -> np.dtype:
+    """A float dtype, or complex64/complex128 (unitary results)."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt in COMPLEX_DTYPES:
+        return dt
+    return check_float_dtype(dtype, name)
 
 
 def orthogonal_fill(out: np.ndarray, rows: int, cols: int, gain: float, seed: int,
                     stream: int, offset: int = 0) -> np.ndarray:
     """out, read in C order as a (B, rows, cols) stack, <- gain times Haar-distributed
     matrices: orthonormal rows when rows <= cols, orthonormal columns otherwise.
+    Complex out: Haar unitary frames from complex Gaussians whose real and imaginary
+    parts are consecutive draws of the stream.
 
     Written in place (no temporary) when out is C-contiguous float32/float64 and
     rows <= cols; otherwise computed in a float32/float64 buffer and rounded into out.
@@ -43,7 +60,11 @@ def orthogonal_fill(out: np.ndarray, rows: int, cols: int, gain: float, seed: in
     n, m = min(rows, cols), max(rows, cols)
     in_place = rows <= cols and out.dtype == work and out.flags.c_contiguous
     a = out.reshape(batch, n, m) if in_place else np.empty((batch, n, m), work)
-    g.normal(None, seed=seed, stream=stream, offset=offset, out=a)
+    if work in COMPLEX_DTYPES:  # real and imaginary parts: two draws per element
+        g.normal(None, seed=seed, stream=stream, offset=2 * offset,
+                 out=a.view(np.float32 if work == np.complex64 else np.float64))
+    else:
+        g.normal(None, seed=seed, stream=stream, offset=offset, out=a)
     threads = _core.get_num_threads() if batch > 1 and n * m <= (1 << 20) else 1
     _linalg.haar_frames(a, gain, threads)
     if not in_place:

@@ -68,7 +68,8 @@ def resolve_rng(seed, generator) -> tuple[int, int]:
     return generator.seed, generator._take_stream()
 
 
-def as_out(tensor, name: str = "tensor", *, float_only: bool = True) -> np.ndarray:
+def as_out(tensor, name: str = "tensor", *, float_only: bool = True,
+           complex_ok: bool = False) -> np.ndarray:
     """The writeable numpy array behind ``tensor`` (a numpy array or any CPU DLPack
     provider, shared, never copied)."""
     if isinstance(tensor, np.ndarray):
@@ -86,7 +87,7 @@ def as_out(tensor, name: str = "tensor", *, float_only: bool = True) -> np.ndarr
         raise TypeError(
             f"{name} must be a numpy array or a DLPack tensor, got {type(tensor).__name__}"
         )
-    if float_only:
+    if float_only and not (complex_ok and arr.dtype in (np.complex64, np.complex128)):
         check_float_dtype(arr.dtype, f"{name}.dtype")
     if not arr.flags.writeable:
         raise ValueError(f"{name} must be writeable, got a read-only array")

@@ -24,6 +24,7 @@ import numpy as np
 from . import _generate as g
 from ._fans import calculate_gain, compute_fans
 from ._structured import (
+    check_orthogonal_dtype,
     delta_orthogonal_fill,
     dirac_fill,
     eye_fill,
@@ -212,9 +213,10 @@ def orthogonal_(tensor, gain=1.0, *, seed=None, generator=None, batch_dims=0):
     sign correction), rows = shape[0], cols = the rest flattened (torch); orthonormal
     rows if rows <= cols, else orthonormal columns.  Stewart's (1980) method over
     LAPACK (fastinit/_linalg.pyx).  Any float dtype (float16/bfloat16 computed in float32,
-    then rounded); zero-size: no-op.  ``batch_dims=k``: the first k axes index a batch of
-    independent matrices, generated in parallel."""
-    out = as_out(tensor)
+    then rounded); complex64/complex128 give Haar unitary matrices; zero-size: no-op.
+    ``batch_dims=k``: the first k axes index a batch of independent matrices, generated
+    in parallel."""
+    out = as_out(tensor, complex_ok=True)
     gain = check_real(gain, "gain")
     if not isinstance(batch_dims, int) or isinstance(batch_dims, bool) or batch_dims < 0:
         raise ValueError(f"batch_dims must be a non-negative int, got {batch_dims!r}")
@@ -300,7 +302,13 @@ def _functional(fill, doc_of):
 uniform = _functional(uniform_, "uniform_")
 normal = _functional(normal_, "normal_")
 trunc_normal = _functional(trunc_normal_, "trunc_normal_")
-orthogonal = _functional(orthogonal_, "orthogonal_")
+def orthogonal(shape, gain=1.0, *, seed, dtype=np.float32, batch_dims=0):
+    """A new array as :func:`orthogonal_` (``dtype`` may be complex64/complex128)."""
+    out = np.empty(check_shape(shape, "shape"), check_orthogonal_dtype(dtype))
+    return orthogonal_(out, gain, seed=seed, batch_dims=batch_dims)
+
+
+
 delta_orthogonal = _functional(delta_orthogonal_, "delta_orthogonal_")
 sparse = _functional(sparse_, "sparse_")
 lecun_uniform = _functional(lecun_uniform_, "lecun_uniform_")

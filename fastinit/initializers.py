@@ -28,7 +28,7 @@ import numpy as np
 from . import _generate as g
 from ._fans import compute_fans
 from ._generator import Generator
-from ._structured import delta_orthogonal_fill, orthogonal_fill
+from ._structured import check_orthogonal_dtype, delta_orthogonal_fill, orthogonal_fill
 from ._validate import check_float_dtype, check_real, check_shape, check_u64
 from ._variance import DISTRIBUTIONS, fill_std, variance_std
 
@@ -206,11 +206,11 @@ def orthogonal(scale=1.0, column_axis=-1, dtype=None):
     """jax.nn.initializers.orthogonal (Saxe et al. 2014): c = shape[column_axis] columns,
     r = numel / c rows, an r x c Haar matrix (orthonormal columns if r >= c, rows
     otherwise) times scale, reshaped with the column axis put back.  Any float dtype
-    (jax fails on bfloat16/float16)."""
+    (jax fails on bfloat16/float16); complex64/complex128 give unitary frames, as jax."""
     scale = check_real(scale, "scale")
 
     def init(key, shape, dtype=dtype):
-        out = _empty(shape, _dtype(dtype, np.float32))
+        out = _empty(shape, check_orthogonal_dtype(np.float32 if dtype is None else dtype))
         if out.ndim < 2:
             raise ValueError(f"orthogonal needs at least 2 dimensions, got shape {out.shape}")
         axis = operator.index(column_axis) % out.ndim

@@ -466,3 +466,21 @@ def test_zero_size_is_a_no_op():
         assert I.glorot_uniform()(1, (0, 5)).shape == (0, 5)
         assert I.GlorotNormal(seed=1)((3, 0)).shape == (3, 0)
         assert init.orthogonal((0, 3), seed=1).shape == (0, 3)
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.complex64, 1e-5), (np.complex128, 1e-12)])
+def test_orthogonal_complex_is_haar_unitary(dtype, tol):
+    n, draws = 5, 4000
+    q = init.orthogonal((draws, n, n), seed=8, dtype=dtype, batch_dims=1)
+    assert q.dtype == dtype
+    eye = np.einsum("bij,bkj->bik", q, q.conj())
+    assert np.abs(eye - np.eye(n)).max() < tol
+    tr = np.trace(q, axis1=1, axis2=2)
+    # Haar U(n): tr Q has the moments of a standard complex normal up to order n
+    assert abs(tr.mean()) < 5 / math.sqrt(draws)
+    assert abs((np.abs(tr) ** 2).mean() - 1) < 5 / math.sqrt(draws)
+    # |q_ij|^2 ~ Beta(1, n - 1); the phase of q_ij uniform
+    assert ks_ok(np.abs(q[:, 1, 3]) ** 2, stats.beta(1, n - 1).cdf)
+    assert ks_ok(np.angle(q[:, 0, 0]), stats.uniform(-np.pi, 2 * np.pi).cdf)
+    w = I.orthogonal(2.0)(3, (6, 10), dtype=dtype)
+    assert np.abs(w @ w.conj().T - 4 * np.eye(6)).max() < 10 * tol
