@@ -24,7 +24,7 @@ import numpy as np
 from . import _generate as g
 from ._fans import fan_for_mode
 from ._generator import Generator
-from ._validate import check_float_dtype, check_real, check_u64
+from ._validate import BFLOAT16, check_float_dtype, check_real, check_u64
 
 TRUNC_STD_2SIGMA = 0.87962566103423978  # std of N(0, 1) truncated to (-2, 2)
 DISTRIBUTIONS = ("truncated_normal", "normal", "uniform")
@@ -68,6 +68,16 @@ def resolve_rng(seed, generator) -> tuple[int, int]:
     return generator.seed, generator._take_stream()
 
 
+def _from_dlpack(tensor) -> np.ndarray:
+    """np.from_dlpack, plus torch bfloat16 (numpy's DLPack has no bfloat16: the bits are
+    shared through an int16 view and read back as ml_dtypes.bfloat16)."""
+    if type(tensor).__module__.startswith("torch") and str(tensor.dtype) == "torch.bfloat16":
+        import torch
+
+        return np.from_dlpack(tensor.view(torch.int16)).view(BFLOAT16)
+    return np.from_dlpack(tensor)
+
+
 def as_out(tensor, name: str = "tensor", *, float_only: bool = True,
            complex_ok: bool = False) -> np.ndarray:
     """The writeable numpy array behind ``tensor`` (a numpy array or any CPU DLPack
@@ -80,7 +90,7 @@ def as_out(tensor, name: str = "tensor", *, float_only: bool = True,
                 f"{name} requires grad: fill it under torch.no_grad() on tensor.detach()"
             )
         try:
-            arr = np.from_dlpack(tensor)
+            arr = _from_dlpack(tensor)
         except (BufferError, TypeError, RuntimeError) as exc:
             raise TypeError(f"{name} could not be shared through DLPack: {exc}") from exc
     else:

@@ -236,6 +236,10 @@ def test_dlpack_torch_in_place():
     r = init.xavier_uniform_(t, seed=5)
     assert r is t
     np.testing.assert_array_equal(t.numpy(), init.xavier_uniform((64, 48), seed=5))
+    tb = torch.empty(64, 48, dtype=torch.bfloat16)
+    init.orthogonal_(tb, seed=2)
+    np.testing.assert_array_equal(tb.view(torch.int16).numpy().view(BF16),
+                                  init.orthogonal((64, 48), seed=2, dtype=BF16))
     with pytest.raises(ValueError, match="requires grad"):
         init.normal_(torch.empty(3, requires_grad=True), seed=1)
 
