@@ -32,6 +32,9 @@ from ._generate import (  # noqa: E402
     random_bits as random_bits,
 )
 from ._generate import (  # noqa: E402
+    shard as shard,
+)
+from ._generate import (  # noqa: E402
     truncated_normal as truncated_normal,
 )
 from ._generate import (  # noqa: E402
@@ -54,6 +57,7 @@ __all__ = [
     "philox4x32_10",
     "random_bits",
     "set_num_threads",
+    "shard",
     "truncated_normal",
     "uniform",
 ]

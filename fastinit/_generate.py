@@ -6,6 +6,8 @@ the output buffer to the compiled fill."""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 
 import numpy as np
@@ -64,21 +66,92 @@ def _prepare(shape, size_name, dtype, out, default_dtype):
     return shape, dtype, out
 
 
+_BOX: contextvars.ContextVar = contextvars.ContextVar("fastinit_shard_box", default=None)
+
+
+@contextlib.contextmanager
+def shard(global_shape, offsets):
+    """Inside the block every fill writes its output as the box ``out.shape`` at
+    ``offsets`` of a global tensor of ``global_shape``: the values equal
+    ``global[offsets[0]:offsets[0] + out.shape[0], ...]`` of the unsharded fill bit for bit,
+    and initializers read fans (and orthogonal/sparse/dirac their structure) from the
+    global shape.  For tensor-parallel and FSDP shards, dask chunks, streamed writes."""
+    gs = check_shape(global_shape, "global_shape")
+    offs = check_shape(offsets, "offsets")
+    if len(offs) != len(gs):
+        raise ValueError(f"offsets must have {len(gs)} entries like global_shape, got {offs}")
+    token = _BOX.set((gs, offs))
+    try:
+        yield
+    finally:
+        _BOX.reset(token)
+
+
+@contextlib.contextmanager
+def unsharded():
+    """Suspend an enclosing :func:`shard` block (to build a whole tensor inside it)."""
+    token = _BOX.set(None)
+    try:
+        yield
+    finally:
+        _BOX.reset(token)
+
+
+def current_box():
+    """(global_shape, offsets) of the enclosing :func:`shard` block, or None."""
+    return _BOX.get()
+
+
+def logical_shape(shape):
+    """The global shape inside a :func:`shard` block, else ``shape``."""
+    box = _BOX.get()
+    return shape if box is None else box[0]
+
+
+def _box_runs(out: np.ndarray, global_shape, offsets):
+    """(view, global index of its first element) for each run of out that is contiguous
+    in the global row-major index: the trailing axes the box spans fully, plus one."""
+    if len(out.shape) != len(global_shape):
+        raise ValueError(
+            f"out has {out.ndim} dimensions but the shard's global_shape {global_shape} "
+            f"has {len(global_shape)}"
+        )
+    for ax, (n, off, tot) in enumerate(zip(out.shape, offsets, global_shape, strict=True)):
+        if off + n > tot:
+            raise ValueError(
+                f"shard box exceeds the global shape on axis {ax}: offset {off} + size {n} "
+                f"> {tot}"
+            )
+    j = len(out.shape) - 1  # the innermost axis the box does not span fully, or 0
+    while j > 0 and out.shape[j] == global_shape[j]:
+        j -= 1
+    strides = [math.prod(global_shape[k + 1:]) for k in range(len(global_shape))]
+    base = sum(o * st for o, st in zip(offsets, strides, strict=True))
+    for idx in np.ndindex(*out.shape[:j]):
+        start = base + sum(i * st for i, st in zip(idx, strides, strict=False))
+        yield out[idx], start
+
+
 def _run(dist, dtype, shape, out, seed, stream, offset, a=0.0, b=0.0, lo=0.0, hi=0.0,
          pa=0.0, pd=0.0):
-    """Check the index range, allocate if needed, and fill."""
+    """Check the index range, allocate if needed, and fill (the box of the enclosing
+    :func:`shard` block, if any)."""
     seed = check_u64(seed, "seed")
     stream = check_u64(stream, "stream")
     offset = check_u64(offset, "offset")
     if out is None:
         out = np.empty(shape, dtype=dtype)
-    if offset + out.size > U64_LIMIT:
-        raise ValueError(f"offset + size must be <= 2**64, got {offset} + {out.size}")
+    box = _BOX.get()
+    total = out.size if box is None else math.prod(box[0])
+    if offset + total > U64_LIMIT:
+        raise ValueError(f"offset + size must be <= 2**64, got {offset} + {total}")
+    runs = [(out, 0)] if box is None else list(_box_runs(out, *box))
     if out.size == 0:
         return out
-    dims, steps = _coalesce(out)
-    _core.fill(dist, DTYPE_CODES[dtype], (seed, stream, a, b, lo, hi, pa, pd), offset,
-               out, dims, steps)
+    params = (seed, stream, a, b, lo, hi, pa, pd)
+    for view, start in runs:
+        dims, steps = _coalesce(view)
+        _core.fill(dist, DTYPE_CODES[dtype], params, offset + start, view, dims, steps)
     return out
 
 

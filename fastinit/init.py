@@ -72,7 +72,24 @@ def _new(shape, dtype, name="shape"):
 
 
 def _fans(arr, layout="torch"):
-    return compute_fans(arr.shape, layout=layout)
+    return compute_fans(g.logical_shape(arr.shape), layout=layout)
+
+
+def _structured(out, make):
+    """Run make(out).  Structured fills are not elementwise: inside a
+    :func:`fastinit.shard` block, make the global tensor and copy out the box."""
+    box = g.current_box()
+    if box is None:
+        make(out)
+        return
+    global_shape, offsets = box
+    if len(out.shape) != len(global_shape) or any(
+            o + n > t for o, n, t in zip(offsets, out.shape, global_shape, strict=True)):
+        raise ValueError(f"shard box {out.shape} at {offsets} exceeds {global_shape}")
+    full = np.empty(global_shape, out.dtype)
+    with g.unsharded():
+        make(full)
+    out[...] = full[tuple(slice(o, o + n) for o, n in zip(offsets, out.shape, strict=True))]
 
 
 def _check_mode(mode):
@@ -131,14 +148,15 @@ def zeros_(tensor):
 
 def eye_(tensor):
     """The 2-D identity (rectangular allowed), as torch.eye."""
-    eye_fill(as_out(tensor, float_only=False))
+    _structured(as_out(tensor, float_only=False), eye_fill)
     return tensor
 
 
 def dirac_(tensor, groups=1, *, gain=1.0, centre="torch"):
     """Dirac delta of a 3/4/5-D conv weight (out, in, *k): out[g*O/groups + d, d, c...] =
     gain, c = k // 2 (torch; centre="jax" gives (k - 1) // 2, which differs for even k)."""
-    dirac_fill(as_out(tensor, float_only=False), groups, gain, centre)
+    _structured(as_out(tensor, float_only=False),
+                lambda o: dirac_fill(o, groups, gain, centre))
     return tensor
 
 
@@ -220,17 +238,18 @@ def orthogonal_(tensor, gain=1.0, *, seed=None, generator=None, batch_dims=0):
     gain = check_real(gain, "gain")
     if not isinstance(batch_dims, int) or isinstance(batch_dims, bool) or batch_dims < 0:
         raise ValueError(f"batch_dims must be a non-negative int, got {batch_dims!r}")
-    if out.ndim - batch_dims < 2:
+    shape = g.logical_shape(out.shape)
+    if len(shape) - batch_dims < 2:
         raise ValueError(
             f"orthogonal needs at least 2 dimensions per matrix, got shape {out.shape} "
             f"with batch_dims={batch_dims}"
         )
     if out.size == 0:
         return tensor
-    rows = out.shape[batch_dims]
-    cols = math.prod(out.shape[batch_dims + 1:])
+    rows = shape[batch_dims]
+    cols = math.prod(shape[batch_dims + 1:])
     seed, stream = resolve_rng(seed, generator)
-    orthogonal_fill(out, rows, cols, gain, seed, stream)
+    _structured(out, lambda o: orthogonal_fill(o, rows, cols, gain, seed, stream))
     return tensor
 
 
@@ -239,7 +258,7 @@ def delta_orthogonal_(tensor, gain=1.0, *, centre="jax", seed=None, generator=No
     matrix times gain at the centre (k - 1) // 2 (centre="torch": k // 2)."""
     out = as_out(tensor)
     seed, stream = resolve_rng(seed, generator)
-    delta_orthogonal_fill(out, gain, seed, stream, centre)
+    _structured(out, lambda o: delta_orthogonal_fill(o, gain, seed, stream, centre))
     return tensor
 
 
@@ -251,7 +270,7 @@ def sparse_(tensor, sparsity, std=0.01, *, seed=None, generator=None):
     if out.ndim != 2:
         raise ValueError(f"sparse needs a 2-D tensor, got {out.ndim} dimensions")
     seed, stream = resolve_rng(seed, generator)
-    sparse_fill(out, sparsity, std, seed, stream)
+    _structured(out, lambda o: sparse_fill(o, sparsity, std, seed, stream))
     return tensor
 
 
