@@ -213,6 +213,17 @@ def _entries(module, prefix=""):
     return out
 
 
+def _shared_slots(module):
+    """Groups of (module, "_parameters" | "_buffers", name) slots holding one tensor."""
+    slots: dict[int, list] = {}
+    for mod in module.modules():
+        for kind in ("_parameters", "_buffers"):
+            for name, t in getattr(mod, kind).items():
+                if t is not None:
+                    slots.setdefault(id(t), []).append((mod, kind, name))
+    return [group for group in slots.values() if len(group) > 1]
+
+
 def _plan(module, recipes, *, strict, buffers_strict, prefix=""):
     """The recipe of each parameter and buffer: the first user pattern that matches its
     qualified name (fnmatch; a value of None leaves it alone), else the torch default
@@ -282,11 +293,19 @@ def materialize_(module, device="cpu", *, seed, recipes=None):
     of :func:`init_module_` (the same values for the same seed).  Every parameter and
     buffer needs a recipe (defaults or ``recipes``), checked before anything is
     allocated: buffers computed in ``__init__`` (masks, rotary tables) are lost on meta.
-    Devices other than the CPU are filled on the CPU, one tensor at a time, then copied."""
+    Tied parameters (one tensor in several modules, e.g. GPT-2's lm_head and wte) stay
+    tied.  Devices other than the CPU are filled on the CPU, one tensor at a time, then
+    copied."""
     torch = _torch()
     device = torch.device(device)
     _plan(module, recipes, strict=True, buffers_strict=True)  # every recipe known first
+    tied = _shared_slots(module)
     module.to_empty(device=device)
+    for slots in tied:  # to_empty gives each module its own copy of a shared tensor
+        (first_mod, first_kind, first_name), *rest = slots
+        shared = getattr(first_mod, first_kind)[first_name]
+        for mod, kind, name in rest:
+            getattr(mod, kind)[name] = shared
     plan = _plan(module, recipes, strict=True, buffers_strict=True)
     if device.type == "cpu":
         _run_plan(plan, seed)

@@ -125,6 +125,22 @@ def test_materialize_equals_eager_then_init():
         torch.testing.assert_close(a[name], b[name], rtol=0, atol=0, msg=name)
 
 
+def test_materialize_keeps_tied_weights():
+    class Tied(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wte = nn.Embedding(100, 16)
+            self.head = nn.Linear(16, 100, bias=False)
+            self.head.weight = self.wte.weight
+
+    with torch.device("meta"):
+        m = Tied()
+    ft.materialize_(m, seed=3)
+    assert m.head.weight is m.wte.weight
+    torch.testing.assert_close(m.wte.weight, ft.init_module_(Tied(), seed=3).wte.weight,
+                               rtol=0, atol=0)
+
+
 def test_materialize_needs_every_buffer():
     class WithMask(nn.Module):
         def __init__(self):
