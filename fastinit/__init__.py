@@ -45,6 +45,21 @@ from ._generator import default_rng as default_rng  # noqa: E402
 
 __version__ = "0.1.0"
 
+
+def to_torch(x):
+    """Zero-copy torch CPU tensor of a numpy array (see :func:`fastinit.torch.to_torch`)."""
+    from .torch import to_torch as convert
+
+    return convert(x)
+
+
+def to_jax(x):
+    """Zero-copy jax.Array of a numpy array where jax allows (see :func:`fastinit.jax.to_jax`)."""
+    from .jax import to_jax as convert
+
+    return convert(x)
+
+
 __all__ = [
     "STREAM_VERSION",
     "Generator",
@@ -58,6 +73,8 @@ __all__ = [
     "random_bits",
     "set_num_threads",
     "shard",
+    "to_jax",
+    "to_torch",
     "truncated_normal",
     "uniform",
 ]

@@ -70,17 +70,23 @@ _BOX: contextvars.ContextVar = contextvars.ContextVar("fastinit_shard_box", defa
 
 
 @contextlib.contextmanager
-def shard(global_shape, offsets):
+def shard(global_shape, offsets, shape=None):
     """Inside the block every fill writes its output as the box ``out.shape`` at
     ``offsets`` of a global tensor of ``global_shape``: the values equal
     ``global[offsets[0]:offsets[0] + out.shape[0], ...]`` of the unsharded fill bit for bit,
     and initializers read fans (and orthogonal/sparse/dirac their structure) from the
-    global shape.  For tensor-parallel and FSDP shards, dask chunks, streamed writes."""
+    global shape.  Functions that allocate their result (called with the global shape)
+    return the box of ``shape``.  For tensor-parallel and FSDP shards, jax shardings,
+    dask chunks, streamed writes."""
     gs = check_shape(global_shape, "global_shape")
     offs = check_shape(offsets, "offsets")
     if len(offs) != len(gs):
         raise ValueError(f"offsets must have {len(gs)} entries like global_shape, got {offs}")
-    token = _BOX.set((gs, offs))
+    local = None if shape is None else check_shape(shape, "shape")
+    if local is not None and (len(local) != len(gs) or any(
+            o + n > t for o, n, t in zip(offs, local, gs, strict=True))):
+        raise ValueError(f"the box {local} at {offs} exceeds the global shape {gs}")
+    token = _BOX.set((gs, offs, local))
     try:
         yield
     finally:
@@ -99,7 +105,34 @@ def unsharded():
 
 def current_box():
     """(global_shape, offsets) of the enclosing :func:`shard` block, or None."""
-    return _BOX.get()
+    box = _BOX.get()
+    return None if box is None else box[:2]
+
+
+def aligned_empty(shape, dtype, align: int = 64) -> np.ndarray:
+    """np.empty on an ``align``-byte boundary (JAX and torch take such buffers without a
+    copy; numpy's own allocations are only 16-byte aligned)."""
+    dtype = np.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    raw = np.empty(nbytes + align, np.uint8)
+    start = (-raw.ctypes.data) % align
+    return raw[start:start + nbytes].view(dtype).reshape(shape)
+
+
+def new_array(shape, dtype) -> np.ndarray:
+    """A 64-byte aligned np.empty(shape), or the local box of an enclosing :func:`shard`
+    block when ``shape`` is its global shape."""
+    shape = check_shape(shape, "shape")
+    box = _BOX.get()
+    if box is None:
+        return aligned_empty(shape, dtype)
+    global_shape, _, local = box
+    if shape != global_shape:
+        raise ValueError(f"inside fastinit.shard({global_shape}, ...) the shape must be the "
+                         f"global shape, got {shape}")
+    if local is None:
+        raise ValueError("fastinit.shard(...) needs shape= for functions that allocate")
+    return aligned_empty(local, dtype)
 
 
 def logical_shape(shape):
@@ -140,8 +173,8 @@ def _run(dist, dtype, shape, out, seed, stream, offset, a=0.0, b=0.0, lo=0.0, hi
     stream = check_u64(stream, "stream")
     offset = check_u64(offset, "offset")
     if out is None:
-        out = np.empty(shape, dtype=dtype)
-    box = _BOX.get()
+        out = new_array(shape, dtype)
+    box = current_box()
     total = out.size if box is None else math.prod(box[0])
     if offset + total > U64_LIMIT:
         raise ValueError(f"offset + size must be <= 2**64, got {offset} + {total}")

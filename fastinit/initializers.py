@@ -71,19 +71,36 @@ def _dtype(dtype, default):
 
 
 def _empty(shape, dtype):
-    return np.empty(check_shape(shape, "shape"), dtype)
+    return g.new_array(shape, dtype)
+
+
+def _box_of_whole(fill, shape, dtype):
+    """fill(array) builds a structured (not elementwise) tensor: inside a fastinit.shard
+    block, build the global tensor and return the box."""
+    box = g.current_box()
+    if box is None:
+        return fill(np.empty(check_shape(shape, "shape"), dtype))
+    local = g.new_array(shape, dtype)
+    with g.unsharded():
+        whole = fill(np.empty(check_shape(shape, "shape"), dtype))
+    local[...] = whole[tuple(slice(o, o + n) for o, n in zip(box[1], local.shape, strict=True))]
+    return local
 
 
 # ---- jax / flax factories ----
 
 def zeros(key, shape, dtype=None):
     """jax.nn.initializers.zeros (key ignored)."""
-    return np.zeros(check_shape(shape, "shape"), np.float32 if dtype is None else dtype)
+    out = _empty(shape, np.float32 if dtype is None else dtype)
+    out[...] = 0
+    return out
 
 
 def ones(key, shape, dtype=None):
     """jax.nn.initializers.ones (key ignored)."""
-    return np.ones(check_shape(shape, "shape"), np.float32 if dtype is None else dtype)
+    out = _empty(shape, np.float32 if dtype is None else dtype)
+    out[...] = 1
+    return out
 
 
 def zeros_init():
@@ -99,8 +116,9 @@ def ones_init():
 def constant(value, dtype=None):
     """jax.nn.initializers.constant: every element = value."""
     def init(key, shape, dtype=dtype):
-        return np.full(check_shape(shape, "shape"), value,
-                       np.float32 if dtype is None else dtype)
+        out = _empty(shape, np.float32 if dtype is None else dtype)
+        out[...] = value
+        return out
     return init
 
 
@@ -154,7 +172,7 @@ def variance_scaling(scale, mode, distribution, in_axis=-2, out_axis=-1, batch_a
 
     def init(key, shape, dtype=dtype):
         out = _empty(shape, _dtype(dtype, np.float32))
-        fans = compute_fans(out.shape, layout="jax", in_axis=in_axis, out_axis=out_axis,
+        fans = compute_fans(shape, layout="jax", in_axis=in_axis, out_axis=out_axis,
                             batch_axis=batch_axis)
         if out.size == 0:
             return out
@@ -209,8 +227,7 @@ def orthogonal(scale=1.0, column_axis=-1, dtype=None):
     (jax fails on bfloat16/float16); complex64/complex128 give unitary frames, as jax."""
     scale = check_real(scale, "scale")
 
-    def init(key, shape, dtype=dtype):
-        out = _empty(shape, check_orthogonal_dtype(np.float32 if dtype is None else dtype))
+    def fill(out, seed):
         if out.ndim < 2:
             raise ValueError(f"orthogonal needs at least 2 dimensions, got shape {out.shape}")
         axis = operator.index(column_axis) % out.ndim
@@ -218,8 +235,13 @@ def orthogonal(scale=1.0, column_axis=-1, dtype=None):
             return out
         cols = out.shape[axis]
         view = np.moveaxis(out, axis, -1)
-        orthogonal_fill(view, out.size // cols, cols, scale, seed_from_key(key), 0)
+        orthogonal_fill(view, out.size // cols, cols, scale, seed, 0)
         return out
+
+    def init(key, shape, dtype=dtype):
+        dt = check_orthogonal_dtype(np.float32 if dtype is None else dtype)
+        seed = seed_from_key(key)
+        return _box_of_whole(lambda out: fill(out, seed), shape, dt)
     return init
 
 
@@ -230,8 +252,9 @@ def delta_orthogonal(scale=1.0, column_axis=-1, dtype=None):
     scale = check_real(scale, "scale")
 
     def init(key, shape, dtype=dtype):
-        out = _empty(shape, _dtype(dtype, np.float32))
-        return delta_orthogonal_fill(out, scale, seed_from_key(key), 0, "jax")
+        seed = seed_from_key(key)
+        return _box_of_whole(lambda out: delta_orthogonal_fill(out, scale, seed, 0, "jax"),
+                             shape, _dtype(dtype, np.float32))
     return init
 
 
@@ -375,7 +398,7 @@ class VarianceScaling(Initializer):
 
     def __call__(self, shape, dtype=None):
         out = _empty(shape, _dtype(dtype, np.float32))
-        fan_in, fan_out = compute_fans(out.shape, layout="keras", fallback=True)
+        fan_in, fan_out = compute_fans(shape, layout="keras", fallback=True)
         if out.size == 0:
             return out
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
@@ -418,11 +441,11 @@ class Orthogonal(Initializer):
         super().__init__(seed)
 
     def __call__(self, shape, dtype=None):
-        out = _empty(shape, _dtype(dtype, np.float32))
-        if out.ndim < 2:
-            raise ValueError(f"Orthogonal needs at least 2 dimensions, got shape {out.shape}")
-        if out.size == 0:
-            return out
+        shape = check_shape(shape, "shape")
+        if len(shape) < 2:
+            raise ValueError(f"Orthogonal needs at least 2 dimensions, got shape {shape}")
         seed, stream = self._rng()
-        return orthogonal_fill(out, out.size // out.shape[-1], out.shape[-1], self.gain, seed,
-                               stream)
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        return _box_of_whole(
+            lambda out: orthogonal_fill(out, rows, cols, self.gain, seed, stream)
+            if out.size else out, shape, _dtype(dtype, np.float32))

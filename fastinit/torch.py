@@ -23,12 +23,13 @@ import numpy as np
 
 from . import _generate as g
 from . import init as _init
+from ._validate import BFLOAT16
 from ._variance import as_out
 
 __all__ = [
     "calculate_gain", "constant_", "dirac_", "eye_", "fill_shard_", "init_module_",
     "kaiming_normal_", "kaiming_uniform_", "materialize_", "normal_", "ones_", "orthogonal_",
-    "param_seed", "sparse_", "trunc_normal_", "uniform_", "variance_scaling_",
+    "param_seed", "sparse_", "to_torch", "trunc_normal_", "uniform_", "variance_scaling_",
     "xavier_normal_", "xavier_uniform_", "zeros_",
 ]
 
@@ -80,6 +81,16 @@ kaiming_normal_ = _wrap(_init.kaiming_normal_)
 orthogonal_ = _wrap(_init.orthogonal_)
 sparse_ = _wrap(_init.sparse_)
 variance_scaling_ = _wrap(_init.variance_scaling_)
+
+
+def to_torch(x):
+    """A torch CPU tensor sharing ``x``'s memory (bfloat16 through its int16 bits, as
+    numpy has no bfloat16 for torch)."""
+    torch = _torch()
+    x = np.asarray(x)
+    if x.dtype == BFLOAT16:
+        return torch.from_numpy(x.view(np.int16)).view(torch.bfloat16)
+    return torch.from_numpy(x)
 
 
 def param_seed(seed: int, name: str) -> int:
