@@ -1,4 +1,4 @@
-"""Command line: `fastinit info`, `fastinit bench`."""
+"""Command line: `fastinit info`, `fastinit bench`, `fastinit checkpoint`."""
 
 from __future__ import annotations
 
@@ -38,10 +38,28 @@ def main(argv=None) -> int:
                                      "memory-write limit")
     b.add_argument("--quick", action="store_true", help="2**24 elements, 3 repeats")
     b.add_argument("--size", type=int, default=None, help="elements (default 2**26)")
+    c = sub.add_parser("checkpoint", help="write a safetensors file of initialized tensors")
+    src = c.add_mutually_exclusive_group(required=True)
+    src.add_argument("--spec", help='JSON file: {"name": shape, ...} or '
+                                    '[{"name", "shape", "dtype"?}, ...]')
+    src.add_argument("--module", help="pkg.module:factory building a torch nn.Module "
+                                      "(called under torch.device('meta'); each layer's "
+                                      "default init)")
+    c.add_argument("--out", required=True, help="output .safetensors path")
+    c.add_argument("--dtype", default="float32",
+                   help="float16 | bfloat16 | float32 | float64 (default float32)")
+    c.add_argument("--init", default="torch", help="torch | dummy | normal (--spec only; "
+                                                   "default torch)")
+    c.add_argument("--std", type=float, default=0.02, help="std of --init normal")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--chunk-mib", type=int, default=64, help="memory bound per chunk")
+    c.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "info":
         print(info())
         return 0
+    if args.command == "checkpoint":
+        return _checkpoint(parser, args)
     from fastinit import _bench
 
     n = args.size or (1 << 24 if args.quick else 1 << 26)
@@ -51,6 +69,44 @@ def main(argv=None) -> int:
     print(info().splitlines()[3])
     print(f"{n} elements per fill, best of {3 if args.quick else 5}\n")
     print(_bench.table(_bench.run(n, repeat=3 if args.quick else 5)))
+    return 0
+
+
+def _checkpoint(parser, args) -> int:
+    import json
+    import time
+
+    from fastinit import checkpoint
+
+    if args.spec:
+        with open(args.spec) as f:
+            specs = json.load(f)
+        if args.init == "normal":
+            names = specs if isinstance(specs, dict) else [s["name"] for s in specs]
+            shapes = specs if isinstance(specs, dict) else {s["name"]: s["shape"] for s in specs}
+            specs = [{"name": n, "shape": shapes[n],
+                      "init": checkpoint.scheme_fill("normal", n, tuple(shapes[n]), args.std)}
+                     for n in names]
+    else:
+        import importlib
+
+        import torch
+
+        mod_name, _, factory = args.module.partition(":")
+        if not factory:
+            parser.error("--module must look like pkg.module:factory")
+        build = getattr(importlib.import_module(mod_name), factory)
+        with torch.device("meta"):
+            specs = checkpoint.module_specs(build())
+    start = time.perf_counter()
+    header = checkpoint.write_safetensors(
+        args.out, specs, seed=args.seed, dtype=args.dtype, init=args.init,
+        chunk_bytes=args.chunk_mib << 20, progress=not args.no_progress)
+    seconds = time.perf_counter() - start
+    nbytes = sum(v["data_offsets"][1] - v["data_offsets"][0] for k, v in header.items()
+                 if k != "__metadata__")
+    print(f"wrote {len(header) - 1} tensors, {nbytes / 1e9:.3f} GB to {args.out} in "
+          f"{seconds:.2f} s ({nbytes / seconds / 1e9:.2f} GB/s)")
     return 0
 
 

@@ -1,0 +1,216 @@
+"""Random checkpoints: safetensors files of initialized tensors, written one chunk at a time.
+
+Each tensor is generated in row blocks inside :func:`fastinit.shard` (so a block equals the
+matching rows of the whole tensor and fans come from the whole shape) into one reused
+buffer and written straight to the file: memory stays at ``chunk_bytes`` whatever the
+model size (structured initializers, e.g. orthogonal, need their whole tensor).  Tensor
+``name`` takes seed :func:`fastinit.torch.param_seed`-style ``blake2b(f"{seed}/{name}")``,
+so a tensor's values do not depend on the other tensors in the file.
+
+safetensors layout (https://github.com/huggingface/safetensors): an 8-byte little-endian
+header length, a JSON header (``{name: {"dtype", "shape", "data_offsets"}}``, padded with
+spaces to a multiple of 8), then the tensors' bytes back to back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from . import _generate as g
+from . import init as _init
+from ._validate import BFLOAT16, check_float_dtype, check_shape, check_u64
+
+SAFETENSORS_DTYPES = {np.dtype(np.float16): "F16", BFLOAT16: "BF16",
+                      np.dtype(np.float32): "F32", np.dtype(np.float64): "F64"}
+INIT_SCHEMES = ("torch", "dummy", "normal")
+
+
+def tensor_seed(seed: int, name: str) -> int:
+    """The seed of tensor ``name`` in a checkpoint of seed ``seed``."""
+    digest = hashlib.blake2b(f"{int(seed)}/{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+def scheme_fill(scheme: str, name: str, shape: tuple, std: float = 0.02) -> Callable:
+    """The in-place fill ``fn(array, seed=...)`` a scheme gives tensor ``name``:
+
+    - "torch": torch's layer defaults read off the shape: >= 2-D kaiming_uniform_(a=sqrt 5)
+      (nn.Linear/ConvNd), names with "embed"/"wte"/"wpe" N(0, 1) (nn.Embedding), 1-D
+      "*bias" zeros, other 1-D ones (norm scales);
+    - "dummy": U(-1e-3, 1e-3) for everything (vLLM's --load-format dummy);
+    - "normal": N(0, std^2) for >= 2-D (GPT-2/BERT style, std=0.02), 1-D as "torch".
+    """
+    lower = name.lower()
+    if scheme == "dummy":
+        return lambda a, seed: _init.uniform_(a, -1e-3, 1e-3, seed=seed)
+    if scheme not in INIT_SCHEMES:
+        raise ValueError(f"init must be one of {INIT_SCHEMES} or a callable, got {scheme!r}")
+    if len(shape) <= 1:
+        if lower.endswith("bias"):
+            return lambda a, seed: _init.zeros_(a)
+        return lambda a, seed: _init.ones_(a)
+    if scheme == "normal":
+        return lambda a, seed: _init.normal_(a, 0.0, std, seed=seed)
+    if any(k in lower for k in ("embed", "wte", "wpe")):
+        return lambda a, seed: _init.normal_(a, 0.0, 1.0, seed=seed)
+    return lambda a, seed: _init.kaiming_uniform_(a, a=math.sqrt(5), seed=seed)
+
+
+def _structured(fill) -> bool:
+    """Fills that are not elementwise (orthogonal, sparse, ...) need the whole tensor."""
+    name = getattr(getattr(fill, "func", fill), "__name__", "")
+    return any(k in name for k in ("orthogonal", "sparse", "dirac", "eye", "mahalanobis"))
+
+
+def _normalize(specs) -> list[tuple[str, tuple, np.dtype | None, object]]:
+    """[(name, shape, dtype or None, init or None)] from {name: shape} or a list of
+    {"name", "shape", optional "dtype", "init"} dicts."""
+    items = []
+    if isinstance(specs, Mapping):
+        specs = [{"name": k, "shape": v} for k, v in specs.items()]
+    for i, spec in enumerate(specs):
+        if not isinstance(spec, Mapping) or "name" not in spec or "shape" not in spec:
+            raise ValueError(f"spec {i} must be a mapping with 'name' and 'shape', got {spec!r}")
+        name = spec["name"]
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"spec {i}: name must be a non-empty str, got {name!r}")
+        dtype = None if spec.get("dtype") is None else check_float_dtype(spec["dtype"],
+                                                                         f"{name}.dtype")
+        items.append((name, check_shape(spec["shape"], f"{name}.shape"), dtype,
+                      spec.get("init")))
+    names = [n for n, *_ in items]
+    if len(set(names)) != len(names):
+        raise ValueError("tensor names must be unique")
+    return items
+
+
+class _Progress:
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.done, self.enabled = total, 0, enabled
+        self.start = time.perf_counter()
+
+    def add(self, nbytes: int):
+        self.done += nbytes
+        if self.enabled:
+            frac = self.done / max(self.total, 1)
+            rate = self.done / max(time.perf_counter() - self.start, 1e-9) / 1e9
+            bar = "#" * int(30 * frac)
+            print(f"\r[{bar:<30}] {frac:6.1%} {self.done / 1e9:.2f}/{self.total / 1e9:.2f} GB "
+                  f"{rate:.2f} GB/s", end="", file=sys.stderr, flush=True)
+
+    def close(self):
+        if self.enabled:
+            print(file=sys.stderr)
+
+
+def write_safetensors(path, specs, *, seed, dtype=np.float32, init="torch",
+                      chunk_bytes=64 << 20, metadata=None, progress=False) -> dict:
+    """Write a safetensors file of initialized tensors; returns the header.
+
+    specs : {name: shape} or [{"name", "shape", "dtype"?, "init"?}]
+    init : "torch" | "dummy" | "normal" (see :func:`scheme_fill`), or a callable
+        ``fn(array, seed=...)`` (e.g. a fastinit.init in-place function), per file or per
+        tensor ("init" of a spec).
+    """
+    seed = check_u64(seed, "seed")
+    dtype = check_float_dtype(dtype)
+    items = _normalize(specs)
+    if not isinstance(chunk_bytes, int) or chunk_bytes < 1024:
+        raise ValueError(f"chunk_bytes must be an int >= 1024, got {chunk_bytes!r}")
+    header, offset, plan = {}, 0, []
+    for name, shape, dt, fill in items:
+        dt = dt or dtype
+        fill = fill if fill is not None else init
+        if isinstance(fill, str):
+            fill = scheme_fill(fill, name, shape)
+        elif not callable(fill):
+            raise TypeError(f"init of {name!r} must be a scheme name or callable, got {fill!r}")
+        nbytes = math.prod(shape) * dt.itemsize
+        header[name] = {"dtype": SAFETENSORS_DTYPES[dt], "shape": list(shape),
+                        "data_offsets": [offset, offset + nbytes]}
+        plan.append((name, shape, dt, fill))
+        offset += nbytes
+    meta = {"format": "pt", "fastinit_seed": str(seed),
+            "fastinit_stream_version": str(g._core.STREAM_VERSION)}
+    meta.update({str(k): str(v) for k, v in (metadata or {}).items()})
+    header["__metadata__"] = meta
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * (-len(raw) % 8)
+    bar = _Progress(offset, progress)
+    tmp = f"{os.fspath(path)}.partial"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(len(raw).to_bytes(8, "little"))
+            f.write(raw)
+            buffers: dict[np.dtype, np.ndarray] = {}
+            for name, shape, dt, fill in plan:
+                _write_tensor(f, name, shape, dt, fill, seed, chunk_bytes, buffers, bar)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    finally:
+        bar.close()
+    return header
+
+
+def _write_tensor(f, name, shape, dtype, fill, seed, chunk_bytes, buffers, bar):
+    s = tensor_seed(seed, name)
+    size = math.prod(shape)
+    if size == 0:
+        return
+    if len(shape) == 0 or _structured(fill):
+        whole = np.empty(shape, dtype)
+        fill(whole, seed=s)
+        f.write(memoryview(whole.reshape(-1).view(np.uint8)))
+        bar.add(whole.nbytes)
+        return
+    row = math.prod(shape[1:])
+    rows = min(shape[0], max(1, chunk_bytes // max(row * dtype.itemsize, 1)))
+    if buffers.get(dtype) is None or buffers[dtype].size < rows * row:
+        buffers[dtype] = g.aligned_empty((rows * row,), dtype)  # reused by later tensors
+    for r0 in range(0, shape[0], rows):
+        n = min(rows, shape[0] - r0)
+        block = buffers[dtype][:n * row].reshape((n,) + tuple(shape[1:]))
+        with g.shard(shape, (r0,) + (0,) * (len(shape) - 1)):
+            fill(block, seed=s)
+        f.write(memoryview(block.reshape(-1).view(np.uint8)))
+        bar.add(block.nbytes)
+
+
+def module_specs(module) -> list[dict]:
+    """Specs of a torch module's parameters and persistent buffers with fastinit.torch's
+    default recipes (each layer's reset_parameters law), for a module built on the meta
+    device: the file then holds what ``fastinit.torch.init_module_(module, seed=seed)``
+    gives."""
+    from .torch import _plan
+
+    persistent = set(module.state_dict(keep_vars=True))
+    return [{"name": name, "shape": tuple(t.shape), "init": recipe}
+            for name, t, recipe in _plan(module, None, strict=True, buffers_strict=False)
+            if name in persistent and t.is_floating_point()]
+
+
+def read_safetensors(path) -> dict[str, np.ndarray]:
+    """{name: array} of a safetensors file (memory-mapped, read-only)."""
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(n))
+    header.pop("__metadata__", None)
+    data = np.memmap(path, np.uint8, mode="r", offset=8 + n)
+    kinds = {v: k for k, v in SAFETENSORS_DTYPES.items()}
+    out = {}
+    for name, info in header.items():
+        start, end = info["data_offsets"]
+        dt = kinds[info["dtype"]]
+        out[name] = data[start:end].view(dt).reshape(info["shape"])
+    return out
