@@ -22,6 +22,14 @@ from ._variance import AUX_STREAM
 COMPLEX_DTYPES = (np.dtype(np.complex64), np.dtype(np.complex128))
 
 
+def is_structured(fill) -> bool:
+    """Whether an in-place fill (a fastinit function, or a functools.partial of one) is
+    not elementwise (orthogonal, sparse, dirac, eye, mahalanobis), so that a shard of it
+    needs the whole tensor built first."""
+    name = getattr(getattr(fill, "func", fill), "__name__", "")
+    return any(k in name for k in ("orthogonal", "sparse", "dirac", "eye", "mahalanobis"))
+
+
 def _work_dtype(dtype: np.dtype) -> np.dtype:
     if dtype in (np.float64, *COMPLEX_DTYPES):
         return dtype

@@ -26,6 +26,7 @@ import numpy as np
 
 from . import _generate as g
 from . import init as _init
+from ._structured import is_structured
 from ._validate import BFLOAT16, check_float_dtype, check_shape, check_u64
 
 SAFETENSORS_DTYPES = {np.dtype(np.float16): "F16", BFLOAT16: "BF16",
@@ -62,12 +63,6 @@ def scheme_fill(scheme: str, name: str, shape: tuple, std: float = 0.02) -> Call
     if any(k in lower for k in ("embed", "wte", "wpe")):
         return lambda a, seed: _init.normal_(a, 0.0, 1.0, seed=seed)
     return lambda a, seed: _init.kaiming_uniform_(a, a=math.sqrt(5), seed=seed)
-
-
-def _structured(fill) -> bool:
-    """Fills that are not elementwise (orthogonal, sparse, ...) need the whole tensor."""
-    name = getattr(getattr(fill, "func", fill), "__name__", "")
-    return any(k in name for k in ("orthogonal", "sparse", "dirac", "eye", "mahalanobis"))
 
 
 def _normalize(specs) -> list[tuple[str, tuple, np.dtype | None, object]]:
@@ -168,7 +163,7 @@ def _write_tensor(f, name, shape, dtype, fill, seed, chunk_bytes, buffers, bar):
     size = math.prod(shape)
     if size == 0:
         return
-    if len(shape) == 0 or _structured(fill):
+    if len(shape) == 0 or is_structured(fill):
         whole = np.empty(shape, dtype)
         fill(whole, seed=s)
         f.write(memoryview(whole.reshape(-1).view(np.uint8)))
