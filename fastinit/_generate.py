@@ -55,14 +55,34 @@ def _inner_bounds(low: float, high: float, dtype: np.dtype, open_high: bool):
     return lo, hi
 
 
-def _prepare(shape, size_name, dtype, out, default_dtype):
-    """Resolve (shape, dtype, out) the way numpy does: out fixes dtype and shape."""
+def _prepare(shape, size_name, dtype, out, default_dtype, device=None):
+    """Resolve (shape, dtype, out) the way numpy does: out fixes dtype and shape.  A CUDA
+    out (CuPy array, torch CUDA tensor, CUDA DLPack buffer) or device="cuda[:N]" selects
+    the CUDA backend: out then comes back as a backends.cuda.DeviceOut."""
+    from .backends import cuda
+
     shape = None if shape is None else check_shape(shape, size_name)
+    on_cuda = isinstance(out, cuda.DeviceOut) or cuda.is_cuda_array(out)
+    if device is not None and str(device) != "cpu":
+        cuda.device_index(device)  # the spelling, before anything else
+        if out is not None and not on_cuda:
+            raise ValueError(f"device={device!r} but out is a host array")
+    if on_cuda and not isinstance(out, cuda.DeviceOut):
+        out = cuda.wrap_out(out)
     if dtype is None:
-        dtype = out.dtype if isinstance(out, np.ndarray) else default_dtype
+        dtype = out.dtype if isinstance(out, np.ndarray | cuda.DeviceOut) else default_dtype
     dtype = check_float_dtype(dtype) if dtype != np.uint32 else np.dtype(np.uint32)
-    if out is not None:
+    if on_cuda:
+        if out.dtype != dtype:
+            raise TypeError(f"out must have dtype {dtype.name}, got {out.dtype.name}")
+        if shape is not None and out.shape != shape:
+            raise ValueError(f"out must have shape {shape}, got {out.shape}")
+    elif out is not None:
         out = check_out(out, dtype, shape)
+    elif device is not None and str(device) != "cpu":
+        if shape is None:
+            raise ValueError("shape is required without out")
+        out = cuda.new_out(shape, dtype, device)
     return shape, dtype, out
 
 
@@ -169,9 +189,13 @@ def _run(dist, dtype, shape, out, seed, stream, offset, a=0.0, b=0.0, lo=0.0, hi
          pa=0.0, pd=0.0):
     """Check the index range, allocate if needed, and fill (the box of the enclosing
     :func:`shard` block, if any)."""
+    from .backends import cuda
+
     seed = check_u64(seed, "seed")
     stream = check_u64(stream, "stream")
     offset = check_u64(offset, "offset")
+    if isinstance(out, cuda.DeviceOut):
+        return _run_cuda(dist, out, offset, (seed, stream, a, b, lo, hi, pa, pd))
     if out is None:
         out = new_array(shape, dtype)
     box = current_box()
@@ -186,6 +210,23 @@ def _run(dist, dtype, shape, out, seed, stream, offset, a=0.0, b=0.0, lo=0.0, hi
         dims, steps = _coalesce(view)
         _core.fill(dist, DTYPE_CODES[dtype], params, offset + start, view, dims, steps)
     return out
+
+
+def _run_cuda(dist, out, offset, params):
+    """The CUDA backend's fill of a DeviceOut (the box of an enclosing shard block, if
+    any); returns what the caller passed as out."""
+    from .backends import cuda
+
+    box = current_box()
+    total = out.size if box is None else math.prod(box[0])
+    if offset + total > U64_LIMIT:
+        raise ValueError(f"offset + size must be <= 2**64, got {offset} + {total}")
+    if box is None:
+        cuda.fill(dist, params, offset, out)
+    else:
+        for view, start in _box_runs(out.array, *box):
+            cuda.fill(dist, params, offset, out, view, start)
+    return out.obj
 
 
 def _coalesce(a: np.ndarray):
@@ -259,7 +300,8 @@ def _truncnormal_params(loc, scale, a, b, dtype):
 
 # ---- public stateless functions ----
 
-def uniform(shape, low=0.0, high=1.0, *, seed, stream=0, offset=0, dtype=None, out=None):
+def uniform(shape, low=0.0, high=1.0, *, seed, stream=0, offset=0, dtype=None, out=None,
+            device=None):
     """Uniform values on [low, high), element i a pure function of (seed, stream, offset + i).
 
     Parameters
@@ -279,7 +321,11 @@ def uniform(shape, low=0.0, high=1.0, *, seed, stream=0, offset=0, dtype=None, o
         ``uniform((k + n,), seed=s)[k:]`` bit for bit.
     dtype : float16, bfloat16, float32 (default, or ``out.dtype``), float64
     out : numpy.ndarray, optional
-        Filled in place, in logical row-major order whatever its memory layout.
+        Filled in place, in logical row-major order whatever its memory layout.  A CuPy
+        array, torch CUDA tensor or CUDA DLPack buffer is filled on its device (the same
+        bits, fastinit/backends/cuda.py).
+    device : "cpu" (default), "cuda" or "cuda:N"
+        Where a new result is made (a CuPy array on CUDA).
 
     Notes
     -----
@@ -287,12 +333,13 @@ def uniform(shape, low=0.0, high=1.0, *, seed, stream=0, offset=0, dtype=None, o
     w word ``i % 4`` of Philox block ``i // 4``; float16/bfloat16 round it to nearest
     even.  float64 takes 53 bits of two words of block ``i // 2``.
     """
-    shape, dtype, out = _prepare(shape, "shape", dtype, out, np.float32)
+    shape, dtype, out = _prepare(shape, "shape", dtype, out, np.float32, device)
     return _run(DIST_UNIFORM, dtype, shape, out, seed, stream, offset,
                 **_uniform_params(low, high, dtype))
 
 
-def normal(shape, mean=0.0, std=1.0, *, seed, stream=0, offset=0, dtype=None, out=None):
+def normal(shape, mean=0.0, std=1.0, *, seed, stream=0, offset=0, dtype=None, out=None,
+            device=None):
     """Normal values N(mean, std^2), element i a pure function of (seed, stream, offset + i).
 
     Box-Muller on word pairs (kernels/fi_dist.h): element 2k and 2k + 1 are r cos(theta)
@@ -300,13 +347,13 @@ def normal(shape, mean=0.0, std=1.0, *, seed, stream=0, offset=0, dtype=None, ou
     path bounds |z| <= 5.77; float64 uses 53 bits (|z| <= 8.57).
     Other arguments as :func:`uniform`.
     """
-    shape, dtype, out = _prepare(shape, "shape", dtype, out, np.float32)
+    shape, dtype, out = _prepare(shape, "shape", dtype, out, np.float32, device)
     return _run(DIST_NORMAL, dtype, shape, out, seed, stream, offset,
                 **_normal_params(mean, std))
 
 
 def truncated_normal(shape, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed, stream=0, offset=0,
-                     dtype=None, out=None):
+                     dtype=None, out=None, device=None):
     """Normal N(mean, std^2) truncated to [a, b] (absolute bounds, as torch.nn.init.trunc_normal_).
 
     One pass, no rejection: z = Phi^-1(Phi(alpha) + u (Phi(beta) - Phi(alpha))) with
@@ -317,14 +364,14 @@ def truncated_normal(shape, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed, stream=0,
     No value lies outside [a, b] after rounding to dtype.
     Other arguments as :func:`uniform`.
     """
-    shape, dtype, out = _prepare(shape, "shape", dtype, out, np.float32)
+    shape, dtype, out = _prepare(shape, "shape", dtype, out, np.float32, device)
     return _run(DIST_TRUNCNORMAL, dtype, shape, out, seed, stream, offset,
                 **_truncnormal_params(mean, std, a, b, dtype))
 
 
-def random_bits(shape, *, seed, stream=0, offset=0, out=None):
+def random_bits(shape, *, seed, stream=0, offset=0, out=None, device=None):
     """Raw uint32 words: element i is word i % 4 of Philox block i // 4."""
-    shape, dtype, out = _prepare(shape, "shape", np.uint32, out, np.uint32)
+    shape, dtype, out = _prepare(shape, "shape", np.uint32, out, np.uint32, device)
     return _run(DIST_BITS, dtype, shape, out, seed, stream, offset)
 
 

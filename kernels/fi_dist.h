@@ -155,4 +155,51 @@ FI_HD double fi_truncnormal_f64(fi_u32 whi, fi_u32 wlo, const fi_params *p)
     return v > p->hi ? p->hi : v;
 }
 
+/* ---- the values of one block: the per-element definition every fill implements ----
+ * Codes of the distribution and of the output dtype, shared by the CPU and CUDA fills. */
+enum { FI_DIST_BITS = 0, FI_DIST_UNIFORM = 1, FI_DIST_NORMAL = 2, FI_DIST_TRUNCNORMAL = 3 };
+enum { FI_DT_U32 = 0, FI_DT_F16 = 1, FI_DT_BF16 = 2, FI_DT_F32 = 3, FI_DT_F64 = 4 };
+
+/* 32-bit working precision: elements 4b .. 4b + 3 (float16/bfloat16 round these) */
+FI_HD void fi_values_w32(int dist, fi_u64 b, const fi_params *p, float v[4])
+{
+    fi_u32 w[4];
+    int j;
+    fi_block(b, p, &w[0], &w[1], &w[2], &w[3]);
+    if (dist == FI_DIST_UNIFORM) {
+        for (j = 0; j < 4; ++j)
+            v[j] = fi_uniform_f32(w[j], (float)p->a, (float)p->b, (float)p->lo, (float)p->hi);
+    } else if (dist == FI_DIST_NORMAL) {
+        const float loc = (float)p->a, scale = (float)p->b;
+        float z0, z1, z2, z3;
+        fi_boxmuller_f32(w[0], w[1], &z0, &z1);
+        fi_boxmuller_f32(w[2], w[3], &z2, &z3);
+        v[0] = loc + scale * z0;
+        v[1] = loc + scale * z1;
+        v[2] = loc + scale * z2;
+        v[3] = loc + scale * z3;
+    } else { /* FI_DIST_TRUNCNORMAL; raw bits are the words of fi_block themselves */
+        for (j = 0; j < 4; ++j) v[j] = fi_truncnormal_f32(w[j], p, (float)p->lo, (float)p->hi);
+    }
+}
+
+/* 64-bit working precision: elements 2b, 2b + 1 */
+FI_HD void fi_values_w64(int dist, fi_u64 b, const fi_params *p, double v[2])
+{
+    fi_u32 w[4];
+    fi_block(b, p, &w[0], &w[1], &w[2], &w[3]);
+    if (dist == FI_DIST_UNIFORM) {
+        v[0] = fi_uniform_f64(w[0], w[1], p->a, p->b, p->lo, p->hi);
+        v[1] = fi_uniform_f64(w[2], w[3], p->a, p->b, p->lo, p->hi);
+    } else if (dist == FI_DIST_NORMAL) {
+        double z0, z1;
+        fi_boxmuller_f64(w[0], w[1], w[2], w[3], &z0, &z1);
+        v[0] = p->a + p->b * z0;
+        v[1] = p->a + p->b * z1;
+    } else {
+        v[0] = fi_truncnormal_f64(w[0], w[1], p);
+        v[1] = fi_truncnormal_f64(w[2], w[3], p);
+    }
+}
+
 #endif /* FI_DIST_H */

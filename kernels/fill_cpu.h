@@ -3,8 +3,6 @@
 #define FI_FILL_CPU_H
 #include "fi_dist.h"
 
-enum { FI_DIST_BITS = 0, FI_DIST_UNIFORM = 1, FI_DIST_NORMAL = 2, FI_DIST_TRUNCNORMAL = 3 };
-enum { FI_DT_U32 = 0, FI_DT_F16 = 1, FI_DT_BF16 = 2, FI_DT_F32 = 3, FI_DT_F64 = 4 };
 #define FI_LANES 32 /* Philox blocks per group in the CPU loops (not part of the stream) */
 enum { FI_SIMD_BASELINE = 0, FI_SIMD_AVX2 = 1, FI_SIMD_AVX512 = 2 };
 

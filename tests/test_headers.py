@@ -29,16 +29,27 @@ def test_host_c_and_cxx(cc, std, tmp_path):
     assert out.startswith("KAT OK"), out
 
 
+# every shipped .cu, and the probe that calls each transform; with the entries each defines
+SOURCES = {DATA / "probe_kernel.cu": ["probe"],
+           KERNELS / "fill_cuda.cu": ["fi_fill_u32", "fi_fill_f16", "fi_fill_bf16",
+                                      "fi_fill_f32", "fi_fill_f64"]}
+
+
+def test_every_cu_is_checked():
+    assert {p.name for p in KERNELS.glob("*.cu")} <= {p.name for p in SOURCES}
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.name)
 @pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
-def test_nvcc_ptx(arch, tmp_path):
+def test_nvcc_ptx(arch, source, tmp_path):
     if shutil.which("nvcc") is None:
         pytest.skip("nvcc is not on the PATH")
-    ptx = tmp_path / "probe.ptx"
+    ptx = tmp_path / "out.ptx"
     subprocess.run(["nvcc", "-ptx", f"-arch={arch}", "-std=c++17", "-Werror", "all-warnings",
-                    "--fmad=false", f"-I{KERNELS}", str(DATA / "probe_kernel.cu"), "-o",
-                    str(ptx)], check=True)
+                    "--fmad=false", f"-I{KERNELS}", str(source), "-o", str(ptx)], check=True)
     text = ptx.read_text()
-    assert ".entry probe" in text
+    for entry in SOURCES[source]:
+        assert f".entry {entry}(" in text
     assert "fma.rn" not in text  # --fmad=false: the device rounds like the host
 
 
@@ -58,13 +69,14 @@ def _nvrtc():
     return ctypes.CDLL(libs[0])
 
 
-def test_nvrtc_without_standard_library():
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.name)
+def test_nvrtc_without_standard_library(source):
     lib = _nvrtc()
     if lib is None:
         pytest.skip("NVRTC is not installed (pip install nvidia-cuda-nvrtc)")
-    src = (DATA / "probe_kernel.cu").read_bytes()
+    src = source.read_bytes()
     prog = ctypes.c_void_p()
-    assert lib.nvrtcCreateProgram(ctypes.byref(prog), src, b"probe_kernel.cu", 0, None,
+    assert lib.nvrtcCreateProgram(ctypes.byref(prog), src, source.name.encode(), 0, None,
                                   None) == 0
     opts = [b"--gpu-architecture=compute_80", b"--fmad=false", b"-std=c++17",
             f"-I{KERNELS}".encode()]
@@ -78,5 +90,6 @@ def test_nvrtc_without_standard_library():
     lib.nvrtcGetPTXSize(prog, ctypes.byref(size))
     ptx = ctypes.create_string_buffer(size.value)
     lib.nvrtcGetPTX(prog, ptx)
-    assert b".entry probe" in ptx.value
+    for entry in SOURCES[source]:
+        assert f".entry {entry}(".encode() in ptx.value
     assert b"fma.rn" not in ptx.value

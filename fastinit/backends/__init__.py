@@ -1,0 +1,1 @@
+"""Device backends, imported on first use (never by ``import fastinit``)."""

@@ -1,0 +1,137 @@
+"""CUDA backend: kernels/fill_cuda.cu compiled by CuPy (NVRTC), launched on the current
+stream, writing CuPy arrays, torch CUDA tensors or any CUDA DLPack buffer in place.
+
+Nothing here is imported by ``import fastinit``; CuPy is imported on first use.  The
+kernels include the same headers as the CPU path and are compiled with --fmad=false, so
+a device fill has the bits of the CPU fill (tests/test_cuda.py proves it by running the
+unmodified kernels on the host).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from .._paths import kernel_dir
+from .._validate import BFLOAT16
+
+THREADS = 256
+KERNELS = {np.dtype(np.uint32): "fi_fill_u32", np.dtype(np.float16): "fi_fill_f16",
+           BFLOAT16: "fi_fill_bf16", np.dtype(np.float32): "fi_fill_f32",
+           np.dtype(np.float64): "fi_fill_f64"}
+_CARRIER = {BFLOAT16: np.dtype(np.uint16), np.dtype(np.float16): np.dtype(np.uint16)}
+INSTALL_HINT = ("install CuPy for your CUDA: pip install 'fastinit[cuda12]' or "
+                "'fastinit[cuda13]'")
+
+
+def cupy():
+    """The cupy module, or an ImportError saying what to install."""
+    try:
+        import cupy as cp
+    except ImportError as exc:
+        raise ImportError(f"the CUDA backend needs CuPy: {INSTALL_HINT}") from exc
+    return cp
+
+
+def is_cuda_array(obj) -> bool:
+    """A CuPy array, a torch CUDA tensor or any object whose DLPack device is CUDA."""
+    if obj is None or isinstance(obj, np.ndarray):
+        return False
+    dev = getattr(obj, "__dlpack_device__", None)
+    if dev is None:
+        return False
+    try:
+        return dev()[0] in (2, 3, 13)  # kDLCUDA, kDLCUDAHost, kDLCUDAManaged
+    except Exception:
+        return False
+
+
+class DeviceOut:
+    """A CUDA output: ``array`` is a CuPy view of its memory in a carrier dtype the kernels
+    write (uint16 for float16/bfloat16), ``dtype`` the logical dtype, ``obj`` what the
+    caller passed (returned unchanged)."""
+
+    def __init__(self, obj, array, dtype):
+        self.obj, self.array, self.dtype = obj, array, np.dtype(dtype)
+        self.shape, self.size = tuple(array.shape), int(array.size)
+
+
+def wrap_out(obj) -> DeviceOut:
+    """DeviceOut over a CuPy array, torch CUDA tensor or CUDA DLPack provider (shared)."""
+    cp = cupy()
+    if type(obj).__module__.startswith("torch"):
+        import torch
+
+        if obj.requires_grad:
+            raise ValueError("out requires grad: fill out.detach() under torch.no_grad()")
+        if obj.dtype == torch.bfloat16:
+            return DeviceOut(obj, cp.from_dlpack(obj.detach().view(torch.int16)).view(
+                cp.uint16), BFLOAT16)
+        arr = cp.from_dlpack(obj.detach())
+    else:
+        arr = obj if isinstance(obj, cp.ndarray) else cp.from_dlpack(obj)
+    dtype = np.dtype(arr.dtype)
+    return DeviceOut(obj, arr.view(_CARRIER.get(dtype, dtype)), dtype)
+
+
+def new_out(shape, dtype, device) -> DeviceOut:
+    """A fresh CuPy array on ``device`` ("cuda" or "cuda:N")."""
+    cp = cupy()
+    if np.dtype(dtype) == BFLOAT16:
+        raise TypeError("CuPy has no bfloat16 arrays: pass out= a torch CUDA bfloat16 tensor "
+                        "(or a CUDA DLPack buffer), or use float16/float32")
+    with cp.cuda.Device(device_index(device)):
+        arr = cp.empty(shape, dtype)
+    return DeviceOut(arr, arr.view(_CARRIER.get(np.dtype(dtype), np.dtype(dtype))), dtype)
+
+
+def device_index(device) -> int:
+    """0 for "cuda", N for "cuda:N"."""
+    text = str(device)
+    if text == "cuda":
+        return 0
+    if text.startswith("cuda:") and text[5:].isdigit():
+        return int(text[5:])
+    raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+
+
+@functools.cache
+def _module(device_id: int):
+    cp = cupy()
+    if not cp.cuda.is_available():
+        raise RuntimeError(f"no CUDA device is available to CuPy ({INSTALL_HINT}, and check "
+                           "the driver with nvidia-smi)")
+    source = (kernel_dir() / "fill_cuda.cu").read_text()
+    with cp.cuda.Device(device_id):
+        module = cp.RawModule(code=source, options=("-std=c++17", "--fmad=false",
+                                                     f"-I{kernel_dir()}"))
+        module.compile()
+    return module
+
+
+def fill(dist: int, params: tuple, offset: int, out: DeviceOut, array=None, start=0) -> None:
+    """Logical elements [offset + start, ... + array.size) of the stream into ``array`` (a
+    view of out.array; the whole of it by default), on its device's current stream."""
+    cp = cupy()
+    array = out.array if array is None else array
+    n = int(array.size)
+    if n == 0:
+        return
+    per = 2 if out.dtype == np.float64 else 4
+    blocks = (offset + start + n + per - 1) // per - (offset + start) // per
+    device_id = array.device.id
+    with cp.cuda.Device(device_id):
+        itemsize = array.dtype.itemsize
+        layout = cp.asarray(list(array.shape) + [s // itemsize for s in array.strides],
+                            dtype=cp.int64)
+        sms = cp.cuda.Device(device_id).attributes["MultiProcessorCount"]
+        grid = max(1, min(math.ceil(blocks / THREADS), 32 * sms))
+        seed, stream, a, b, lo, hi, pa, pd = params
+        kernel = _module(device_id).get_function(KERNELS[out.dtype])
+        kernel((grid,), (THREADS,), (np.int32(dist), np.uint64(seed), np.uint64(stream),
+                                      np.float64(a), np.float64(b), np.float64(lo),
+                                      np.float64(hi), np.float64(pa), np.float64(pd),
+                                      np.uint64(offset + start), np.int64(n), array,
+                                      np.int32(array.ndim), layout))

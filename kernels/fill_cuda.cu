@@ -1,0 +1,88 @@
+/* fill_cuda.cu - CUDA fills over the stream contract of fi_dist.h (STREAM_VERSION 1).
+ *
+ * One grid-stride loop over Philox blocks: each thread computes the values of whole
+ * blocks with fi_values_w32 / fi_values_w64 (the same header functions the CPU path
+ * implements) and stores the elements of the block that fall in [start, start + n).
+ * Element i of the output is logical element start + i of the stream, written at the
+ * memory offset its row-major index has under (shape, stride): the launch geometry never
+ * changes a bit.  Compile with --fmad=false (the host does not contract either).
+ *
+ * Arguments: dist (FI_DIST_*), the fi_params fields, start, n, dst, then ndim and
+ * `layout`, a device array of 2 * ndim int64: the shape, then the strides in elements.
+ */
+#include "fi_dist.h"
+
+FI_HD long long fi_elem_offset(fi_u64 i, int ndim, const long long *layout)
+{
+    long long off = 0;
+    for (int d = ndim - 1; d >= 0; --d) {
+        fi_u64 extent = (fi_u64)layout[d];
+        off += (long long)(i % extent) * layout[ndim + d];
+        i /= extent;
+    }
+    return off;
+}
+
+FI_HD fi_params fi_make_params(unsigned long long seed, unsigned long long stream, double a,
+                               double b, double lo, double hi, double pa, double pd)
+{
+    fi_params p;
+    p.seed = seed; p.stream = stream; p.a = a; p.b = b; p.lo = lo; p.hi = hi;
+    p.pa = pa; p.pd = pd;
+    return p;
+}
+
+/* raw words: element i is word i % 4 of block i / 4 */
+extern "C" __global__ void fi_fill_u32(int dist, unsigned long long seed,
+                                       unsigned long long stream, double a, double b,
+                                       double lo, double hi, double pa, double pd,
+                                       unsigned long long start, long long n, unsigned int *dst,
+                                       int ndim, const long long *layout)
+{
+    const fi_params p = fi_make_params(seed, stream, a, b, lo, hi, pa, pd);
+    (void)dist;
+    if (n <= 0) return;
+    const fi_u64 end = start + (fi_u64)n;
+    const fi_u64 step = (fi_u64)gridDim.x * blockDim.x;
+    for (fi_u64 blk = start / 4u + (fi_u64)blockIdx.x * blockDim.x + threadIdx.x;
+         blk * 4u < end; blk += step) {
+        fi_u32 w[4];
+        fi_block(blk, &p, &w[0], &w[1], &w[2], &w[3]);
+        for (fi_u64 j = 0; j < 4u; ++j) {
+            fi_u64 e = blk * 4u + j;
+            if (e < start || e >= end) continue;
+            dst[fi_elem_offset(e - start, ndim, layout)] = w[j];
+        }
+    }
+}
+
+#define FI_FILL_KERNEL(NAME, T, WIDE, CONVERT)                                              \
+    extern "C" __global__ void NAME(int dist, unsigned long long seed,                      \
+                                    unsigned long long stream, double a, double b,          \
+                                    double lo, double hi, double pa, double pd,             \
+                                    unsigned long long start, long long n, T *dst,          \
+                                    int ndim, const long long *layout)                      \
+    {                                                                                       \
+        const fi_params p = fi_make_params(seed, stream, a, b, lo, hi, pa, pd);             \
+        const fi_u64 per = WIDE ? 2u : 4u;                                                  \
+        if (n <= 0) return;                                                                 \
+        const fi_u64 end = start + (fi_u64)n;                                               \
+        const fi_u64 step = (fi_u64)gridDim.x * blockDim.x;                                 \
+        for (fi_u64 blk = start / per + (fi_u64)blockIdx.x * blockDim.x + threadIdx.x;      \
+             blk * per < end; blk += step) {                                                \
+            float v32[4];                                                                   \
+            double v64[2];                                                                  \
+            if (WIDE) fi_values_w64(dist, blk, &p, v64);                                    \
+            else fi_values_w32(dist, blk, &p, v32);                                         \
+            for (fi_u64 j = 0; j < per; ++j) {                                              \
+                fi_u64 e = blk * per + j;                                                   \
+                if (e < start || e >= end) continue;                                        \
+                dst[fi_elem_offset(e - start, ndim, layout)] = CONVERT;                     \
+            }                                                                               \
+        }                                                                                   \
+    }
+
+FI_FILL_KERNEL(fi_fill_f16, unsigned short, 0, fi_f32_to_f16(v32[j]))
+FI_FILL_KERNEL(fi_fill_bf16, unsigned short, 0, fi_f32_to_bf16(v32[j]))
+FI_FILL_KERNEL(fi_fill_f32, float, 0, v32[j])
+FI_FILL_KERNEL(fi_fill_f64, double, 1, v64[j])

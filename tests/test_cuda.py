@@ -1,0 +1,181 @@
+"""The CUDA kernels without a GPU: kernels/fill_cuda.cu, unmodified, runs on the host over
+its whole launch grid (tests/data/cuda_host_shim.h) and must give the CPU path's bits for
+every dtype, distribution, grid shape, offset and layout; a sanitizer build catches
+out-of-bounds writes; the Python backend fails cleanly without CuPy or a device.  Tests
+marked gpu run the real kernels and skip where CuPy sees no device."""
+
+import ctypes
+import importlib.util
+import shutil
+import subprocess
+
+import ml_dtypes
+import numpy as np
+import pytest
+from test_headers import DATA  # noqa: I001  (tests/ is on sys.path under pytest)
+
+import fastinit
+from fastinit import _generate as g
+from fastinit._paths import kernel_dir
+
+BF16 = np.dtype(ml_dtypes.bfloat16)
+CODES = {np.dtype(np.uint32): 0, np.dtype(np.float16): 1, BF16: 2, np.dtype(np.float32): 3,
+         np.dtype(np.float64): 4}
+GRIDS = [(1, 1), (3, 7), (64, 128)]
+FLAGS = ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-fno-math-errno",
+         f"-I{kernel_dir()}", f"-I{DATA}", str(DATA / "cuda_host_driver.cpp")]
+
+
+def _need_gxx():
+    if shutil.which("g++") is None:
+        pytest.skip("g++ is not on the PATH")
+
+
+@pytest.fixture(scope="module")
+def shim(tmp_path_factory):
+    _need_gxx()
+    lib = tmp_path_factory.mktemp("shim") / "libfillshim.so"
+    subprocess.run(["g++", "-O2", "-fPIC", "-shared", *FLAGS, "-o", str(lib)], check=True)
+    dll = ctypes.CDLL(str(lib))
+    f = dll.fi_host_launch
+    f.restype = ctypes.c_int
+    f.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_uint64, ctypes.c_uint64] + \
+        [ctypes.c_double] * 6 + [ctypes.c_uint64, ctypes.c_longlong, ctypes.c_void_p,
+                                 ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint]
+    return f
+
+
+def _params(dist, dtype):
+    """(dist code, params) exactly as the public functions derive them."""
+    if dist == "bits":
+        return g.DIST_BITS, dict(a=0.0, b=0.0, lo=0.0, hi=0.0, pa=0.0, pd=0.0)
+    if dist == "uniform":
+        return g.DIST_UNIFORM, dict(g._uniform_params(-1.5, 2.5, dtype), pa=0.0, pd=0.0)
+    if dist == "normal":
+        return g.DIST_NORMAL, dict(g._normal_params(0.25, 1.5), lo=0.0, hi=0.0, pa=0.0, pd=0.0)
+    return g.DIST_TRUNCNORMAL, g._truncnormal_params(0.0, 1.0, -1.0, 2.5, dtype)
+
+
+def _cpu(dist, dtype, shape, offset, out=None):
+    kw = dict(seed=7, stream=3, offset=offset, out=out)
+    if dist == "bits":
+        return fastinit.random_bits(shape, **kw)
+    kw["dtype"] = dtype
+    if dist == "uniform":
+        return fastinit.uniform(shape, -1.5, 2.5, **kw)
+    if dist == "normal":
+        return fastinit.normal(shape, 0.25, 1.5, **kw)
+    return fastinit.truncated_normal(shape, 0.0, 1.0, -1.0, 2.5, **kw)
+
+
+def _launch(shim, dist, dtype, out, offset, grid, block):
+    code, p = _params(dist, dtype)
+    layout = np.array(list(out.shape) + [s // out.itemsize for s in out.strides], np.int64)
+    rc = shim(CODES[dtype], code, 7, 3, p["a"], p["b"], p["lo"], p["hi"], p["pa"], p["pd"],
+              offset, out.size, out.ctypes.data, out.ndim, layout.ctypes.data, grid, block)
+    assert rc == 0
+
+
+CASES = [(dist, np.dtype(dt)) for dist in ("uniform", "normal", "truncated_normal")
+         for dt in (np.float16, BF16, np.float32, np.float64)] + [("bits", np.dtype(np.uint32))]
+
+
+@pytest.mark.parametrize("grid,block", GRIDS)
+@pytest.mark.parametrize("dist,dtype", CASES, ids=lambda c: str(c))
+@pytest.mark.parametrize("offset", [0, 3, (1 << 32) + 1])
+def test_kernels_on_host_equal_cpu_bits(shim, dist, dtype, offset, grid, block):
+    n = 1001
+    out = np.zeros(n, dtype)
+    _launch(shim, dist, dtype, out, offset, grid, block)
+    np.testing.assert_array_equal(out.view(np.uint8), _cpu(dist, dtype, n, offset).view(np.uint8))
+
+
+@pytest.mark.parametrize("dist,dtype", [("normal", np.dtype(np.float32)),
+                                        ("truncated_normal", BF16),
+                                        ("uniform", np.dtype(np.float64))])
+def test_kernels_on_host_strided_layouts(shim, dist, dtype):
+    base = np.zeros((40, 30), dtype)
+    for view in (base.T, base[::3, 1::2], np.zeros((6, 5, 7), dtype).transpose(2, 0, 1)):
+        view[...] = 0
+        _launch(shim, dist, dtype, view, 5, 3, 32)
+        expect = _cpu(dist, dtype, view.shape, 5)
+        np.testing.assert_array_equal(np.ascontiguousarray(view).view(np.uint8),
+                                      expect.view(np.uint8))
+
+
+def test_sanitizer_catches_out_of_bounds(tmp_path):
+    _need_gxx()
+    exe = tmp_path / "shim_asan"
+    built = subprocess.run(["g++", "-O1", "-g", "-fsanitize=address,undefined",
+                            "-fno-sanitize-recover=all", "-DFI_SHIM_MAIN", *FLAGS, "-o",
+                            str(exe)], capture_output=True, text=True)
+    if built.returncode != 0 and "asan" in built.stderr.lower():
+        pytest.skip(f"this g++ cannot link the sanitizers: {built.stderr[-300:]}")
+    assert built.returncode == 0, built.stderr
+    clean = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
+    assert clean.returncode == 0 and "SHIM OK" in clean.stdout, clean.stderr[-2000:]
+    short = subprocess.run([str(exe), "short"], capture_output=True, text=True, timeout=120)
+    assert short.returncode != 0 and "heap-buffer-overflow" in short.stderr
+
+
+def test_backend_without_cupy_says_what_to_install():
+    if importlib.util.find_spec("cupy") is not None:
+        pytest.skip("CuPy is installed here")
+    with pytest.raises(ImportError, match=r"fastinit\[cuda12\]"):
+        fastinit.normal((4,), seed=1, device="cuda")
+    with pytest.raises(ValueError, match="device"):
+        fastinit.normal((4,), seed=1, device="gpu")
+    with pytest.raises(ValueError, match="host array"):
+        fastinit.normal(None, seed=1, device="cuda", out=np.empty(4, np.float32))
+
+
+def test_nothing_gpu_is_imported():
+    code = ("import sys, fastinit, fastinit.init, fastinit.initializers; "
+            "bad = [m for m in ('cupy', 'numba', 'torch', 'jax') if m in sys.modules]; "
+            "print(bad)")
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=DATA, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# ---- on a real device ----
+
+def _cupy_device():
+    if importlib.util.find_spec("cupy") is None:
+        pytest.skip("CuPy is not installed (pip install 'fastinit[cuda12]')")
+    import cupy
+
+    if not cupy.cuda.is_available():
+        pytest.skip("CuPy sees no CUDA device")
+    return cupy
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dist,dtype", CASES, ids=lambda c: str(c))
+def test_gpu_equals_cpu_bits(dist, dtype):
+    cp = _cupy_device()
+    n = 1 << 20
+    host = _cpu(dist, dtype, n, 12345)
+    if dtype == BF16:
+        torch = pytest.importorskip("torch")
+        dev = torch.empty(n, dtype=torch.bfloat16, device="cuda")
+        _cpu(dist, dtype, None, 12345, out=dev)
+        got = dev.view(torch.int16).cpu().numpy().view(BF16)
+    else:
+        dev = cp.empty(n, dtype)
+        _cpu(dist, dtype, None, 12345, out=dev)
+        got = cp.asnumpy(dev)
+    np.testing.assert_array_equal(got.view(np.uint8), host.view(np.uint8))
+
+
+@pytest.mark.gpu
+def test_gpu_kat_and_device_argument():
+    cp = _cupy_device()
+    x = fastinit.random_bits((4,), seed=0, device="cuda")
+    assert isinstance(x, cp.ndarray)
+    np.testing.assert_array_equal(cp.asnumpy(x), fastinit.random_bits((4,), seed=0))
+    y = fastinit.normal((3, 5), seed=2, device="cuda:0", dtype=np.float64)
+    np.testing.assert_array_equal(cp.asnumpy(y), fastinit.normal((3, 5), seed=2,
+                                                                 dtype=np.float64))
