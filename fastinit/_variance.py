@@ -79,9 +79,22 @@ def _from_dlpack(tensor) -> np.ndarray:
 
 
 def as_out(tensor, name: str = "tensor", *, float_only: bool = True,
-           complex_ok: bool = False) -> np.ndarray:
+           complex_ok: bool = False, device_ok: bool = False) -> np.ndarray:
     """The writeable numpy array behind ``tensor`` (a numpy array or any CPU DLPack
-    provider, shared, never copied)."""
+    provider, shared, never copied); with device_ok, a CUDA tensor comes back as a
+    backends.cuda.DeviceOut (filled by the CUDA kernels)."""
+    from .backends import cuda
+
+    if cuda.is_cuda_array(tensor):
+        if not device_ok:
+            raise TypeError(
+                f"{name} is on a CUDA device; on the GPU fastinit fills uniform_, normal_, "
+                "trunc_normal_, the variance-scaling family and orthogonal_ (fill this one "
+                "on the host and copy)"
+            )
+        out = cuda.wrap_out(tensor)
+        check_float_dtype(out.dtype, f"{name}.dtype")
+        return out
     if isinstance(tensor, np.ndarray):
         arr = tensor
     elif hasattr(tensor, "__dlpack__"):

@@ -102,7 +102,7 @@ def _check_mode(mode):
 
 def uniform_(tensor, a=0.0, b=1.0, *, seed=None, generator=None):
     """U[a, b)."""
-    out = as_out(tensor)
+    out = as_out(tensor, device_ok=True)
     g._uniform_params(a, b, out.dtype)
     seed, stream = resolve_rng(seed, generator)
     g.uniform(None, a, b, seed=seed, stream=stream, out=out)
@@ -111,7 +111,7 @@ def uniform_(tensor, a=0.0, b=1.0, *, seed=None, generator=None):
 
 def normal_(tensor, mean=0.0, std=1.0, *, seed=None, generator=None):
     """N(mean, std^2)."""
-    out = as_out(tensor)
+    out = as_out(tensor, device_ok=True)
     g._normal_params(mean, std)
     seed, stream = resolve_rng(seed, generator)
     g.normal(None, mean, std, seed=seed, stream=stream, out=out)
@@ -122,7 +122,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed=None, genera
     """N(mean, std^2) truncated to [a, b]; a and b are absolute values (torch), so
     ``trunc_normal_(w, std=0.02)`` cuts at +-100 std.  Exact single-pass inverse CDF (no
     clamping, no redraw loop), correct in bfloat16."""
-    out = as_out(tensor)
+    out = as_out(tensor, device_ok=True)
     g._truncnormal_params(mean, std, a, b, out.dtype)
     seed, stream = resolve_rng(seed, generator)
     g.truncated_normal(None, mean, std, a, b, seed=seed, stream=stream, out=out)
@@ -167,7 +167,7 @@ def variance_scaling_(tensor, scale=1.0, mode="fan_in", distribution="truncated_
     """Var(w) = scale / n, n = fan_in, fan_out, fan_avg or fan_geo_avg of ``layout``
     (fastinit._variance); distribution "truncated_normal" (+-2 std, rescaled by
     0.87962566103423978 as jax/keras), "normal" or "uniform"."""
-    out = as_out(tensor)
+    out = as_out(tensor, device_ok=True)
     if distribution not in DISTRIBUTIONS:
         raise ValueError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
     fans = _fans(out, layout)
@@ -234,7 +234,7 @@ def orthogonal_(tensor, gain=1.0, *, seed=None, generator=None, batch_dims=0):
     then rounded); complex64/complex128 give Haar unitary matrices; zero-size: no-op.
     ``batch_dims=k``: the first k axes index a batch of independent matrices, generated
     in parallel."""
-    out = as_out(tensor, complex_ok=True)
+    out = as_out(tensor, complex_ok=True, device_ok=True)
     gain = check_real(gain, "gain")
     if not isinstance(batch_dims, int) or isinstance(batch_dims, bool) or batch_dims < 0:
         raise ValueError(f"batch_dims must be a non-negative int, got {batch_dims!r}")
@@ -249,6 +249,13 @@ def orthogonal_(tensor, gain=1.0, *, seed=None, generator=None, batch_dims=0):
     rows = shape[batch_dims]
     cols = math.prod(shape[batch_dims + 1:])
     seed, stream = resolve_rng(seed, generator)
+    if not isinstance(out, np.ndarray):  # a CUDA tensor (backends.cuda.DeviceOut)
+        from .backends import cuda
+
+        if g.current_box() is not None:
+            raise ValueError("orthogonal_ of a CUDA shard: build it on the host")
+        cuda.orthogonal_fill(out, rows, cols, gain, seed, stream)
+        return tensor
     _structured(out, lambda o: orthogonal_fill(o, rows, cols, gain, seed, stream))
     return tensor
 

@@ -8,6 +8,8 @@ import ctypes
 import importlib.util
 import shutil
 import subprocess
+import sys
+from types import SimpleNamespace
 
 import ml_dtypes
 import numpy as np
@@ -179,3 +181,142 @@ def test_gpu_kat_and_device_argument():
     y = fastinit.normal((3, 5), seed=2, device="cuda:0", dtype=np.float64)
     np.testing.assert_array_equal(cp.asnumpy(y), fastinit.normal((3, 5), seed=2,
                                                                  dtype=np.float64))
+
+
+# ---- the Python backend end to end, on a fake CuPy whose kernels are the host emulation ----
+
+class FakeDeviceArray(np.ndarray):
+    """A host array that reports itself as CUDA memory (DLPack device 2)."""
+
+    def __dlpack_device__(self):
+        return (2, 0)
+
+    @property
+    def device(self):
+        return SimpleNamespace(id=0)
+
+
+def _fake_cupy(shim):
+    """The part of CuPy fastinit.backends.cuda uses, over numpy; RawModule kernels run
+    the unmodified .cu through the host shim."""
+    codes = {"fi_fill_u32": 0, "fi_fill_f16": 1, "fi_fill_bf16": 2, "fi_fill_f32": 3,
+             "fi_fill_f64": 4}
+
+    def dev(a):
+        return np.asarray(a).view(FakeDeviceArray)
+
+    class RawModule:
+        def __init__(self, code, options):
+            assert "--fmad=false" in options and "fi_fill_f32" in code
+            self.launches = []
+
+        def compile(self):
+            pass
+
+        def get_function(self, name):
+            def launch(grid, block, args):
+                dist, seed, stream, a, b, lo, hi, pa, pd, start, n, arr, ndim, layout = args
+                assert arr.dtype.itemsize == {0: 4, 1: 2, 2: 2, 3: 4, 4: 8}[codes[name]]
+                rc = shim(codes[name], int(dist), int(seed), int(stream), float(a), float(b),
+                          float(lo), float(hi), float(pa), float(pd), int(start), int(n),
+                          arr.ctypes.data, int(ndim), np.ascontiguousarray(layout).ctypes.data,
+                          grid[0], block[0])
+                assert rc == 0
+                launches.append((grid[0], block[0]))
+            return launch
+
+    launches = []
+
+    class Device:
+        def __init__(self, index=0):
+            self.attributes = {"MultiProcessorCount": 4}
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    fake = SimpleNamespace(
+        ndarray=FakeDeviceArray, from_dlpack=lambda x: x, RawModule=RawModule,
+        uint16=np.uint16, uint32=np.uint32, int64=np.int64, float16=np.float16,
+        float32=np.float32, float64=np.float64,
+        empty=lambda shape, dtype: dev(np.empty(shape, dtype)),
+        asarray=lambda x, dtype=None: dev(np.asarray(x, dtype)),
+        ascontiguousarray=lambda x, dtype=None: dev(np.ascontiguousarray(x, dtype)),
+        sign=np.sign, diagonal=np.diagonal,
+        linalg=SimpleNamespace(qr=lambda a: tuple(dev(x) for x in np.linalg.qr(np.asarray(a)))),
+        cuda=SimpleNamespace(Device=Device, is_available=lambda: True))
+    fake.launches = launches
+    return fake, dev
+
+
+@pytest.fixture
+def fake_cupy(shim, monkeypatch):
+    from fastinit.backends import cuda
+
+    fake, dev = _fake_cupy(shim)
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    cuda._module.cache_clear()
+    yield fake, dev
+    cuda._module.cache_clear()
+
+
+@pytest.mark.parametrize("dist,dtype", CASES, ids=lambda c: str(c))
+def test_backend_fills_device_buffers(fake_cupy, dist, dtype):
+    fake, dev = fake_cupy
+    carrier = np.uint16 if dtype in (np.float16, BF16) else dtype
+    out = dev(np.zeros((37, 29), carrier).view(dtype)) if dtype != BF16 else None
+    if out is None:  # CuPy has no bfloat16: a bfloat16 DLPack buffer arrives as itself
+        out = dev(np.zeros((37, 29), BF16))
+    got = _cpu(dist, dtype, None, 11, out=out)
+    assert got is out and fake.launches
+    np.testing.assert_array_equal(np.asarray(out).view(np.uint8),
+                                  _cpu(dist, dtype, (37, 29), 11).view(np.uint8))
+    strided = dev(np.zeros((20, 30), dtype))[::2, 3:]
+    _cpu(dist, dtype, None, 5, out=strided)
+    np.testing.assert_array_equal(np.ascontiguousarray(strided).view(np.uint8),
+                                  _cpu(dist, dtype, (10, 27), 5).view(np.uint8))
+
+
+def test_backend_device_argument_shards_and_initializers(fake_cupy):
+    fake, dev = fake_cupy
+    x = fastinit.normal((5, 7), seed=2, device="cuda:0", dtype=np.float64)
+    assert isinstance(x, FakeDeviceArray)
+    np.testing.assert_array_equal(np.asarray(x), fastinit.normal((5, 7), seed=2,
+                                                                 dtype=np.float64))
+    with pytest.raises(TypeError, match="bfloat16"):
+        fastinit.normal((5, 7), seed=2, device="cuda", dtype=BF16)
+    local = dev(np.zeros((4, 6), np.float32))
+    with fastinit.shard((9, 8), (3, 2)):
+        fastinit.init.kaiming_uniform_(local, seed=4)
+    np.testing.assert_array_equal(np.asarray(local),
+                                  fastinit.init.kaiming_uniform((9, 8), seed=4)[3:7, 2:8])
+    with pytest.raises(TypeError, match="CUDA device"):
+        fastinit.init.dirac_(dev(np.zeros((4, 4, 3), np.float32)))
+
+
+@pytest.mark.parametrize("shape,dtype", [((48, 20), np.float32), ((20, 48), np.float64),
+                                         ((16, 4, 3), BF16)])
+def test_backend_orthogonal(fake_cupy, shape, dtype):
+    fake, dev = fake_cupy
+    out = dev(np.zeros(shape, dtype))
+    fastinit.init.orthogonal_(out, gain=2.0, seed=3)
+    w = np.asarray(out).astype(np.float64).reshape(shape[0], -1)
+    small = w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
+    tol = 0.05 if dtype == BF16 else 1e-5
+    assert np.abs(small - 4 * np.eye(small.shape[0])).max() < tol
+
+
+def test_backend_orthogonal_is_haar(fake_cupy):
+    """QR of Gaussians with the sign correction (the device route) gives the law of the
+    CPU route: tr Q of Haar O(6) has the moments of N(0, 1) up to order 4."""
+    import math
+
+    fake, dev = fake_cupy
+    draws = 3000
+    q = dev(np.zeros((draws, 6, 6)))
+    fastinit.init.orthogonal_(q, seed=5, batch_dims=1)
+    tr = np.trace(np.asarray(q), axis1=1, axis2=2)
+    assert abs(tr.mean()) < 5 / math.sqrt(draws)
+    assert abs((tr**2).mean() - 1) < 5 * math.sqrt(2 / draws)

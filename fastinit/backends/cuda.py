@@ -37,8 +37,6 @@ def cupy():
 
 def is_cuda_array(obj) -> bool:
     """A CuPy array, a torch CUDA tensor or any object whose DLPack device is CUDA."""
-    if obj is None or isinstance(obj, np.ndarray):
-        return False
     dev = getattr(obj, "__dlpack_device__", None)
     if dev is None:
         return False
@@ -55,7 +53,7 @@ class DeviceOut:
 
     def __init__(self, obj, array, dtype):
         self.obj, self.array, self.dtype = obj, array, np.dtype(dtype)
-        self.shape, self.size = tuple(array.shape), int(array.size)
+        self.shape, self.size, self.ndim = tuple(array.shape), int(array.size), array.ndim
 
 
 def wrap_out(obj) -> DeviceOut:
@@ -135,3 +133,41 @@ def fill(dist: int, params: tuple, offset: int, out: DeviceOut, array=None, star
                                       np.float64(hi), np.float64(pa), np.float64(pd),
                                       np.uint64(offset + start), np.int64(n), array,
                                       np.int32(array.ndim), layout))
+
+
+def _store(out: DeviceOut, values) -> None:
+    """out <- values (float32/float64 CuPy array of out's shape), rounded to out's dtype
+    (bfloat16 to nearest even, as fi_f32_to_bf16)."""
+    cp = cupy()
+    if out.dtype == BFLOAT16:
+        bits = cp.ascontiguousarray(values, dtype=cp.float32).view(cp.uint32)
+        bits = (bits + cp.uint32(0x7FFF) + ((bits >> cp.uint32(16)) & cp.uint32(1))) >> \
+            cp.uint32(16)
+        out.array[...] = bits.astype(cp.uint16)
+    elif out.dtype == np.float16:
+        out.array[...] = values.astype(cp.float16).view(cp.uint16)
+    else:
+        out.array[...] = values.astype(out.dtype)
+
+
+def orthogonal_fill(out: DeviceOut, rows: int, cols: int, gain: float, seed: int,
+                    stream: int) -> None:
+    """out, read as a (B, rows, cols) stack, <- gain times Haar matrices on the device: the
+    Gaussian of the CPU contract (fastinit._structured) drawn by the kernels, then CuPy's
+    QR (cuSOLVER) with the sign correction diag(sign R) (Mezzadri 2007).  The same law as
+    the CPU path's reflectors, not the same bits (the factorizations differ)."""
+    cp = cupy()
+    batch = out.size // (rows * cols)
+    n, m = min(rows, cols), max(rows, cols)
+    work = np.dtype(np.float64) if out.dtype == np.float64 else np.dtype(np.float32)
+    with cp.cuda.Device(out.array.device.id):
+        gauss = cp.empty((batch, n, m), work)
+        fill(2, (seed, stream, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0), 0, DeviceOut(gauss, gauss, work))
+        frames = cp.empty((batch, n, m), work)
+        for b in range(batch):  # row k of gauss[b] is the k-th Gaussian vector
+            q, r = cp.linalg.qr(gauss[b].T)  # (m, n), (n, n)
+            signs = cp.sign(cp.diagonal(r))
+            signs[signs == 0] = 1
+            frames[b] = (q * signs[None, :]).T
+        result = frames if rows <= cols else frames.transpose(0, 2, 1)
+        _store(out, (result * gain).reshape(out.shape))
