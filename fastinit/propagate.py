@@ -1,0 +1,550 @@
+"""Monte Carlo signal propagation through deep random networks (Poole et al. 2016;
+Schoenholz et al. 2017; Pennington et al. 2017).
+
+An ensemble of ``n_networks`` random networks, each fed the same ``n_inputs`` inputs,
+advances layer by layer as one batched matrix product per layer:
+
+    h^1 = W^1 x + b^1,    h^l = W^l D^l phi(h^{l-1}) + b^l         (l = 2 .. depth)
+
+with W^l_ij ~ (0, sigma_w^2 / N_{l-1}) (gaussian, uniform, truncated normal, or sigma_w
+times a Haar orthogonal matrix), b^l_i ~ N(0, sigma_b^2) and D^l the inverted-dropout
+mask (keep 1 - p, scaled by 1 / (1 - p)).  Residual networks (constant width):
+h^l = h^{l-1} + alpha F(h^{l-1}) with F one layer (W phi(h) + b) or two
+(W_b phi(W_a phi(h) + b_a) + b_b); stochastic depth drops F with probability p_sd
+(kept branches scaled by 1 / (1 - p_sd)).
+
+Per layer, network and input: q^l = |h^l|^2 / N_l (layer 0: the input), the mean of h^l,
+the correlation c^l of each input pair (2k, 2k + 1), and gradient statistics: the forward
+Jacobian-vector product |J_l v|^2 / N_l of a random tangent v (N(0, 1) entries), and the
+back-propagated |delta^l|^2 / N_l of a random delta^L (N(0, 1) entries).  Both grow by
+chi_1 = sigma_w^2 E[phi'(h)^2] per layer in the mean-field limit.
+
+Each layer's weights are generated into one reused buffer by the counter-based engine and
+never stored: network n draws from seed blake2b(f"{seed}/net{n}"), layer l from streams
+8 l + k, so the backward pass regenerates W^l instead of keeping it (states are kept at
+every ~sqrt(depth)-th layer and recomputed in between).  Memory does not grow with depth
+beyond the statistics.  A network's values depend only on (seed, network index): the
+same for any thread count, any split of the ensemble, on one machine or over dask.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _activations
+from . import _generate as g
+from ._structured import orthogonal_fill
+from ._variance import TRUNC_STD_2SIGMA
+
+INITS = ("gaussian", "uniform", "truncated_normal", "orthogonal")
+RESIDUALS = (None, "one", "two")
+_INPUT_STREAM = 1 << 62
+_W, _WB, _B, _BB, _DROP, _SD, _DROP_IN = range(7)  # stream slots of a layer
+
+
+def network_seed(seed: int, network: int) -> int:
+    """The seed of network ``network`` of an ensemble of seed ``seed``."""
+    digest = hashlib.blake2b(f"{int(seed)}/net{int(network)}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+# ---- results ----
+
+@dataclass
+class PropagationResult:
+    """Arrays of shape (depth + 1, networks, inputs) (``c``: input pairs), layer 0 the
+    input; ``grad_fwd`` / ``grad_bwd`` the squared norms per unit of the forward tangent
+    and of the back-propagated delta (NaN where not tracked).  ``interrupted`` when
+    Ctrl-C stopped the run: the arrays then end at the last completed layer."""
+
+    q: np.ndarray
+    mean: np.ndarray
+    c: np.ndarray
+    grad_fwd: np.ndarray
+    grad_bwd: np.ndarray
+    params: dict = field(default_factory=dict)
+    interrupted: bool = False
+    seconds: float = 0.0
+
+    @property
+    def depth(self) -> int:
+        return self.q.shape[0] - 1
+
+    def ensemble(self, name: str):
+        """(mean, standard error) over networks of the per-network average over inputs (or
+        pairs) of ``name``, shape (depth + 1,) each."""
+        per_net = np.nanmean(getattr(self, name), axis=2)
+        n = per_net.shape[1]
+        sem = per_net.std(axis=1, ddof=1) / math.sqrt(n) if n > 1 else np.full(len(per_net),
+                                                                                np.nan)
+        return per_net.mean(axis=1), sem
+
+    def chi_forward(self) -> float:
+        """Geometric-mean growth per layer of the forward tangent (chi_1 estimate)."""
+        m, _ = self.ensemble("grad_fwd")
+        return float(math.exp((math.log(m[-1]) - math.log(m[1])) / max(self.depth - 1, 1)))
+
+    def chi_backward(self) -> float:
+        """Geometric-mean growth per layer (towards the input) of the back-propagated delta."""
+        m, _ = self.ensemble("grad_bwd")
+        return float(math.exp((math.log(m[1]) - math.log(m[-1])) / max(self.depth - 1, 1)))
+
+    def depth_to_correlation(self, level=1 - 1e-3):
+        """First layer at which the ensemble-mean c reaches ``level`` (None if never)."""
+        m, _ = self.ensemble("c")
+        hit = np.nonzero(m >= level)[0]
+        return int(hit[0]) if hit.size else None
+
+    def summary(self) -> str:
+        """A text table of q, c and gradients at a few depths, and the derived numbers."""
+        lines = [f"propagation: {self.params.get('activation')} init={self.params.get('init')} "
+                 f"sigma_w2={self.params.get('sigma_w2')} sigma_b2={self.params.get('sigma_b2')} "
+                 f"width={self.params.get('width')} depth={self.depth} "
+                 f"networks={self.q.shape[1]} inputs={self.q.shape[2]}"
+                 + ("  (interrupted)" if self.interrupted else "")]
+        qm, qs = self.ensemble("q")
+        cm, cs = self.ensemble("c")
+        lines.append(f"{'layer':>7} {'q':>12} {'+-':>9} {'c':>9} {'+-':>9}")
+        for layer in sorted({0, 1, self.depth // 10, self.depth // 2, self.depth}):
+            if 0 <= layer <= self.depth:
+                lines.append(f"{layer:>7} {qm[layer]:>12.5g} {qs[layer]:>9.2g} "
+                             f"{cm[layer]:>9.5g} {cs[layer]:>9.2g}")
+        d = self.depth_to_correlation()
+        lines.append(f"depth at which c reaches 1 - 1e-3: {d if d is not None else 'never'}")
+        if not np.isnan(self.grad_fwd).all() and self.depth > 1:
+            lines.append(f"gradient growth per layer: forward {self.chi_forward():.5g}")
+        if not np.isnan(self.grad_bwd).all() and self.depth > 1:
+            lines.append(f"gradient growth per layer: backward {self.chi_backward():.5g}")
+        lines.append(f"time: {self.seconds:.2f} s")
+        return "\n".join(lines)
+
+    def to_pandas(self):
+        """Long table: layer, network, input, q, mean, grad_fwd, grad_bwd (and c of the
+        pair the input belongs to).  Needs pandas."""
+        import pandas as pd
+
+        depth1, nets, ins = self.q.shape
+        layer, net, inp = np.meshgrid(np.arange(depth1), np.arange(nets), np.arange(ins),
+                                      indexing="ij")
+        pair = np.minimum(inp // 2, max(self.c.shape[2] - 1, 0))
+        c = self.c[layer, net, pair] if self.c.shape[2] else np.full(layer.shape, np.nan)
+        return pd.DataFrame({"layer": layer.ravel(), "network": net.ravel(),
+                             "input": inp.ravel(), "q": self.q.ravel(),
+                             "mean": self.mean.ravel(), "c": c.ravel(),
+                             "grad_fwd": self.grad_fwd.ravel(),
+                             "grad_bwd": self.grad_bwd.ravel()})
+
+    def to_csv(self, path) -> None:
+        """Ensemble means and standard errors per layer, one row per layer."""
+        cols, names = [np.arange(self.depth + 1)], ["layer"]
+        for name in ("q", "c", "grad_fwd", "grad_bwd"):
+            m, s = self.ensemble(name)
+            cols += [m, s]
+            names += [name, f"{name}_sem"]
+        np.savetxt(path, np.column_stack(cols), delimiter=",", header=",".join(names),
+                   comments="")
+
+    def save(self, path) -> None:
+        """npz with the arrays and the parameters."""
+        np.savez_compressed(path, q=self.q, mean=self.mean, c=self.c, grad_fwd=self.grad_fwd,
+                            grad_bwd=self.grad_bwd, params=np.array(repr(self.params)),
+                            interrupted=self.interrupted, seconds=self.seconds)
+
+    @classmethod
+    def load(cls, path) -> PropagationResult:
+        import ast
+
+        with np.load(path) as z:
+            return cls(z["q"], z["mean"], z["c"], z["grad_fwd"], z["grad_bwd"],
+                       ast.literal_eval(str(z["params"])), bool(z["interrupted"]),
+                       float(z["seconds"]))
+
+    def plot(self, path=None):
+        """q, c and gradient norms vs depth (log axes), bands of +-2 standard errors.
+        Returns the matplotlib figure; writes it to ``path`` when given."""
+        import matplotlib
+
+        if path is not None:
+            matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+        layers = np.arange(self.depth + 1)
+        for ax, name, label in ((axes[0], "q", "q^l"), (axes[1], "c", "c^l"),
+                                (axes[2], "grad_fwd", "|J v|^2 / N"),
+                                (axes[2], "grad_bwd", "|delta|^2 / N")):
+            m, s = self.ensemble(name)
+            if np.isnan(m).all():
+                continue
+            if name == "c":
+                ax.plot(layers[1:], 1 - m[1:], label="1 - c^l")
+                ax.set_yscale("log")
+            else:
+                ax.plot(layers[1:], m[1:], label=label)
+                ax.fill_between(layers[1:], (m - 2 * s)[1:], (m + 2 * s)[1:], alpha=0.3)
+                ax.set_yscale("log")
+            ax.set_xscale("log")
+            ax.set_xlabel("layer")
+            ax.legend()
+        axes[0].set_title("second moment")
+        axes[1].set_title("input correlation")
+        axes[2].set_title("gradients")
+        fig.suptitle(f"{self.params.get('activation')}, {self.params.get('init')}, "
+                     f"sigma_w^2={self.params.get('sigma_w2')}, "
+                     f"sigma_b^2={self.params.get('sigma_b2')}")
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path, dpi=120)
+        return fig
+
+
+# ---- the engine ----
+
+class _Engine:
+    def __init__(self, depth, widths, act, init, sigma_w2, sigma_b2, residual, alpha, dropout,
+                 sd, dtype, seed, networks):
+        self.depth, self.widths, self.act, self.init = depth, widths, act, init
+        self.sigma_w2, self.sigma_b2 = sigma_w2, sigma_b2
+        self.residual, self.alpha, self.dropout, self.sd = residual, alpha, dropout, sd
+        self.dtype, self.seed = dtype, seed
+        self.networks = networks
+        self.seeds = [network_seed(seed, n) for n in networks]
+        self.nets = len(networks)
+        wmax = max(widths)
+        self._wbuf = np.empty(self.nets * wmax * wmax, dtype)
+
+    def weights(self, layer, slot):
+        """W (nets, out, in) of a layer: (0, sigma_w^2 / in) or sigma_w Haar."""
+        n_out, n_in = self.widths[layer], self.widths[layer - 1 if slot == _W else layer]
+        w = self._wbuf[:self.nets * n_out * n_in].reshape(self.nets, n_out, n_in)
+        std = math.sqrt(self.sigma_w2 / n_in)
+        stream = 8 * layer + slot
+        for i, s in enumerate(self.seeds):
+            if self.init == "gaussian":
+                g.normal(None, 0.0, std, seed=s, stream=stream, out=w[i])
+            elif self.init == "uniform":
+                lim = math.sqrt(3.0) * std
+                g.uniform(None, -lim, lim, seed=s, stream=stream, out=w[i])
+            elif self.init == "truncated_normal":
+                t = std / TRUNC_STD_2SIGMA
+                g.truncated_normal(None, 0.0, t, -2 * t, 2 * t, seed=s, stream=stream, out=w[i])
+            else:
+                orthogonal_fill(w[i], n_out, n_in, math.sqrt(self.sigma_w2), s, stream)
+        return w
+
+    def bias(self, layer, slot):
+        n_out = self.widths[layer]
+        b = np.empty((self.nets, n_out, 1), self.dtype)
+        if self.sigma_b2 == 0:
+            b[...] = 0
+            return b
+        for i, s in enumerate(self.seeds):
+            g.normal(None, 0.0, math.sqrt(self.sigma_b2), seed=s, stream=8 * layer + slot,
+                     out=b[i])
+        return b
+
+    def mask(self, layer, slot, shape):
+        """Inverted-dropout multipliers (0 or 1 / (1 - p)), or None without dropout."""
+        if self.dropout == 0:
+            return None
+        u = np.empty((self.nets,) + shape, self.dtype)
+        for i, s in enumerate(self.seeds):
+            g.uniform(None, seed=s, stream=8 * layer + slot, out=u[i])
+        return np.where(u >= self.dropout, 1.0 / (1.0 - self.dropout), 0.0).astype(self.dtype)
+
+    def keep_branch(self, layer):
+        """Stochastic depth: per network 0 (dropped) or 1 / (1 - p_sd)."""
+        if self.sd == 0:
+            return None
+        keep = np.empty(self.nets)
+        for i, s in enumerate(self.seeds):
+            u = g.uniform((1,), seed=s, stream=8 * layer + _SD, dtype=np.float64)[0]
+            keep[i] = 1.0 / (1.0 - self.sd) if u >= self.sd else 0.0
+        return keep.astype(self.dtype)[:, None, None]
+
+    def forward(self, layer, h, t=None):
+        """h^layer (and the tangent) from h^{layer-1} (the input x for layer 1); returns
+        (h, t, saved) with what the backward pass needs."""
+        w = self.weights(layer, _W)
+        b = self.bias(layer, _B)
+        if layer == 1:
+            x = h if t is None else np.concatenate([h, t], axis=2)
+            out = w @ x
+            n_in = h.shape[2]
+            hn = out[:, :, :n_in] + b
+            return hn, (None if t is None else out[:, :, n_in:]), None
+        a = self.act.phi(h)
+        d = None if t is None else self.act.dphi(h) * t
+        m = self.mask(layer, _DROP, a.shape[1:])
+        if m is not None:
+            a = a * m
+            d = None if d is None else d * m
+        n_in = h.shape[2]
+        out = w @ (a if d is None else np.concatenate([a, d], axis=2))
+        f, ft = out[:, :, :n_in] + b, (None if d is None else out[:, :, n_in:])
+        inner = None
+        if self.residual == "two":
+            inner = f
+            a2 = self.act.phi(inner)
+            d2 = None if ft is None else self.act.dphi(inner) * ft
+            m2 = self.mask(layer, _DROP_IN, a2.shape[1:])
+            if m2 is not None:
+                a2 = a2 * m2
+                d2 = None if d2 is None else d2 * m2
+            w2 = self.weights(layer, _WB)
+            out2 = w2 @ (a2 if d2 is None else np.concatenate([a2, d2], axis=2))
+            f = out2[:, :, :n_in] + self.bias(layer, _BB)
+            ft = None if d2 is None else out2[:, :, n_in:]
+        if self.residual is None:
+            return f, ft, (h, inner)
+        keep = self.keep_branch(layer)
+        scale = self.alpha if keep is None else self.alpha * keep
+        hn = h + scale * f
+        tn = None if t is None else t + scale * ft
+        return hn, tn, (h, inner)
+
+    def backward(self, layer, delta, saved):
+        """delta^{layer-1} from delta^layer (layer >= 2), weights regenerated."""
+        h, inner = saved
+        n_in = self.widths[layer - 1]
+        scale = None
+        if self.residual is not None:
+            keep = self.keep_branch(layer)
+            scale = self.alpha if keep is None else self.alpha * keep
+        branch = delta if scale is None else delta * scale
+        if self.residual == "two":
+            w2 = self.weights(layer, _WB)
+            gi = np.swapaxes(w2, 1, 2) @ branch
+            m2 = self.mask(layer, _DROP_IN, (self.widths[layer], delta.shape[2]))
+            if m2 is not None:
+                gi = gi * m2
+            branch = self.act.dphi(inner) * gi
+        w = self.weights(layer, _W)
+        ga = np.swapaxes(w, 1, 2) @ branch
+        m = self.mask(layer, _DROP, (n_in, delta.shape[2]))
+        if m is not None:
+            ga = ga * m
+        prev = self.act.dphi(h) * ga
+        return prev if self.residual is None else delta + prev
+
+
+def _stats(h, out_q, out_mean, out_c):
+    q = np.einsum("nij,nij->nj", h, h, dtype=np.float64) / h.shape[1]
+    out_q[...] = q
+    out_mean[...] = h.mean(axis=1, dtype=np.float64)
+    pairs = out_c.shape[1]
+    if pairs:
+        a, b = h[:, :, 0:2 * pairs:2], h[:, :, 1:2 * pairs:2]
+        cross = np.einsum("nij,nij->nj", a, b, dtype=np.float64) / h.shape[1]
+        out_c[...] = cross / np.sqrt(q[:, 0:2 * pairs:2] * q[:, 1:2 * pairs:2])
+
+
+def _random_inputs(n0, n_inputs, q0, c0, seed, dtype):
+    """Inputs with |x|^2 / N = q0 exactly and correlation exactly c0 within each pair."""
+    x = np.empty((n0, n_inputs), np.float64)
+    for k in range(0, n_inputs, 2):
+        u, v = g.normal((2, n0), seed=seed, stream=_INPUT_STREAM + k, dtype=np.float64)
+        e1 = u / np.linalg.norm(u)
+        x[:, k] = math.sqrt(n0 * q0) * e1
+        if k + 1 < n_inputs:
+            v = v - (v @ e1) * e1
+            e2 = v / np.linalg.norm(v)
+            x[:, k + 1] = math.sqrt(n0 * q0) * (c0 * e1 + math.sqrt(1 - c0 * c0) * e2)
+    return x.astype(dtype)
+
+
+def _run(depth, widths, act, init, sigma_w2, sigma_b2, residual, alpha, dropout, sd, dtype,
+         seed, networks, x, track, progress):
+    eng = _Engine(depth, widths, act, init, sigma_w2, sigma_b2, residual, alpha, dropout, sd,
+                  dtype, seed, networks)
+    nets, n_inputs = len(networks), x.shape[1]
+    shape = (depth + 1, nets, n_inputs)
+    q, mean = np.full(shape, np.nan), np.full(shape, np.nan)
+    c = np.full((depth + 1, nets, n_inputs // 2), np.nan)
+    gf, gb = np.full(shape, np.nan), np.full(shape, np.nan)
+    want_fwd = "grad" in track or "grad_fwd" in track
+    want_bwd = "grad" in track or "grad_bwd" in track
+    if (want_fwd or want_bwd) and act.dphi is None:
+        raise ValueError("gradients need the activation's derivative: pass (phi, dphi)")
+    h = np.broadcast_to(x, (nets,) + x.shape).astype(dtype)
+    t = None
+    if want_fwd:
+        t = np.stack([g.normal(x.shape, seed=s, stream=_INPUT_STREAM - 1, dtype=dtype)
+                      for s in eng.seeds])
+        gf[0] = np.einsum("nij,nij->nj", t, t, dtype=np.float64) / x.shape[0]
+    _stats(h, q[0], mean[0], c[0])
+    every = max(1, int(math.sqrt(depth)))
+    checkpoints = {0: h}
+    done = 0
+    interrupted = False
+    bar = _Bar(depth, progress)
+    try:
+        for layer in range(1, depth + 1):
+            h, t, _ = eng.forward(layer, h, t)
+            _stats(h, q[layer], mean[layer], c[layer])
+            if t is not None:
+                gf[layer] = np.einsum("nij,nij->nj", t, t, dtype=np.float64) / h.shape[1]
+            if want_bwd and layer % every == 0 and layer < depth:
+                checkpoints[layer] = h
+            done = layer
+            bar.update(layer)
+        if want_bwd:
+            _backward(eng, depth, checkpoints, every, gb, x.shape[1])
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        bar.close()
+    if interrupted:
+        keep = done + 1
+        q, mean, c, gf, gb = q[:keep], mean[:keep], c[:keep], gf[:keep], gb[:keep]
+    return q, mean, c, gf, gb, interrupted
+
+
+def _backward(eng, depth, checkpoints, every, gb, n_inputs):
+    """delta^depth ~ N(0, 1) entries; back to the input, recomputing each segment's
+    states from its checkpoint and regenerating the weights."""
+    delta = np.stack([g.normal((eng.widths[depth], n_inputs), seed=s,
+                               stream=_INPUT_STREAM - 2, dtype=eng.dtype) for s in eng.seeds])
+    gb[depth] = np.einsum("nij,nij->nj", delta, delta, dtype=np.float64) / delta.shape[1]
+    starts = sorted(checkpoints)
+    for seg_start in reversed(starts):
+        seg_end = min(depth, min([s for s in starts if s > seg_start], default=depth))
+        states = {seg_start: checkpoints[seg_start]}
+        saved = {}
+        h = checkpoints[seg_start]
+        for layer in range(seg_start + 1, seg_end):  # states h^{seg_start+1 .. seg_end-1}
+            h, _, saved[layer] = eng.forward(layer, h)
+            states[layer] = h
+        for layer in range(seg_end, seg_start, -1):
+            if layer == 1:
+                w = eng.weights(1, _W)
+                d0 = np.swapaxes(w, 1, 2) @ delta
+                gb[0] = np.einsum("nij,nij->nj", d0, d0, dtype=np.float64) / d0.shape[1]
+                continue
+            if layer not in saved:
+                _, _, saved[layer] = eng.forward(layer, states[layer - 1])
+            delta = eng.backward(layer, delta, saved.pop(layer))
+            gb[layer - 1] = np.einsum("nij,nij->nj", delta, delta,
+                                      dtype=np.float64) / delta.shape[1]
+
+
+class _Bar:
+    def __init__(self, total, enabled):
+        self.total, self.enabled, self.start, self.last = total, enabled, time.perf_counter(), -1
+
+    def update(self, done):
+        if not self.enabled:
+            return
+        pct = int(100 * done / self.total)
+        if pct != self.last:
+            self.last = pct
+            el = time.perf_counter() - self.start
+            eta = el / done * (self.total - done)
+            print(f"\r[{'#' * (pct // 4):<25}] layer {done}/{self.total} {el:.1f} s "
+                  f"(eta {eta:.1f} s)", end="", file=sys.stderr, flush=True)
+
+    def close(self):
+        if self.enabled:
+            print(file=sys.stderr)
+
+
+def _check(depth, width, init, residual, dropout, sd, n_inputs, c0, q0, sigma_w2, sigma_b2,
+           dtype, inputs, n_networks):
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+        raise ValueError(f"depth must be an int >= 1, got {depth!r}")
+    widths = [int(width)] * (depth + 1) if np.ndim(width) == 0 else [int(w) for w in width]
+    if len(widths) != depth + 1 or min(widths) < 1:
+        raise ValueError(f"width must be a positive int or depth + 1 = {depth + 1} positive "
+                         f"ints, got {width!r}")
+    if inputs is not None:
+        inputs = np.asarray(inputs)
+        if inputs.ndim != 2 or inputs.shape[0] != widths[0]:
+            raise ValueError(f"inputs must have shape ({widths[0]}, n_inputs), got "
+                             f"{inputs.shape}")
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    if residual not in RESIDUALS:
+        raise ValueError(f"residual must be one of {RESIDUALS}, got {residual!r}")
+    if residual is not None and len(set(widths[1:])) != 1:
+        raise ValueError("residual networks need a constant width after the first layer")
+    if not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    if not 0 <= sd < 1:
+        raise ValueError(f"stochastic_depth must be in [0, 1), got {sd}")
+    if sd and residual is None:
+        raise ValueError("stochastic_depth needs residual='one' or 'two'")
+    if not -1 <= c0 <= 1 or not q0 > 0:
+        raise ValueError(f"need q0 > 0 and -1 <= c0 <= 1, got q0={q0}, c0={c0}")
+    if not sigma_w2 >= 0 or not sigma_b2 >= 0:
+        raise ValueError(f"sigma_w2 and sigma_b2 must be >= 0, got {sigma_w2}, {sigma_b2}")
+    if isinstance(n_networks, bool) or not isinstance(n_networks, int) or n_networks < 1:
+        raise ValueError(f"n_networks must be an int >= 1, got {n_networks!r}")
+    if inputs is None and (isinstance(n_inputs, bool) or not isinstance(n_inputs, int)
+                           or n_inputs < 1):
+        raise ValueError(f"n_inputs must be an int >= 1, got {n_inputs!r}")
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {dtype.name}")
+    return widths, inputs, dtype
+
+
+def simulate(depth, width, activation="tanh", init="gaussian", sigma_w2=1.0, sigma_b2=0.0, *,
+             inputs=None, n_inputs=2, q0=1.0, c0=0.5, n_networks=8, residual=None, alpha=1.0,
+             dropout=0.0, stochastic_depth=0.0, activation_param=None,
+             track=("q", "c", "grad"), dtype=np.float32, seed=0, backend="cpu",
+             progress=False, client=None, networks=None) -> PropagationResult:
+    """Propagate ``n_inputs`` inputs through an ensemble of ``n_networks`` random networks
+    of ``depth`` layers (module docstring for the model and the statistics).
+
+    width : int, or depth + 1 ints (width[0] the input dimension)
+    activation : linear, relu, leaky_relu, tanh, hardtanh, erf, sigmoid, selu, elu, gelu,
+        silu/swish, softplus (``activation_param`` for their parameter), or a user
+        (phi, dphi) pair / callable phi
+    init : gaussian | uniform | truncated_normal | orthogonal (all with variance
+        sigma_w2 / fan_in; orthogonal is sigma_w times Haar)
+    inputs : (width[0], n) array, or None for random inputs with q = q0 exactly and
+        correlation c0 exactly within each pair (2k, 2k + 1)
+    track : any of "q", "c" (always computed; cheap), "grad" (= "grad_fwd" + "grad_bwd")
+    client : a dask.distributed Client: the networks are spread over its workers; the
+        result equals the local run bit for bit.
+    Ctrl-C stops cleanly: the result holds the layers completed (``interrupted``).
+    """
+    if backend != "cpu":
+        raise ValueError(f"backend must be 'cpu' (the GPU engine is not built yet), got "
+                         f"{backend!r}")
+    widths, inputs, dtype = _check(depth, width, init, residual, dropout, stochastic_depth,
+                                   n_inputs, c0, q0, sigma_w2, sigma_b2, dtype, inputs,
+                                   n_networks)
+    act = _activations.get(activation, activation_param)
+    x = _random_inputs(widths[0], n_inputs, q0, c0, seed, dtype) if inputs is None \
+        else inputs.astype(dtype)
+    nets = list(range(n_networks)) if networks is None else [int(n) for n in networks]
+    params = dict(depth=depth, width=width if np.ndim(width) == 0 else list(widths),
+                  activation=act.name, init=init, sigma_w2=sigma_w2, sigma_b2=sigma_b2,
+                  residual=residual, alpha=alpha, dropout=dropout,
+                  stochastic_depth=stochastic_depth, dtype=dtype.name, seed=seed,
+                  networks=len(nets), inputs=x.shape[1], q0=q0, c0=c0)
+    args = (depth, widths, act, init, sigma_w2, sigma_b2, residual, alpha, dropout,
+            stochastic_depth, dtype, seed)
+    start = time.perf_counter()
+    if client is not None:
+        parts = [nets[i::len(client.scheduler_info()["workers"]) or 1]
+                 for i in range(min(len(nets), len(client.scheduler_info()["workers"]) or 1))]
+        futures = client.map(_run, *[[a] * len(parts) for a in args], parts,
+                             [x] * len(parts), [tuple(track)] * len(parts),
+                             [False] * len(parts), pure=False)
+        results = client.gather(futures)
+        order = np.argsort(np.concatenate(parts))
+        q, mean, c, gf, gb = (np.concatenate([r[k] for r in results], axis=1)[:, order]
+                              for k in range(5))
+        interrupted = any(r[5] for r in results)
+    else:
+        q, mean, c, gf, gb, interrupted = _run(*args, nets, x, tuple(track), progress)
+    return PropagationResult(q, mean, c, gf, gb, params, interrupted,
+                             time.perf_counter() - start)

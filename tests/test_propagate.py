@@ -1,0 +1,160 @@
+"""Monte Carlo propagation: exact expectations of linear and ReLU networks with tolerances
+from width and ensemble size, orthogonal norm preservation through 1,000 layers,
+forward/backward gradient agreement, determinism across threads and dask, Ctrl-C."""
+
+import math
+
+import numpy as np
+import pytest
+
+import fastinit
+from fastinit import propagate as P
+
+
+def _linear_q_tol(width, depth, networks, k=5.0):
+    """k standard errors of the ensemble mean of q^L / q^0 for a linear Gaussian network:
+    each layer multiplies q by chi^2_N / N independently, so Var = (1 + 2/N)^L - 1."""
+    return k * math.sqrt(((1 + 2 / width) ** depth - 1) / networks)
+
+
+def test_linear_gaussian_preserves_q_in_expectation():
+    depth, width, nets = 20, 128, 48
+    r = P.simulate(depth, width, "linear", "gaussian", 1.0, 0.0, n_networks=nets, n_inputs=2,
+                   q0=1.7, seed=3, track=("q", "c"))
+    ratio = r.q[-1, :, 0] / r.q[0, :, 0]  # one input: the networks are independent
+    assert abs(ratio.mean() - 1) < _linear_q_tol(width, depth, nets)
+    np.testing.assert_allclose(r.q[0], 1.7, rtol=1e-6)  # inputs at q0 exactly
+    np.testing.assert_allclose(r.c[0], 0.5, rtol=1e-6)  # and c0 exactly
+
+
+def test_relu_at_sigma_w2_two_preserves_q():
+    r = P.simulate(15, 256, "relu", "gaussian", 2.0, 0.0, n_networks=48, n_inputs=2, seed=4,
+                   track=("q",))
+    # h^1 = W^1 x has q^1 = sigma_w^2 q^0; from there E[q^l] = q^1 exactly
+    ratio = r.q[-1, :, 0] / r.q[1, :, 0]
+    sem = ratio.std(ddof=1) / math.sqrt(ratio.size)
+    assert abs(ratio.mean() - 1) < 5 * sem
+    assert 0.02 < sem < 0.3  # the test has power: the spread is real, not zero
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-9), (np.float32, 2e-3)])
+def test_orthogonal_linear_preserves_every_norm(dtype, tol):
+    r = P.simulate(1000, 32, "linear", "orthogonal", 1.0, 0.0, n_networks=2, n_inputs=3,
+                   seed=5, dtype=dtype, track=("q", "c"))
+    assert np.abs(r.q / r.q[0] - 1).max() < tol
+    assert np.abs(r.c - r.c[0]).max() < tol  # angles preserved too
+
+
+def test_same_result_for_any_thread_count_and_split():
+    kw = dict(n_networks=4, n_inputs=2, seed=6)
+    a = P.simulate(12, 64, "tanh", "gaussian", 1.2, 0.1, **kw)
+    before = fastinit.get_num_threads()
+    fastinit.set_num_threads(1)
+    try:
+        b = P.simulate(12, 64, "tanh", "gaussian", 1.2, 0.1, **kw)
+    finally:
+        fastinit.set_num_threads(before)
+    for name in ("q", "c", "grad_fwd", "grad_bwd"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    part = P.simulate(12, 64, "tanh", "gaussian", 1.2, 0.1, networks=[2, 3], **kw)
+    np.testing.assert_array_equal(part.q, a.q[:, 2:4])
+
+
+def test_forward_and_backward_gradients_agree():
+    depth = 12
+    r = P.simulate(depth, 256, "tanh", "gaussian", 1.8, 0.05, n_networks=24, n_inputs=2,
+                   seed=7)
+    fwd = np.log(r.grad_fwd[depth] / r.grad_fwd[1]).ravel() / (depth - 1)
+    bwd = np.log(r.grad_bwd[1] / r.grad_bwd[depth]).ravel() / (depth - 1)
+    se = math.sqrt(fwd.var(ddof=1) / fwd.size + bwd.var(ddof=1) / bwd.size)
+    assert abs(fwd.mean() - bwd.mean()) < 5 * se + 1e-3
+    # linear, sigma_w^2 = 1: both norms are preserved in expectation
+    lin = P.simulate(10, 128, "linear", "gaussian", 1.0, 0.0, n_networks=48, n_inputs=1,
+                     seed=8)
+    for g in (lin.grad_fwd[-1] / lin.grad_fwd[0], lin.grad_bwd[0] / lin.grad_bwd[-1]):
+        assert abs(g.mean() - 1) < _linear_q_tol(128, 10, 48)
+
+
+def test_residual_dropout_and_stochastic_depth_run_and_agree():
+    r = P.simulate(20, 96, "relu", "gaussian", 2.0, 0.0, n_networks=8, residual="two",
+                   alpha=0.3, dropout=0.2, stochastic_depth=0.25, seed=9)
+    assert np.isfinite(r.q).all() and np.isfinite(r.grad_bwd).all()
+    # residual q grows by (1 + alpha^2 ...) per layer: never shrinks in expectation
+    assert r.ensemble("q")[0][-1] > r.ensemble("q")[0][1]
+    # dropout with the corrected variance keeps a linear net's q: sigma_w^2 = 1 - p
+    d = P.simulate(10, 256, "linear", "gaussian", 0.8, 0.0, dropout=0.2, n_networks=48,
+                   n_inputs=1, seed=10, track=("q",))
+    ratio = d.q[-1, :, 0] / d.q[1, :, 0]
+    assert abs(ratio.mean() - 1) < 5 * ratio.std(ddof=1) / math.sqrt(ratio.size)
+
+
+def test_ctrl_c_returns_what_was_computed():
+    calls = []
+
+    def phi(x):
+        calls.append(1)
+        if len(calls) == 7:
+            raise KeyboardInterrupt
+        return np.tanh(x)
+
+    r = P.simulate(50, 32, (phi, lambda x: 1 - np.tanh(x) ** 2), n_networks=2, seed=1,
+                   track=("q",))
+    assert r.interrupted and r.q.shape[0] == 8  # phi runs from layer 2: layers 0..7 done
+    assert np.isfinite(r.q).all()
+
+
+def test_results_save_load_csv_summary_plot(tmp_path):
+    r = P.simulate(8, 32, "gelu", "truncated_normal", 1.5, 0.1, n_networks=3, seed=2)
+    r.save(tmp_path / "r.npz")
+    back = P.PropagationResult.load(tmp_path / "r.npz")
+    np.testing.assert_array_equal(back.grad_bwd, r.grad_bwd)
+    assert back.params == r.params
+    r.to_csv(tmp_path / "r.csv")
+    rows = np.loadtxt(tmp_path / "r.csv", delimiter=",", skiprows=1)
+    assert rows.shape == (9, 9)
+    assert "depth at which c reaches" in r.summary()
+    pd = pytest.importorskip("pandas")
+    df = r.to_pandas()
+    assert isinstance(df, pd.DataFrame) and len(df) == 9 * 3 * 2
+    pytest.importorskip("matplotlib")
+    r.plot(tmp_path / "r.png")
+    assert (tmp_path / "r.png").stat().st_size > 10_000
+
+
+def test_dask_cluster_equals_local():
+    distributed = pytest.importorskip("distributed")
+    local = P.simulate(6, 48, "tanh", "gaussian", 1.3, 0.05, n_networks=5, seed=11)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        remote = P.simulate(6, 48, "tanh", "gaussian", 1.3, 0.05, n_networks=5, seed=11,
+                            client=client)
+    for name in ("q", "c", "grad_fwd", "grad_bwd"):
+        np.testing.assert_array_equal(getattr(local, name), getattr(remote, name))
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(depth=0), "depth"), (dict(init="xavier"), "init"), (dict(activation="swishy"),
+                                                              "activation"),
+    (dict(dropout=1.0), "dropout"), (dict(stochastic_depth=0.1), "stochastic_depth"),
+    (dict(residual="three"), "residual"), (dict(width=[8, 8]), "width"),
+    (dict(dtype=np.float16), "dtype"), (dict(c0=1.5), "c0"), (dict(n_networks=0), "n_networks"),
+    (dict(activation=np.tanh), "derivative"), (dict(backend="tpu"), "backend"),
+])
+def test_bad_input(kw, match):
+    args = dict(depth=3, width=8, activation="tanh")
+    args.update(kw)
+    with pytest.raises((ValueError, TypeError), match=match):
+        P.simulate(**args)
+
+
+@pytest.mark.parametrize("name", ["linear", "relu", "leaky_relu", "tanh", "hardtanh", "erf",
+                                  "sigmoid", "selu", "elu", "gelu", "silu", "softplus"])
+def test_activation_derivatives(name):
+    from fastinit import _activations
+
+    act = _activations.get(name)
+    x = np.linspace(-3.05, 3.05, 60)  # avoids the kinks at 0 and +-1
+    h = 1e-6
+    numeric = (act.phi(x + h) - act.phi(x - h)) / (2 * h)
+    np.testing.assert_allclose(act.dphi(x), numeric, atol=1e-6)
