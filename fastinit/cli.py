@@ -1,4 +1,5 @@
-"""Command line: `fastinit info`, `fastinit bench`, `fastinit checkpoint`."""
+"""Command line: `fastinit info`, `fastinit bench`, `fastinit checkpoint`,
+`fastinit propagate`."""
 
 from __future__ import annotations
 
@@ -54,7 +55,33 @@ def main(argv=None) -> int:
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--chunk-mib", type=int, default=64, help="memory bound per chunk")
     c.add_argument("--no-progress", action="store_true")
+    p = sub.add_parser("propagate", help="Monte Carlo signal propagation through a deep "
+                                         "random network ensemble")
+    p.add_argument("--depth", type=int, default=1000)
+    p.add_argument("--width", type=int, default=256)
+    p.add_argument("--activation", default="tanh")
+    p.add_argument("--activation-param", type=float, default=None)
+    p.add_argument("--init", default="gaussian",
+                   help="gaussian | uniform | truncated_normal | orthogonal")
+    p.add_argument("--sigma-w2", type=float, default=1.0)
+    p.add_argument("--sigma-b2", type=float, default=0.0)
+    p.add_argument("--networks", type=int, default=16)
+    p.add_argument("--inputs", type=int, default=2, help="random inputs (pairs at c0)")
+    p.add_argument("--q0", type=float, default=1.0)
+    p.add_argument("--c0", type=float, default=0.5)
+    p.add_argument("--residual", choices=["one", "two"], default=None)
+    p.add_argument("--alpha", type=float, default=1.0)
+    p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dtype", default="float32")
+    p.add_argument("--no-grad", action="store_true", help="skip the gradient statistics")
+    p.add_argument("--plot", help="write the q / c / gradient plot here (needs matplotlib)")
+    p.add_argument("--csv", help="write per-layer ensemble means and errors here")
+    p.add_argument("--save", help="write the full result (.npz) here")
+    p.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
+    if args.command == "propagate":
+        return _propagate(args)
     if args.command == "info":
         print(info())
         return 0
@@ -70,6 +97,29 @@ def main(argv=None) -> int:
     print(f"{n} elements per fill, best of {3 if args.quick else 5}\n")
     print(_bench.table(_bench.run(n, repeat=3 if args.quick else 5)))
     return 0
+
+
+def _propagate(args) -> int:
+    from fastinit import propagate
+
+    result = propagate.simulate(
+        args.depth, args.width, args.activation, args.init, args.sigma_w2, args.sigma_b2,
+        n_inputs=args.inputs, q0=args.q0, c0=args.c0, n_networks=args.networks,
+        residual=args.residual, alpha=args.alpha, dropout=args.dropout,
+        activation_param=args.activation_param, seed=args.seed, dtype=args.dtype,
+        track=("q", "c") if args.no_grad else ("q", "c", "grad"),
+        progress=not args.no_progress)
+    print(result.summary())
+    if args.csv:
+        result.to_csv(args.csv)
+        print(f"wrote {args.csv}")
+    if args.save:
+        result.save(args.save)
+        print(f"wrote {args.save}")
+    if args.plot:
+        result.plot(args.plot)
+        print(f"wrote {args.plot}")
+    return 130 if result.interrupted else 0
 
 
 def _checkpoint(parser, args) -> int:
