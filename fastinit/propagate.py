@@ -61,8 +61,10 @@ def network_seed(seed: int, network: int) -> int:
 class PropagationResult:
     """Arrays of shape (depth + 1, networks, inputs) (``c``: input pairs), layer 0 the
     input; ``grad_fwd`` / ``grad_bwd`` the squared norms per unit of the forward tangent
-    and of the back-propagated delta (NaN where not tracked).  ``interrupted`` when
-    Ctrl-C stopped the run: the arrays then end at the last completed layer."""
+    and of the back-propagated delta (NaN where not tracked).  ``jacobian_sv[l]``: the
+    singular values of the input-output Jacobian dh^l / dx of input 0, shape (networks,
+    min(N_l, N_0)), at the depths asked for.  ``interrupted`` when Ctrl-C stopped the run:
+    the arrays then end at the last completed layer."""
 
     q: np.ndarray
     mean: np.ndarray
@@ -72,6 +74,7 @@ class PropagationResult:
     params: dict = field(default_factory=dict)
     interrupted: bool = False
     seconds: float = 0.0
+    jacobian_sv: dict = field(default_factory=dict)
 
     @property
     def depth(self) -> int:
@@ -155,16 +158,18 @@ class PropagationResult:
         """npz with the arrays and the parameters."""
         np.savez_compressed(path, q=self.q, mean=self.mean, c=self.c, grad_fwd=self.grad_fwd,
                             grad_bwd=self.grad_bwd, params=np.array(repr(self.params)),
-                            interrupted=self.interrupted, seconds=self.seconds)
+                            interrupted=self.interrupted, seconds=self.seconds,
+                            **{f"jsv_{k}": v for k, v in self.jacobian_sv.items()})
 
     @classmethod
     def load(cls, path) -> PropagationResult:
         import ast
 
         with np.load(path) as z:
+            jsv = {int(k[4:]): z[k] for k in z.files if k.startswith("jsv_")}
             return cls(z["q"], z["mean"], z["c"], z["grad_fwd"], z["grad_bwd"],
                        ast.literal_eval(str(z["params"])), bool(z["interrupted"]),
-                       float(z["seconds"]))
+                       float(z["seconds"]), jsv)
 
     def plot(self, path=None):
         """q, c and gradient norms vs depth (log axes), bands of +-2 standard errors.
@@ -396,14 +401,28 @@ def _blas_one_thread(eng):
 
 
 def _run(depth, widths, act, init, sigma_w2, sigma_b2, residual, alpha, dropout, sd, dtype,
-         seed, networks, x, track, progress):
+         seed, networks, x, track, progress, jacobian_at=()):
     eng = _Engine(depth, widths, act, init, sigma_w2, sigma_b2, residual, alpha, dropout, sd,
                   dtype, seed, networks)
     with _blas_one_thread(eng):
-        return _run_engine(eng, depth, x, track, progress)
+        return _run_engine(eng, depth, x, track, progress, jacobian_at)
 
 
-def _run_engine(eng, depth, x, track, progress):
+def _jacobian_step(eng, layer, h_prev, jac):
+    """dh^layer/dx of input 0 from dh^{layer-1}/dx (plain networks; W^layer is still in
+    the engine's buffer after forward)."""
+    n_out, n_in = eng.widths[layer], eng.widths[layer - 1]
+    w = eng._wbuf[:eng.nets * n_out * n_in].reshape(eng.nets, n_out, n_in)
+    if layer == 1:
+        return w.copy()
+    d = eng.act.dphi(h_prev[:, :, :1])
+    m = eng.mask(layer, _DROP, (n_in, h_prev.shape[2]))
+    if m is not None:
+        d = d * m[:, :, :1]
+    return eng.bmm(w, d * jac)
+
+
+def _run_engine(eng, depth, x, track, progress, jacobian_at=()):
     nets, n_inputs = eng.nets, x.shape[1]
     dtype, act = eng.dtype, eng.act
     shape = (depth + 1, nets, n_inputs)
@@ -426,9 +445,15 @@ def _run_engine(eng, depth, x, track, progress):
     done = 0
     interrupted = False
     bar = _Bar(depth, progress)
+    jac, jsv = None, {}
     try:
         for layer in range(1, depth + 1):
+            h_prev = h
             h, t, _ = eng.forward(layer, h, t)
+            if jacobian_at and layer <= max(jacobian_at):
+                jac = _jacobian_step(eng, layer, h_prev, jac)
+                if layer in jacobian_at:
+                    jsv[layer] = np.linalg.svd(jac.astype(np.float64), compute_uv=False)
             _stats(h, q[layer], mean[layer], c[layer])
             if t is not None:
                 gf[layer] = np.einsum("nij,nij->nj", t, t, dtype=np.float64) / h.shape[1]
@@ -445,7 +470,7 @@ def _run_engine(eng, depth, x, track, progress):
     if interrupted:
         keep = done + 1
         q, mean, c, gf, gb = q[:keep], mean[:keep], c[:keep], gf[:keep], gb[:keep]
-    return q, mean, c, gf, gb, interrupted
+    return q, mean, c, gf, gb, interrupted, jsv
 
 
 def _backward(eng, depth, checkpoints, every, gb, n_inputs):
@@ -540,7 +565,8 @@ def simulate(depth, width, activation="tanh", init="gaussian", sigma_w2=1.0, sig
              inputs=None, n_inputs=2, q0=1.0, c0=0.5, n_networks=8, residual=None, alpha=1.0,
              dropout=0.0, stochastic_depth=0.0, activation_param=None,
              track=("q", "c", "grad"), dtype=np.float32, seed=0, backend="cpu",
-             progress=False, client=None, networks=None) -> PropagationResult:
+             progress=False, client=None, networks=None,
+             jacobian_at=()) -> PropagationResult:
     """Propagate ``n_inputs`` inputs through an ensemble of ``n_networks`` random networks
     of ``depth`` layers (module docstring for the model and the statistics).
 
@@ -555,6 +581,8 @@ def simulate(depth, width, activation="tanh", init="gaussian", sigma_w2=1.0, sig
     track : any of "q", "c" (always computed; cheap), "grad" (= "grad_fwd" + "grad_bwd")
     client : a dask.distributed Client: the networks are spread over its workers; the
         result equals the local run bit for bit.
+    jacobian_at : depths at which to record the singular values of the input-output
+        Jacobian of input 0 (plain networks; costs a width x width x N_0 GEMM per layer)
     Ctrl-C stops cleanly: the result holds the layers completed (``interrupted``).
     """
     if backend != "cpu":
@@ -572,6 +600,12 @@ def simulate(depth, width, activation="tanh", init="gaussian", sigma_w2=1.0, sig
                   residual=residual, alpha=alpha, dropout=dropout,
                   stochastic_depth=stochastic_depth, dtype=dtype.name, seed=seed,
                   networks=len(nets), inputs=x.shape[1], q0=q0, c0=c0)
+    jacobian_at = tuple(sorted({int(d) for d in jacobian_at}))
+    if jacobian_at and (residual is not None or act.dphi is None or
+                        not 1 <= jacobian_at[0] <= jacobian_at[-1] <= depth):
+        raise ValueError("jacobian_at needs depths in [1, depth], a plain network "
+                         "(residual=None) and the activation's derivative")
+    params["jacobian_at"] = list(jacobian_at)
     args = (depth, widths, act, init, sigma_w2, sigma_b2, residual, alpha, dropout,
             stochastic_depth, dtype, seed)
     start = time.perf_counter()
@@ -580,13 +614,15 @@ def simulate(depth, width, activation="tanh", init="gaussian", sigma_w2=1.0, sig
                  for i in range(min(len(nets), len(client.scheduler_info()["workers"]) or 1))]
         futures = client.map(_run, *[[a] * len(parts) for a in args], parts,
                              [x] * len(parts), [tuple(track)] * len(parts),
-                             [False] * len(parts), pure=False)
+                             [False] * len(parts), [jacobian_at] * len(parts), pure=False)
         results = client.gather(futures)
         order = np.argsort(np.concatenate(parts))
         q, mean, c, gf, gb = (np.concatenate([r[k] for r in results], axis=1)[:, order]
                               for k in range(5))
         interrupted = any(r[5] for r in results)
+        jsv = {d: np.concatenate([r[6][d] for r in results])[order] for d in results[0][6]}
     else:
-        q, mean, c, gf, gb, interrupted = _run(*args, nets, x, tuple(track), progress)
+        q, mean, c, gf, gb, interrupted, jsv = _run(*args, nets, x, tuple(track), progress,
+                                                    jacobian_at)
     return PropagationResult(q, mean, c, gf, gb, params, interrupted,
-                             time.perf_counter() - start)
+                             time.perf_counter() - start, jsv)
