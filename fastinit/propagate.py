@@ -296,28 +296,11 @@ class _Engine:
             n_in = h.shape[2]
             hn = out[:, :, :n_in] + b
             return hn, (None if t is None else out[:, :, n_in:]), None
-        a = self.act.phi(h)
-        d = None if t is None else self.act.dphi(h) * t
-        m = self.mask(layer, _DROP, a.shape[1:])
-        if m is not None:
-            a = a * m
-            d = None if d is None else d * m
-        n_in = h.shape[2]
-        out = self.bmm(w, a if d is None else np.concatenate([a, d], axis=2))
-        f, ft = out[:, :, :n_in] + b, (None if d is None else out[:, :, n_in:])
+        f, ft = self._dense(layer, _W, _B, _DROP, h, t, w, b)
         inner = None
         if self.residual == "two":
             inner = f
-            a2 = self.act.phi(inner)
-            d2 = None if ft is None else self.act.dphi(inner) * ft
-            m2 = self.mask(layer, _DROP_IN, a2.shape[1:])
-            if m2 is not None:
-                a2 = a2 * m2
-                d2 = None if d2 is None else d2 * m2
-            w2 = self.weights(layer, _WB)
-            out2 = self.bmm(w2, a2 if d2 is None else np.concatenate([a2, d2], axis=2))
-            f = out2[:, :, :n_in] + self.bias(layer, _BB)
-            ft = None if d2 is None else out2[:, :, n_in:]
+            f, ft = self._dense(layer, _WB, _BB, _DROP_IN, inner, ft)
         if self.residual is None:
             return f, ft, (h, inner)
         keep = self.keep_branch(layer)
@@ -325,6 +308,20 @@ class _Engine:
         hn = h + scale * f
         tn = None if t is None else t + scale * ft
         return hn, tn, (h, inner)
+
+    def _dense(self, layer, w_slot, b_slot, drop_slot, h, t, w=None, b=None):
+        """W D phi(h) + b and its tangent W D (phi'(h) t), one GEMM for both."""
+        a = self.act.phi(h)
+        d = None if t is None else self.act.dphi(h) * t
+        m = self.mask(layer, drop_slot, a.shape[1:])
+        if m is not None:
+            a = a * m
+            d = None if d is None else d * m
+        w = self.weights(layer, w_slot) if w is None else w
+        b = self.bias(layer, b_slot) if b is None else b
+        n_in = h.shape[2]
+        out = self.bmm(w, a if d is None else np.concatenate([a, d], axis=2))
+        return out[:, :, :n_in] + b, (None if d is None else out[:, :, n_in:])
 
     def backward(self, layer, delta, saved):
         """delta^{layer-1} from delta^layer (layer >= 2), weights regenerated."""
