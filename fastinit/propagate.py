@@ -105,6 +105,25 @@ class PropagationResult:
         hit = np.nonzero(m >= level)[0]
         return int(hit[0]) if hit.size else None
 
+    def compare_theory(self) -> dict:
+        """Mean-field predictions (fastinit.theory.predicted) beside the ensemble means of
+        q and c: arrays ``q_theory``, ``c_theory`` and ``q_z``, ``c_z``, the disagreement
+        in standard errors, per layer (built-in activations only)."""
+        from . import theory
+
+        p = self.params
+        if p.get("activation_name") is None:
+            raise ValueError("compare_theory needs a built-in activation (given by name)")
+        q_th, c_th, _ = theory.predicted(p["activation_name"], p["sigma_w2"], p["sigma_b2"],
+                                         self.depth, p["q0"], p["c0"], dropout=p["dropout"],
+                                         param=p.get("activation_param"))
+        out = {"q_theory": q_th, "c_theory": c_th}
+        for name, th in (("q", q_th), ("c", c_th)):
+            m, s = self.ensemble(name)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[f"{name}_z"] = (m - th) / s
+        return out
+
     def summary(self) -> str:
         """A text table of q, c and gradients at a few depths, and the derived numbers."""
         lines = [f"propagation: {self.params.get('activation')} init={self.params.get('init')} "
@@ -596,7 +615,9 @@ def simulate(depth, width, activation="tanh", init="gaussian", sigma_w2=1.0, sig
                   activation=act.name, init=init, sigma_w2=sigma_w2, sigma_b2=sigma_b2,
                   residual=residual, alpha=alpha, dropout=dropout,
                   stochastic_depth=stochastic_depth, dtype=dtype.name, seed=seed,
-                  networks=len(nets), inputs=x.shape[1], q0=q0, c0=c0)
+                  networks=len(nets), inputs=x.shape[1], q0=q0, c0=c0,
+                  activation_name=activation if isinstance(activation, str) else None,
+                  activation_param=activation_param)
     jacobian_at = tuple(sorted({int(d) for d in jacobian_at}))
     if jacobian_at and (residual is not None or act.dphi is None or
                         not 1 <= jacobian_at[0] <= jacobian_at[-1] <= depth):

@@ -1,0 +1,100 @@
+"""Mean-field theory: closed forms against quadrature, fixed points by two methods, the
+tanh critical point, and Monte Carlo at large width against the predictions."""
+
+
+import math
+
+import numpy as np
+import pytest
+
+from fastinit import _activations, propagate, theory
+
+
+def _quadrature_only(name):
+    """The same activation under another name, so the quadrature path is used."""
+    act = _activations.get(name)
+    return _activations.Activation(name + "-quad", act.phi, act.dphi)
+
+
+def test_relu_arccos_kernel_by_monte_carlo():
+    """Gauss-Hermite is inaccurate at relu's kink, so its closed forms are checked by
+    sampling: 10^6 pairs, 6 standard errors."""
+    rng = np.random.default_rng(0)
+    z1, z2 = rng.standard_normal((2, 1_000_000))
+    for q in (0.5, 2.0):
+        for c in (-0.6, 0.0, 0.5, 0.9):
+            u1, u2 = math.sqrt(q) * z1, math.sqrt(q) * (c * z1 + math.sqrt(1 - c * c) * z2)
+            prod = np.maximum(u1, 0) * np.maximum(u2, 0)
+            se = prod.std() / math.sqrt(prod.size)
+            assert abs(theory.cross_moment("relu", q, c) - prod.mean()) < 6 * se
+    assert theory.cross_moment("relu", 1.0, 1.0) == pytest.approx(0.5)
+    assert theory.cross_moment("relu", 1.0, 0.0) == pytest.approx(1 / (2 * math.pi))
+    assert theory.cross_moment("relu", 1.0, -1.0) == pytest.approx(0.0, abs=1e-15)
+
+
+@pytest.mark.parametrize("name,tol", [("erf", 1e-10), ("linear", 1e-12)])
+@pytest.mark.parametrize("q", [0.3, 1.0, 2.5])
+def test_closed_forms_equal_quadrature(name, tol, q):
+    quad = _quadrature_only(name)
+    assert theory.second_moment(name, q) == pytest.approx(theory.second_moment(quad, q),
+                                                          rel=tol)
+    for c in (-0.7, 0.0, 0.4, 0.95):
+        assert theory.cross_moment(name, q, c) == pytest.approx(
+            theory.cross_moment(quad, q, c), rel=tol, abs=tol * q)
+
+
+@pytest.mark.parametrize("name,sw2,sb2", [("tanh", 2.0, 0.1), ("erf", 1.7, 0.3),
+                                          ("relu", 1.5, 0.1), ("gelu", 1.2, 0.05)])
+def test_fixed_point_by_two_methods(name, sw2, sb2):
+    a = theory.q_star(name, sw2, sb2, method="iterate")
+    b = theory.q_star(name, sw2, sb2, method="bisect")
+    assert a == pytest.approx(b, rel=1e-9)
+    assert theory.qmap(a, name, sw2, sb2) == pytest.approx(a, rel=1e-10)
+    if name == "relu":  # V(q) = sw2 q / 2 + sb2
+        assert a == pytest.approx(sb2 / (1 - sw2 / 2), rel=1e-10)
+
+
+def test_linear_network_closed_forms():
+    assert theory.q_star("linear", 0.5, 0.2) == pytest.approx(0.4, rel=1e-10)
+    assert theory.chi1("linear", 0.5, 0.2) == 0.5
+    assert theory.c_star("linear", 0.5, 0.2) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_tanh_critical_line():
+    assert theory.critical_sigma_w2("tanh", 0.0) == pytest.approx(1.0, abs=1e-6)
+    s = theory.critical_sigma_w2("tanh", 0.05)
+    assert theory.chi1("tanh", s, 0.05) == pytest.approx(1.0, abs=1e-9)
+    assert 1.0 < s < 3.0
+    # ordered below, chaotic above; xi_c grows toward the line
+    assert theory.chi1("tanh", 0.8 * s, 0.05) < 1 < theory.chi1("tanh", 1.2 * s, 0.05)
+    xi_far = theory.depth_scales("tanh", 0.6 * s, 0.05)[1]
+    xi_near = theory.depth_scales("tanh", 0.97 * s, 0.05)[1]
+    assert xi_near > 5 * xi_far
+    assert theory.c_star("tanh", 0.8 * s, 0.05) == pytest.approx(1.0, abs=1e-6)
+    assert theory.c_star("tanh", 2.0 * s, 0.05) < 0.99
+
+
+def test_phase_diagram_shape_and_labels():
+    d = theory.phase_diagram("tanh", [0.5, 1.5, 3.0], [0.0, 0.1])
+    assert d["chi1"].shape == (2, 3)
+    assert d["chi1"][0, 0] < 1 < d["chi1"][0, 2]
+
+
+def test_dropout_removes_the_ordered_phase():
+    # with dropout the c-map's fixed point stays below 1 even deep in the ordered phase
+    assert theory.c_star("tanh", 0.8, 0.05, dropout=0.1) < 0.999
+    assert theory.q_star("tanh", 0.8, 0.05, dropout=0.1) > theory.q_star("tanh", 0.8, 0.05)
+
+
+def test_monte_carlo_matches_theory_at_large_width():
+    width = 2048
+    r = propagate.simulate(20, width, "tanh", "gaussian", 1.5, 0.05, n_networks=6,
+                           n_inputs=2, q0=1.0, c0=0.3, seed=12)
+    cmp = r.compare_theory()
+    # standard errors of the ensemble plus the O(1/N) finite-width bias
+    qm, qs = r.ensemble("q")
+    assert (np.abs(qm - cmp["q_theory"]) <= 5 * qs + 4 * cmp["q_theory"] / width).all()
+    cm, cs = r.ensemble("c")
+    assert (np.abs(cm - cmp["c_theory"])[1:] <= 5 * cs[1:] + 4 / width).all()
+    # the gradients grow by chi_1 per layer once q has converged
+    assert r.chi_forward() == pytest.approx(theory.chi1("tanh", 1.5, 0.05), rel=0.05)
