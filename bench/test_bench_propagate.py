@@ -41,7 +41,7 @@ def _timed(benchmark, fn):
 def test_propagate_fastinit(benchmark):
     def run():
         return propagate.simulate(DEPTH, WIDTH, "tanh", "gaussian", 1.0, 0.0, n_inputs=INPUTS,
-                                  n_networks=NETS, track=("q", "c"), seed=0)
+                                  n_networks=NETS, track=("q", "c"), seed=0, method="dense")
     _record(benchmark, "fastinit", _timed(benchmark, run))
 
 
@@ -93,3 +93,27 @@ def test_propagate_fill_only(benchmark):
             for n in range(NETS):
                 fastinit.normal(None, 0.0, 1 / math.sqrt(WIDTH), seed=n, stream=layer, out=w[n])
     _record(benchmark, "fill_only", _timed(benchmark, run))
+
+
+def test_propagate_gram_wide(benchmark):
+    """The exact fast path at width 10^5, 1,000 layers (10 in CI), 4 inputs + 4 tangents,
+    one network; records the largest |q - q_theory| / q_theory over the layers."""
+    from fastinit import theory
+
+    depth, width = (10, 1000) if SMALL else (1000, 100_000)
+
+    def run():
+        return propagate.simulate(depth, width, "tanh", "gaussian", 1.5, 0.05, n_inputs=4,
+                                  n_networks=1, track=("q", "c", "grad_fwd"), seed=0,
+                                  method="gram")
+    start = time.perf_counter()
+    result = benchmark.pedantic(run, rounds=1, iterations=1)
+    seconds = time.perf_counter() - start
+    q_th, _, _ = theory.predicted("tanh", 1.5, 0.05, depth, 1.0, 0.5)
+    benchmark.group = "propagate-gram"
+    benchmark.extra_info.update(library="fastinit", dist="propagate-gram", dtype="float32",
+                                threads=fastinit.get_num_threads(), seconds=seconds,
+                                seconds_per_layer=seconds / depth, gb_per_s=0.0,
+                                elements_per_s=8 * width * depth / seconds,
+                                max_rel_q_error=float(np.max(np.abs(
+                                    result.ensemble("q")[0] / q_th - 1))))

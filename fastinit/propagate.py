@@ -234,7 +234,7 @@ class PropagationResult:
 
 class _Engine:
     def __init__(self, depth, widths, act, init, sigma_w2, sigma_b2, residual, alpha, dropout,
-                 sd, dtype, seed, networks):
+                 sd, dtype, seed, networks, method="dense"):
         self.depth, self.widths, self.act, self.init = depth, widths, act, init
         self.sigma_w2, self.sigma_b2 = sigma_w2, sigma_b2
         self.residual, self.alpha, self.dropout, self.sd = residual, alpha, dropout, sd
@@ -242,8 +242,9 @@ class _Engine:
         self.networks = networks
         self.seeds = [network_seed(seed, n) for n in networks]
         self.nets = len(networks)
+        self.method = method
         wmax = max(widths)
-        self._wbuf = np.empty(self.nets * wmax * wmax, dtype)
+        self._wbuf = np.empty(self.nets * wmax * wmax if method == "dense" else 0, dtype)
         self.pool = None
 
     def bmm(self, w, x):
@@ -307,15 +308,13 @@ class _Engine:
     def forward(self, layer, h, t=None):
         """h^layer (and the tangent) from h^{layer-1} (the input x for layer 1); returns
         (h, t, saved) with what the backward pass needs."""
-        w = self.weights(layer, _W)
-        b = self.bias(layer, _B)
         if layer == 1:
             x = h if t is None else np.concatenate([h, t], axis=2)
-            out = self.bmm(w, x)
+            out = self.times_w(layer, _W, x)
             n_in = h.shape[2]
-            hn = out[:, :, :n_in] + b
+            hn = out[:, :, :n_in] + self.bias(layer, _B)
             return hn, (None if t is None else out[:, :, n_in:]), None
-        f, ft = self._dense(layer, _W, _B, _DROP, h, t, w, b)
+        f, ft = self._dense(layer, _W, _B, _DROP, h, t)
         inner = None
         if self.residual == "two":
             inner = f
@@ -328,19 +327,43 @@ class _Engine:
         tn = None if t is None else t + scale * ft
         return hn, tn, (h, inner)
 
-    def _dense(self, layer, w_slot, b_slot, drop_slot, h, t, w=None, b=None):
-        """W D phi(h) + b and its tangent W D (phi'(h) t), one GEMM for both."""
+    def times_w(self, layer, slot, x):
+        """W x for every network: W generated and multiplied ("dense"), or W x sampled
+        directly ("gram", exact in distribution, O(N m^2)): for Gaussian W its rows are
+        i.i.d. N(0, sigma_w^2 / N_in x^T x), sampled as Z L^T with L L^T that covariance;
+        for W = sigma_w Haar, W x = sigma_w (W Q) R with x = Q R and W Q a uniform random
+        orthonormal N x m frame (the Haar frame of a Gaussian N x m matrix)."""
+        if self.method == "dense":
+            return self.bmm(self.weights(layer, slot), x)
+        n_out, n_in = self.widths[layer], x.shape[1]
+        m = x.shape[2]
+        out = np.empty((self.nets, n_out, m), self.dtype)
+        for i, s in enumerate(self.seeds):
+            xi = x[i].astype(np.float64)
+            z = g.normal((n_out, m), seed=s, stream=8 * layer + slot, dtype=np.float64)
+            if self.init == "gaussian":
+                cov = (self.sigma_w2 / n_in) * (xi.T @ xi)
+                vals, vecs = np.linalg.eigh(cov)
+                out[i] = z @ (vecs * np.sqrt(np.clip(vals, 0, None))).T
+            else:  # orthogonal, n_out == n_in
+                q, r = np.linalg.qr(xi)
+                frame, rz = np.linalg.qr(z)
+                frame *= np.where(np.diagonal(rz) < 0, -1.0, 1.0)  # Haar (Mezzadri 2007)
+                out[i] = math.sqrt(self.sigma_w2) * (frame @ r)
+        return out
+
+    def _dense(self, layer, w_slot, b_slot, drop_slot, h, t):
+        """W D phi(h) + b and its tangent W D (phi'(h) t), one product for both."""
         a = self.act.phi(h)
         d = None if t is None else self.act.dphi(h) * t
         m = self.mask(layer, drop_slot, a.shape[1:])
         if m is not None:
             a = a * m
             d = None if d is None else d * m
-        w = self.weights(layer, w_slot) if w is None else w
-        b = self.bias(layer, b_slot) if b is None else b
         n_in = h.shape[2]
-        out = self.bmm(w, a if d is None else np.concatenate([a, d], axis=2))
-        return out[:, :, :n_in] + b, (None if d is None else out[:, :, n_in:])
+        out = self.times_w(layer, w_slot, a if d is None else np.concatenate([a, d], axis=2))
+        return out[:, :, :n_in] + self.bias(layer, b_slot), \
+            (None if d is None else out[:, :, n_in:])
 
     def backward(self, layer, delta, saved):
         """delta^{layer-1} from delta^layer (layer >= 2), weights regenerated."""
@@ -417,9 +440,9 @@ def _blas_one_thread(eng):
 
 
 def _run(depth, widths, act, init, sigma_w2, sigma_b2, residual, alpha, dropout, sd, dtype,
-         seed, networks, x, track, progress, jacobian_at=()):
+         seed, networks, x, track, progress, jacobian_at=(), method="dense"):
     eng = _Engine(depth, widths, act, init, sigma_w2, sigma_b2, residual, alpha, dropout, sd,
-                  dtype, seed, networks)
+                  dtype, seed, networks, method)
     with _blas_one_thread(eng):
         return _run_engine(eng, depth, x, track, progress, jacobian_at)
 
@@ -582,7 +605,7 @@ def simulate(depth, width, activation="tanh", init="gaussian", sigma_w2=1.0, sig
              dropout=0.0, stochastic_depth=0.0, activation_param=None,
              track=("q", "c", "grad"), dtype=np.float32, seed=0, backend="cpu",
              progress=False, client=None, networks=None,
-             jacobian_at=()) -> PropagationResult:
+             jacobian_at=(), method="auto") -> PropagationResult:
     """Propagate ``n_inputs`` inputs through an ensemble of ``n_networks`` random networks
     of ``depth`` layers (module docstring for the model and the statistics).
 
@@ -599,6 +622,12 @@ def simulate(depth, width, activation="tanh", init="gaussian", sigma_w2=1.0, sig
         result equals the local run bit for bit.
     jacobian_at : depths at which to record the singular values of the input-output
         Jacobian of input 0 (plain networks; costs a width x width x N_0 GEMM per layer)
+    method : "dense" (generate each W, one GEMM per layer: O(N^2 m)), "gram" (sample
+        W x directly from the m tracked vectors: O(N m^2), exact in distribution for
+        gaussian and orthogonal weights; forward statistics only), or "auto" (gram when
+        the weights allow it, no backward gradients or Jacobians are asked for, and
+        m = inputs (+ tangents) is at most width / 8).  The two methods draw different
+        random numbers: same law, not the same bits.
     Ctrl-C stops cleanly: the result holds the layers completed (``interrupted``).
     """
     if backend != "cpu":
@@ -624,6 +653,19 @@ def simulate(depth, width, activation="tanh", init="gaussian", sigma_w2=1.0, sig
         raise ValueError("jacobian_at needs depths in [1, depth], a plain network "
                          "(residual=None) and the activation's derivative")
     params["jacobian_at"] = list(jacobian_at)
+    want_bwd = "grad" in track or "grad_bwd" in track
+    m = x.shape[1] * (2 if ("grad" in track or "grad_fwd" in track) else 1)
+    gram_ok = (init == "gaussian" or (init == "orthogonal" and len(set(widths)) == 1)) \
+        and not want_bwd and not jacobian_at
+    if method not in ("dense", "gram", "auto"):
+        raise ValueError(f"method must be 'dense', 'gram' or 'auto', got {method!r}")
+    if method == "auto":
+        method = "gram" if gram_ok and 8 * m <= min(widths) else "dense"
+    elif method == "gram" and not gram_ok:
+        raise ValueError("method='gram' needs gaussian (or constant-width orthogonal) weights "
+                         "and no backward gradients or Jacobians (track=('q', 'c', "
+                         "'grad_fwd'))")
+    params["method"] = method
     args = (depth, widths, act, init, sigma_w2, sigma_b2, residual, alpha, dropout,
             stochastic_depth, dtype, seed)
     start = time.perf_counter()
@@ -632,7 +674,8 @@ def simulate(depth, width, activation="tanh", init="gaussian", sigma_w2=1.0, sig
                  for i in range(min(len(nets), len(client.scheduler_info()["workers"]) or 1))]
         futures = client.map(_run, *[[a] * len(parts) for a in args], parts,
                              [x] * len(parts), [tuple(track)] * len(parts),
-                             [False] * len(parts), [jacobian_at] * len(parts), pure=False)
+                             [False] * len(parts), [jacobian_at] * len(parts),
+                             [method] * len(parts), pure=False)
         results = client.gather(futures)
         order = np.argsort(np.concatenate(parts))
         q, mean, c, gf, gb = (np.concatenate([r[k] for r in results], axis=1)[:, order]
@@ -641,6 +684,6 @@ def simulate(depth, width, activation="tanh", init="gaussian", sigma_w2=1.0, sig
         jsv = {d: np.concatenate([r[6][d] for r in results])[order] for d in results[0][6]}
     else:
         q, mean, c, gf, gb, interrupted, jsv = _run(*args, nets, x, tuple(track), progress,
-                                                    jacobian_at)
+                                                    jacobian_at, method)
     return PropagationResult(q, mean, c, gf, gb, params, interrupted,
                              time.perf_counter() - start, jsv)

@@ -181,3 +181,39 @@ def test_jacobian_singular_values(tmp_path):
     np.testing.assert_array_equal(back.jacobian_sv[depth], r.jacobian_sv[depth])
     with pytest.raises(ValueError, match="jacobian_at"):
         P.simulate(3, 8, "tanh", residual="one", jacobian_at=(2,))
+
+
+@pytest.mark.parametrize("init", ["gaussian", "orthogonal"])
+def test_gram_fast_path_has_the_dense_law(init):
+    """Two-sample KS of the gram method (W x sampled from the tracked vectors) against
+    brute force, on per-network statistics of a small, deep-enough network."""
+    from scipy import stats
+
+    kw = dict(depth=6, width=12, activation="tanh", init=init, sigma_w2=1.6, sigma_b2=0.1,
+              n_networks=400, n_inputs=2, c0=0.4, seed=13, track=("q", "c", "grad_fwd"))
+    dense = P.simulate(method="dense", **kw)
+    gram = P.simulate(method="gram", **kw)
+    assert dense.params["method"] == "dense" and gram.params["method"] == "gram"
+    for name in ("q", "c", "grad_fwd"):
+        a = getattr(dense, name)[-1].ravel()
+        b = getattr(gram, name)[-1].ravel()
+        assert stats.ks_2samp(a, b).pvalue > 1e-6, name
+    # and the test has power: a different sigma_w^2 is told apart
+    other = P.simulate(method="gram", **dict(kw, sigma_w2=2.2))
+    assert stats.ks_2samp(dense.q[-1].ravel(), other.q[-1].ravel()).pvalue < 1e-6
+
+
+def test_gram_reaches_wide_networks_and_theory():
+    from fastinit import theory
+
+    r = P.simulate(50, 100_000, "tanh", "gaussian", 1.5, 0.05, n_networks=2, n_inputs=4,
+                   c0=0.5, seed=14, track=("q", "c", "grad_fwd"))
+    assert r.params["method"] == "gram"
+    q_th, c_th, _ = theory.predicted("tanh", 1.5, 0.05, 50, 1.0, 0.5)
+    qm, _ = r.ensemble("q")
+    cm, _ = r.ensemble("c")
+    # width 10^5: fluctuations ~ sqrt(2 / N) ~ 0.5 %
+    np.testing.assert_allclose(qm, q_th, rtol=0.03)
+    np.testing.assert_allclose(cm[1:], c_th[1:], atol=0.03)
+    with pytest.raises(ValueError, match="gram"):
+        P.simulate(3, 8, "tanh", "uniform", method="gram", track=("q",))
