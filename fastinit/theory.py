@@ -163,7 +163,8 @@ def depth_scales(activation, sigma_w2, sigma_b2, *, param=None) -> tuple[float, 
     (Schoenholz et al. 2017); xi_c diverges on the critical line chi_1 = 1."""
     act = _act(activation, param)
     q = q_star(act, sigma_w2, sigma_b2)
-    c = c_star(act, sigma_w2, sigma_b2)
+    # ordered phase (chi_1 <= 1): c* = 1, no need to iterate the slowly converging c-map
+    c = 1.0 if chi1(act, sigma_w2, sigma_b2, q=q) <= 1 else c_star(act, sigma_w2, sigma_b2)
     x, w = _nodes()
     u = math.sqrt(q) * x
     h = 1e-5
