@@ -6,8 +6,10 @@
 
 A benchmark regresses when its ratio_to_limit falls more than --threshold (default 25 %)
 below bench/baseline.json.  Ratios, not times, are compared, so a baseline taken on one
-machine still means something on another.  The performance targets are printed for
-information and never fail the run.
+machine still means something on another of the same kind; the baseline is kept per SIMD
+path (avx512, avx2, baseline: recorded by bench/conftest.py in the JSON's machine_info),
+because the generator's speed relative to memory differs between them.  The performance
+targets are printed for information and never fail the run.
 """
 
 from __future__ import annotations
@@ -23,11 +25,21 @@ BASELINE = Path(__file__).with_name("baseline.json")
 TARGETS = {"uniform": 0.6, "normal": 0.3, "truncated_normal": 0.2}
 
 
-def load_results(path: Path) -> dict[str, dict]:
-    """extra_info of each benchmark that recorded a ratio_to_limit, by benchmark name."""
-    benchmarks = json.loads(path.read_text())["benchmarks"]
-    return {b["name"]: b["extra_info"] for b in benchmarks
-            if "ratio_to_limit" in b["extra_info"]}
+def load_results(path: Path) -> tuple[dict[str, dict], str | None]:
+    """(extra_info of each benchmark that recorded a ratio_to_limit, by benchmark name;
+    the SIMD path of the run, if recorded)."""
+    data = json.loads(path.read_text())
+    results = {b["name"]: b["extra_info"] for b in data["benchmarks"]
+               if "ratio_to_limit" in b["extra_info"]}
+    return results, data.get("machine_info", {}).get("fastinit_simd")
+
+
+def load_baselines(path: Path) -> dict[str, dict[str, float]]:
+    """{simd path: {benchmark: ratio}} (a flat file is the avx512 baseline of old)."""
+    data = json.loads(path.read_text()) if path.exists() else {}
+    if data and all(isinstance(v, (int, float)) for v in data.values()):
+        return {"avx512": data}
+    return data
 
 
 def compare(results: dict[str, dict], baseline: dict[str, float], threshold: float) -> list:
@@ -103,16 +115,27 @@ def main(argv: list[str] | None = None) -> int:
                         help="tolerated fractional drop below the baseline (default 0.25)")
     parser.add_argument("--write-baseline", action="store_true",
                         help="write the ratios of RESULTS to the baseline file and stop")
+    parser.add_argument("--simd", default=None,
+                        help="SIMD path of RESULTS when the JSON does not record it")
     args = parser.parse_args(argv)
 
-    results = load_results(args.results)
+    results, simd = load_results(args.results)
+    simd = args.simd or simd
+    if simd is None:
+        parser.error("the results do not say which SIMD path ran them: pass --simd")
+    baselines = load_baselines(args.baseline)
     if args.write_baseline:
-        ratios = {name: float(f"{info['ratio_to_limit']:.4g}") for name, info in results.items()}
-        args.baseline.write_text(json.dumps(ratios, indent=2, sort_keys=True) + "\n")
-        print(f"wrote {len(ratios)} ratios to {args.baseline}")
+        baselines[simd] = {name: float(f"{info['ratio_to_limit']:.4g}")
+                           for name, info in results.items()}
+        args.baseline.write_text(json.dumps(baselines, indent=2, sort_keys=True) + "\n")
+        print(f"wrote {len(baselines[simd])} {simd} ratios to {args.baseline}")
         return 0
 
-    baseline = json.loads(args.baseline.read_text())
+    if simd not in baselines:
+        print(f"no {simd} baseline in {args.baseline}: nothing to compare "
+              f"(record one with --write-baseline)")
+    baseline = baselines.get(simd, {})
+    print(f"SIMD path: {simd}")
     if results:
         info = next(iter(results.values()))
         limit = info["gb_per_s"] / info["ratio_to_limit"]

@@ -20,6 +20,13 @@ MAX_ROUNDS = 10
 OUTPUT_DTYPES = {"float32": np.dtype(np.float32), "bfloat16": np.dtype(ml_dtypes.bfloat16)}
 
 
+def pytest_benchmark_update_machine_info(config, machine_info):
+    """Record the SIMD path the fills ran on: bench/compare.py keeps baselines per path."""
+    from fastinit import _core
+
+    machine_info["fastinit_simd"] = _core.simd_active()
+
+
 @pytest.fixture(scope="session")
 def outputs():
     """One pre-allocated, pre-touched output of N elements per dtype, shared by all fills."""
