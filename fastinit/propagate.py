@@ -190,9 +190,10 @@ class PropagationResult:
                        ast.literal_eval(str(z["params"])), bool(z["interrupted"]),
                        float(z["seconds"]), jsv)
 
-    def plot(self, path=None):
-        """q, c and gradient norms vs depth (log axes), bands of +-2 standard errors.
-        Returns the matplotlib figure; writes it to ``path`` when given."""
+    def plot(self, path=None, theory=None):
+        """q, c and gradient norms vs depth (log axes), bands of +-2 standard errors, and
+        the mean-field predictions as dashed lines (``theory``: default when the activation
+        is built in).  Returns the matplotlib figure; writes it to ``path`` when given."""
         import matplotlib
 
         if path is not None:
@@ -201,6 +202,13 @@ class PropagationResult:
 
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
         layers = np.arange(self.depth + 1)
+        if theory is None:
+            theory = self.params.get("activation_name") is not None
+        if theory:
+            th = self.compare_theory()
+            axes[0].plot(layers[1:], th["q_theory"][1:], "k--", lw=0.8, label="mean field")
+            axes[1].plot(layers[1:], 1 - th["c_theory"][1:], "k--", lw=0.8,
+                         label="mean field")
         for ax, name, label in ((axes[0], "q", "q^l"), (axes[1], "c", "c^l"),
                                 (axes[2], "grad_fwd", "|J v|^2 / N"),
                                 (axes[2], "grad_bwd", "|delta|^2 / N")):

@@ -20,4 +20,5 @@ def test_example_reproduces_its_numbers(path, tmp_path):
 
 def test_examples_exist():
     assert {p.stem for p in EXAMPLES} >= {"poole2016_tanh_maps", "schoenholz2017_depth_scales",
-                                          "pennington2017_spectra"}
+                                          "pennington2017_spectra",
+                                          "xiao2018_delta_orthogonal_cnn"}
