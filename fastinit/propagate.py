@@ -114,9 +114,13 @@ class PropagationResult:
         p = self.params
         if p.get("activation_name") is None:
             raise ValueError("compare_theory needs a built-in activation (given by name)")
+        if p.get("residual") == "two":
+            raise ValueError("compare_theory covers plain and one-layer residual networks")
         q_th, c_th, _ = theory.predicted(p["activation_name"], p["sigma_w2"], p["sigma_b2"],
                                          self.depth, p["q0"], p["c0"], dropout=p["dropout"],
-                                         param=p.get("activation_param"))
+                                         param=p.get("activation_param"),
+                                         residual=p.get("residual"), alpha=p.get("alpha", 1.0),
+                                         stochastic_depth=p.get("stochastic_depth", 0.0))
         out = {"q_theory": q_th, "c_theory": c_th}
         for name, th in (("q", q_th), ("c", c_th)):
             m, s = self.ensemble(name)
@@ -203,7 +207,8 @@ class PropagationResult:
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
         layers = np.arange(self.depth + 1)
         if theory is None:
-            theory = self.params.get("activation_name") is not None
+            theory = self.params.get("activation_name") is not None and \
+                self.params.get("residual") != "two"
         if theory:
             th = self.compare_theory()
             axes[0].plot(layers[1:], th["q_theory"][1:], "k--", lw=0.8, label="mean field")

@@ -213,18 +213,32 @@ def phase_diagram(activation, sigma_w2_grid, sigma_b2_grid, *, param=None) -> di
     return out
 
 
-def predicted(activation, sigma_w2, sigma_b2, depth, q0, c0, *, dropout=0.0, param=None):
+def predicted(activation, sigma_w2, sigma_b2, depth, q0, c0, *, dropout=0.0, param=None,
+              residual=None, alpha=1.0, stochastic_depth=0.0):
     """Mean-field q^l and c^l for l = 0..depth of :func:`fastinit.propagate.simulate`'s
     model (layer 1 linear in the input: q^1 = sigma_w^2 q0 + sigma_b^2), and the
-    per-layer gradient growth chi_1(q^l) (length depth + 1, entry 0 = 1)."""
+    per-layer gradient growth chi_1(q^l) (length depth + 1, entry 0 = 1).
+
+    residual="one" (Yang & Schoenholz 2017): h^l = h^{l-1} + alpha F(h^{l-1}) with F an
+    independent layer, so second moments add: q^l = q^{l-1} + a (V(q^{l-1})) and
+    c^l q^l = c^{l-1} q^{l-1} + a (sigma_w^2 E[phi phi] + sigma_b^2), a = alpha^2 / (1 - p_sd)
+    (stochastic depth keeps F with probability 1 - p_sd, scaled by 1 / (1 - p_sd))."""
+    if residual not in (None, "one"):
+        raise ValueError(f"residual must be None or 'one' here, got {residual!r}")
     act = _act(activation, param)
     q, c, g = np.empty(depth + 1), np.empty(depth + 1), np.ones(depth + 1)
     q[0], c[0] = q0, c0
     q[1] = sigma_w2 * q0 + sigma_b2
     c[1] = (sigma_w2 * q0 * c0 + sigma_b2) / q[1]
+    a = alpha * alpha / (1 - stochastic_depth)
     for layer in range(2, depth + 1):
-        q[layer] = qmap(q[layer - 1], act, sigma_w2, sigma_b2, dropout=dropout)
-        c[layer] = (sigma_w2 * cross_moment(act, q[layer - 1], c[layer - 1])
-                    + sigma_b2) / q[layer]
-        g[layer] = chi1(act, sigma_w2, sigma_b2, q=q[layer - 1])
+        qp, cp = q[layer - 1], c[layer - 1]
+        branch_q = qmap(qp, act, sigma_w2, sigma_b2, dropout=dropout)
+        branch_qc = sigma_w2 * cross_moment(act, qp, cp) + sigma_b2
+        if residual is None:
+            q[layer], c[layer] = branch_q, branch_qc / branch_q
+        else:
+            q[layer] = qp + a * branch_q
+            c[layer] = (cp * qp + a * branch_qc) / q[layer]
+        g[layer] = chi1(act, sigma_w2, sigma_b2, q=qp)
     return q, c, g

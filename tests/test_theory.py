@@ -98,3 +98,35 @@ def test_monte_carlo_matches_theory_at_large_width():
     assert (np.abs(cm - cmp["c_theory"])[1:] <= 5 * cs[1:] + 4 / width).all()
     # the gradients grow by chi_1 per layer once q has converged
     assert r.chi_forward() == pytest.approx(theory.chi1("tanh", 1.5, 0.05), rel=0.05)
+
+
+def test_residual_monte_carlo_matches_theory():
+    """Yang & Schoenholz 2017: in a residual network the branch's second moment adds."""
+    width = 2048
+    r = propagate.simulate(15, width, "tanh", "gaussian", 2.0, 0.1, residual="one",
+                           alpha=0.5, n_networks=6, n_inputs=2, c0=0.2, seed=15,
+                           track=("q", "c"))
+    cmp = r.compare_theory()
+    qm, qs = r.ensemble("q")
+    assert (np.abs(qm - cmp["q_theory"]) <= 5 * qs + 4 * cmp["q_theory"] / width).all()
+    cm, cs = r.ensemble("c")
+    assert (np.abs(cm - cmp["c_theory"])[1:] <= 5 * cs[1:] + 4 / width).all()
+    # the test has power: without the residual term the prediction is far off
+    plain, _, _ = theory.predicted("tanh", 2.0, 0.1, 15, 1.0, 0.2)
+    assert np.abs(qm[-1] - plain[-1]) > 20 * qs[-1]
+
+
+def test_stochastic_depth_factor_in_expectation():
+    """Stochastic depth keeps the branch with probability 1 - p, scaled by 1 / (1 - p):
+    E[q^l] follows the residual recursion with alpha^2 / (1 - p) (relu: linear V, so the
+    expectation over keep patterns is exact).  Many small networks: the keep pattern,
+    drawn per network, dominates the spread."""
+    r = propagate.simulate(8, 256, "relu", "gaussian", 2.0, 0.1, residual="one", alpha=0.5,
+                           stochastic_depth=0.3, n_networks=400, n_inputs=1, seed=16,
+                           track=("q",))
+    q_th, _, _ = theory.predicted("relu", 2.0, 0.1, 8, 1.0, 0.5, residual="one", alpha=0.5,
+                                  stochastic_depth=0.3)
+    qm, qs = r.ensemble("q")
+    assert (np.abs(qm - q_th)[1:] <= 5 * qs[1:]).all()
+    wrong, _, _ = theory.predicted("relu", 2.0, 0.1, 8, 1.0, 0.5, residual="one", alpha=0.5)
+    assert abs(qm[-1] - wrong[-1]) > 5 * qs[-1]
