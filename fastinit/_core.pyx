@@ -90,18 +90,22 @@ def set_simd(name):
 
 
 def fill(int dist, int dtype, tuple params, uint64_t offset, cnp.ndarray out,
-         tuple shape, tuple strides):
-    """Fill `out` (shape and byte strides already coalesced by the caller, last axis
-    innermost) with logical elements offset .. offset + out.size - 1 of the stream."""
+         tuple shape, tuple strides, tuple index_steps):
+    """Fill `out` (shape, byte strides and logical-index strides already coalesced by the
+    caller, last axis innermost with index step 1): the element at multi-index i gets
+    logical element offset + sum_k i_k index_steps[k] of the stream (row-major steps of
+    out's shape for a whole tensor, the global tensor's for a shard box)."""
     cdef fi_params p
     p.seed, p.stream, p.a, p.b, p.lo, p.hi, p.pa, p.pd = params
     cdef int nd = len(shape)
     cdef int64_t dims[32]
     cdef int64_t steps[32]
+    cdef uint64_t isteps[32]
     cdef int k
     for k in range(nd):
         dims[k] = shape[k]
         steps[k] = strides[k]
+        isteps[k] = index_steps[k]
     cdef int64_t m = dims[nd - 1]
     cdef int64_t stride = steps[nd - 1]
     cdef int64_t rows = 1
@@ -119,31 +123,34 @@ def fill(int dist, int dtype, tuple params, uint64_t offset, cnp.ndarray out,
         t1 = min(items, t0 + BATCH)
         if nt > 1:
             for t in prange(t0, t1, nogil=True, num_threads=nt, schedule="static"):
-                _fill_item(dist, dtype, &p, offset, base, nd, dims, steps, m, stride,
-                           per_row, t)
+                _fill_item(dist, dtype, &p, offset, base, nd, dims, steps, isteps, m,
+                           stride, per_row, t)
         else:
             with nogil:
                 for t in range(t0, t1):
-                    _fill_item(dist, dtype, &p, offset, base, nd, dims, steps, m, stride,
-                               per_row, t)
+                    _fill_item(dist, dtype, &p, offset, base, nd, dims, steps, isteps, m,
+                               stride, per_row, t)
         t0 = t1
         if t0 < items and PyErr_CheckSignals() != 0:
             raise KeyboardInterrupt
 
 
 cdef inline void _fill_item(int dist, int dtype, const fi_params *p, uint64_t offset,
-                            char *base, int nd, int64_t *dims, int64_t *steps, int64_t m,
-                            int64_t stride, int64_t per_row, int64_t t) noexcept nogil:
+                            char *base, int nd, int64_t *dims, int64_t *steps,
+                            uint64_t *isteps, int64_t m, int64_t stride, int64_t per_row,
+                            int64_t t) noexcept nogil:
     cdef int64_t row = t // per_row
     cdef int64_t c = (t - row * per_row) * CHUNK
     cdef int64_t n = min(CHUNK, m - c)
     cdef int64_t r = row
     cdef int64_t byte = c * stride
+    cdef uint64_t index = <uint64_t>c
     cdef int k
     for k in range(nd - 2, -1, -1):
         byte += (r % dims[k]) * steps[k]
+        index += <uint64_t>(r % dims[k]) * isteps[k]
         r = r // dims[k]
-    fi_fill(dist, dtype, p, offset + <uint64_t>(row * m + c), n, base + byte, stride)
+    fi_fill(dist, dtype, p, offset + index, n, base + byte, stride)
 
 
 def philox4x32_10(cnp.ndarray counter, cnp.ndarray key):

@@ -161,9 +161,12 @@ def logical_shape(shape):
     return shape if box is None else box[0]
 
 
-def _box_runs(out: np.ndarray, global_shape, offsets):
-    """(view, global index of its first element) for each run of out that is contiguous
-    in the global row-major index: the trailing axes the box spans fully, plus one."""
+def _row_major_steps(shape):
+    return tuple(math.prod(shape[k + 1:]) for k in range(len(shape)))
+
+
+def _check_box(out, global_shape, offsets):
+    """out's box fits the global shape (ValueError naming the axis otherwise)."""
     if len(out.shape) != len(global_shape):
         raise ValueError(
             f"out has {out.ndim} dimensions but the shard's global_shape {global_shape} "
@@ -175,10 +178,17 @@ def _box_runs(out: np.ndarray, global_shape, offsets):
                 f"shard box exceeds the global shape on axis {ax}: offset {off} + size {n} "
                 f"> {tot}"
             )
+
+
+def _box_runs(out, global_shape, offsets):
+    """(view, global index of its first element) for each run of out that is contiguous
+    in the global row-major index: the trailing axes the box spans fully, plus one (the
+    CUDA backend launches one fill per run)."""
+    _check_box(out, global_shape, offsets)
     j = len(out.shape) - 1  # the innermost axis the box does not span fully, or 0
     while j > 0 and out.shape[j] == global_shape[j]:
         j -= 1
-    strides = [math.prod(global_shape[k + 1:]) for k in range(len(global_shape))]
+    strides = _row_major_steps(global_shape)
     base = sum(o * st for o, st in zip(offsets, strides, strict=True))
     for idx in np.ndindex(*out.shape[:j]):
         start = base + sum(i * st for i, st in zip(idx, strides, strict=False))
@@ -202,13 +212,17 @@ def _run(dist, dtype, shape, out, seed, stream, offset, a=0.0, b=0.0, lo=0.0, hi
     total = out.size if box is None else math.prod(box[0])
     if offset + total > U64_LIMIT:
         raise ValueError(f"offset + size must be <= 2**64, got {offset} + {total}")
-    runs = [(out, 0)] if box is None else list(_box_runs(out, *box))
+    if box is None:
+        start, index_steps = 0, _row_major_steps(out.shape)
+    else:
+        _check_box(out, *box)
+        index_steps = _row_major_steps(box[0])
+        start = sum(o * st for o, st in zip(box[1], index_steps, strict=True))
     if out.size == 0:
         return out
-    params = (seed, stream, a, b, lo, hi, pa, pd)
-    for view, start in runs:
-        dims, steps = _coalesce(view)
-        _core.fill(dist, DTYPE_CODES[dtype], params, offset + start, view, dims, steps)
+    dims, steps, isteps = _coalesce(out, index_steps)
+    _core.fill(dist, DTYPE_CODES[dtype], (seed, stream, a, b, lo, hi, pa, pd), offset + start,
+               out, dims, steps, isteps)
     return out
 
 
@@ -229,23 +243,26 @@ def _run_cuda(dist, out, offset, params):
     return out.obj
 
 
-def _coalesce(a: np.ndarray):
-    """Shape and byte strides of `a` in logical row-major order, with axes of length 1
-    dropped and adjacent axes merged where memory allows (a C-contiguous array becomes
-    one axis)."""
-    dims, steps = [], []
-    for d, s in zip(a.shape, a.strides, strict=True):
+def _coalesce(a: np.ndarray, index_steps):
+    """Shape, byte strides and logical-index strides of `a` in row-major order, with axes
+    of length 1 dropped and adjacent axes merged where both memory and the index allow (a
+    C-contiguous whole tensor becomes one axis).  The innermost axis has index step 1."""
+    dims, steps, isteps = [], [], []
+    for d, s, i in zip(a.shape, a.strides, index_steps, strict=True):
         if d == 1:
             continue
-        if dims and steps[-1] == s * d:  # the outer axis steps over exactly one inner run
+        if dims and steps[-1] == s * d and isteps[-1] == i * d:  # one inner run
             dims[-1] *= d
-            steps[-1] = s
+            steps[-1], isteps[-1] = s, i
         else:
             dims.append(d)
             steps.append(s)
-    if not dims:
-        return (1,), (a.itemsize,)
-    return tuple(dims), tuple(steps)
+            isteps.append(i)
+    if not dims or isteps[-1] != 1:  # elements of a run must be consecutive in the stream
+        dims.append(1)
+        steps.append(a.itemsize)
+        isteps.append(1)
+    return tuple(dims), tuple(steps), tuple(isteps)
 
 
 def _uniform_params(low, high, dtype):

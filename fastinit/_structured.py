@@ -30,6 +30,24 @@ def is_structured(fill) -> bool:
     return any(k in name for k in ("orthogonal", "sparse", "dirac", "eye", "mahalanobis"))
 
 
+def fill_whole_then_box(out: np.ndarray, make) -> np.ndarray:
+    """make(out), for fills that are not elementwise.  Inside a :func:`fastinit.shard`
+    block out is a box of the global tensor: make the global tensor, then copy the box."""
+    box = g.current_box()
+    if box is None:
+        make(out)
+        return out
+    global_shape, offsets = box
+    if len(out.shape) != len(global_shape) or any(
+            o + n > t for o, n, t in zip(offsets, out.shape, global_shape, strict=True)):
+        raise ValueError(f"shard box {out.shape} at {offsets} exceeds {global_shape}")
+    full = np.empty(global_shape, out.dtype)
+    with g.unsharded():
+        make(full)
+    out[...] = full[tuple(slice(o, o + n) for o, n in zip(offsets, out.shape, strict=True))]
+    return out
+
+
 def _work_dtype(dtype: np.dtype) -> np.dtype:
     if dtype in (np.float64, *COMPLEX_DTYPES):
         return dtype

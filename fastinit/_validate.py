@@ -3,6 +3,7 @@ TypeError naming the argument, before anything is written."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import numbers
 import operator
@@ -91,3 +92,12 @@ def check_out(out, dtype: np.dtype, shape: tuple[int, ...] | None) -> np.ndarray
     if shape is not None and out.shape != shape:
         raise ValueError(f"out must have shape {shape}, got {out.shape}")
     return out
+
+
+def derived_seed(seed: int, name: str) -> int:
+    """The seed of the part ``name`` (a parameter, a checkpoint tensor, a network of an
+    ensemble) of a whole seeded ``seed``: the first 8 bytes, little endian, of
+    blake2b(f"{seed}/{name}").  Part of the stream contract: a part's values depend on its
+    name only, not on the other parts or their order."""
+    digest = hashlib.blake2b(f"{int(seed)}/{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")

@@ -14,7 +14,6 @@ spaces to a multiple of 8), then the tensors' bytes back to back.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -27,7 +26,7 @@ import numpy as np
 from . import _generate as g
 from . import init as _init
 from ._structured import is_structured
-from ._validate import BFLOAT16, check_float_dtype, check_shape, check_u64
+from ._validate import BFLOAT16, check_float_dtype, check_shape, check_u64, derived_seed
 
 SAFETENSORS_DTYPES = {np.dtype(np.float16): "F16", BFLOAT16: "BF16",
                       np.dtype(np.float32): "F32", np.dtype(np.float64): "F64"}
@@ -35,9 +34,9 @@ INIT_SCHEMES = ("torch", "dummy", "normal")
 
 
 def tensor_seed(seed: int, name: str) -> int:
-    """The seed of tensor ``name`` in a checkpoint of seed ``seed``."""
-    digest = hashlib.blake2b(f"{int(seed)}/{name}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little")
+    """The seed of tensor ``name`` in a checkpoint of seed ``seed``: the same as
+    fastinit.torch.param_seed, so a module's checkpoint holds init_module_'s values."""
+    return derived_seed(seed, name)
 
 
 def scheme_fill(scheme: str, name: str, shape: tuple, std: float = 0.02) -> Callable:

@@ -28,6 +28,7 @@ from ._structured import (
     delta_orthogonal_fill,
     dirac_fill,
     eye_fill,
+    fill_whole_then_box,
     orthogonal_fill,
     sparse_fill,
 )
@@ -73,23 +74,6 @@ def _new(shape, dtype, name="shape"):
 
 def _fans(arr, layout="torch"):
     return compute_fans(g.logical_shape(arr.shape), layout=layout)
-
-
-def _structured(out, make):
-    """Run make(out).  Structured fills are not elementwise: inside a
-    :func:`fastinit.shard` block, make the global tensor and copy out the box."""
-    box = g.current_box()
-    if box is None:
-        make(out)
-        return
-    global_shape, offsets = box
-    if len(out.shape) != len(global_shape) or any(
-            o + n > t for o, n, t in zip(offsets, out.shape, global_shape, strict=True)):
-        raise ValueError(f"shard box {out.shape} at {offsets} exceeds {global_shape}")
-    full = np.empty(global_shape, out.dtype)
-    with g.unsharded():
-        make(full)
-    out[...] = full[tuple(slice(o, o + n) for o, n in zip(offsets, out.shape, strict=True))]
 
 
 def _check_mode(mode):
@@ -148,14 +132,14 @@ def zeros_(tensor):
 
 def eye_(tensor):
     """The 2-D identity (rectangular allowed), as torch.eye."""
-    _structured(as_out(tensor, float_only=False), eye_fill)
+    fill_whole_then_box(as_out(tensor, float_only=False), eye_fill)
     return tensor
 
 
 def dirac_(tensor, groups=1, *, gain=1.0, centre="torch"):
     """Dirac delta of a 3/4/5-D conv weight (out, in, *k): out[g*O/groups + d, d, c...] =
     gain, c = k // 2 (torch; centre="jax" gives (k - 1) // 2, which differs for even k)."""
-    _structured(as_out(tensor, float_only=False),
+    fill_whole_then_box(as_out(tensor, float_only=False),
                 lambda o: dirac_fill(o, groups, gain, centre))
     return tensor
 
@@ -256,7 +240,7 @@ def orthogonal_(tensor, gain=1.0, *, seed=None, generator=None, batch_dims=0):
             raise ValueError("orthogonal_ of a CUDA shard: build it on the host")
         cuda.orthogonal_fill(out, rows, cols, gain, seed, stream)
         return tensor
-    _structured(out, lambda o: orthogonal_fill(o, rows, cols, gain, seed, stream))
+    fill_whole_then_box(out, lambda o: orthogonal_fill(o, rows, cols, gain, seed, stream))
     return tensor
 
 
@@ -265,7 +249,7 @@ def delta_orthogonal_(tensor, gain=1.0, *, centre="jax", seed=None, generator=No
     matrix times gain at the centre (k - 1) // 2 (centre="torch": k // 2)."""
     out = as_out(tensor)
     seed, stream = resolve_rng(seed, generator)
-    _structured(out, lambda o: delta_orthogonal_fill(o, gain, seed, stream, centre))
+    fill_whole_then_box(out, lambda o: delta_orthogonal_fill(o, gain, seed, stream, centre))
     return tensor
 
 
@@ -277,7 +261,7 @@ def sparse_(tensor, sparsity, std=0.01, *, seed=None, generator=None):
     if out.ndim != 2:
         raise ValueError(f"sparse needs a 2-D tensor, got {out.ndim} dimensions")
     seed, stream = resolve_rng(seed, generator)
-    _structured(out, lambda o: sparse_fill(o, sparsity, std, seed, stream))
+    fill_whole_then_box(out, lambda o: sparse_fill(o, sparsity, std, seed, stream))
     return tensor
 
 

@@ -28,7 +28,12 @@ import numpy as np
 from . import _generate as g
 from ._fans import compute_fans
 from ._generator import Generator
-from ._structured import check_orthogonal_dtype, delta_orthogonal_fill, orthogonal_fill
+from ._structured import (
+    check_orthogonal_dtype,
+    delta_orthogonal_fill,
+    fill_whole_then_box,
+    orthogonal_fill,
+)
 from ._validate import check_float_dtype, check_real, check_shape, check_u64
 from ._variance import DISTRIBUTIONS, fill_std, variance_std
 
@@ -75,16 +80,8 @@ def _empty(shape, dtype):
 
 
 def _box_of_whole(fill, shape, dtype):
-    """fill(array) builds a structured (not elementwise) tensor: inside a fastinit.shard
-    block, build the global tensor and return the box."""
-    box = g.current_box()
-    if box is None:
-        return fill(np.empty(check_shape(shape, "shape"), dtype))
-    local = g.new_array(shape, dtype)
-    with g.unsharded():
-        whole = fill(np.empty(check_shape(shape, "shape"), dtype))
-    local[...] = whole[tuple(slice(o, o + n) for o, n in zip(box[1], local.shape, strict=True))]
-    return local
+    """A new array made by the structured fill(array) (the box of it inside a shard)."""
+    return fill_whole_then_box(_empty(shape, dtype), fill)
 
 
 # ---- jax / flax factories ----

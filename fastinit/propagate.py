@@ -30,7 +30,6 @@ same for any thread count, any split of the ensemble, on one machine or over das
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
 import sys
 import time
@@ -41,6 +40,7 @@ import numpy as np
 from . import _activations
 from . import _generate as g
 from ._structured import orthogonal_fill
+from ._validate import derived_seed
 from ._variance import TRUNC_STD_2SIGMA
 
 INITS = ("gaussian", "uniform", "truncated_normal", "orthogonal")
@@ -51,8 +51,7 @@ _W, _WB, _B, _BB, _DROP, _SD, _DROP_IN = range(7)  # stream slots of a layer
 
 def network_seed(seed: int, network: int) -> int:
     """The seed of network ``network`` of an ensemble of seed ``seed``."""
-    digest = hashlib.blake2b(f"{int(seed)}/net{int(network)}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little")
+    return derived_seed(seed, f"net{int(network)}")
 
 
 # ---- results ----

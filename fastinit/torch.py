@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-import hashlib
 import math
 
 import numpy as np
 
 from . import _generate as g
 from . import init as _init
-from ._validate import BFLOAT16
+from ._validate import BFLOAT16, derived_seed
 from ._variance import as_out
 
 __all__ = [
@@ -94,9 +93,8 @@ def to_torch(x):
 
 
 def param_seed(seed: int, name: str) -> int:
-    """The seed of parameter ``name`` under model seed ``seed``."""
-    digest = hashlib.blake2b(f"{int(seed)}/{name}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little")
+    """The seed of parameter ``name`` under model seed ``seed`` (derived_seed)."""
+    return derived_seed(seed, name)
 
 
 # ---- default recipes: each torch layer's own reset_parameters distribution ----

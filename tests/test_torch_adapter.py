@@ -178,6 +178,13 @@ def test_shard_float64_odd_offsets_and_bad_box():
     with fastinit.shard((9, 7, 5), (3, 1, 0)):
         fastinit.normal(None, seed=2, out=local)
     np.testing.assert_array_equal(local, whole[3:7, 1:4])
+    # a trailing axis of length 1 (the box's innermost index step is then 7, not 1), and
+    # a transposed local buffer
+    col = fastinit.normal((9, 7, 1), seed=4, dtype=np.float32)
+    part = np.empty((1, 3, 4), np.float32).transpose(2, 1, 0)
+    with fastinit.shard((9, 7, 1), (5, 2, 0)):
+        fastinit.normal(None, seed=4, out=part)
+    np.testing.assert_array_equal(part, col[5:9, 2:5])
     with pytest.raises(ValueError, match="exceeds"):
         with fastinit.shard((9, 7, 5), (8, 0, 0)):
             fastinit.normal(None, seed=2, out=local)

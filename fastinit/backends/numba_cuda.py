@@ -65,35 +65,33 @@ def u01_f64(whi, wlo):
     return float64(bits >> uint64(11)) * float64(1.1102230246251565e-16)
 
 
-@cuda.jit
-def fill_bits(out, seed, stream, start):
-    """out[i] = word (start + i) % 4 of block (start + i) // 4: fastinit.random_bits."""
-    n = out.shape[0]
-    first = uint64(start) // uint64(4)
-    blk = first + uint64(cuda.grid(1))
-    step = uint64(cuda.gridsize(1))
-    while blk * uint64(4) < uint64(start) + uint64(n):
-        w = block_words(blk, seed, stream)
-        for j in range(4):
-            e = blk * uint64(4) + uint64(j)
-            if e >= uint64(start) and e < uint64(start) + uint64(n):
-                out[e - uint64(start)] = w[j]
-        blk += step
+def _fill_words(convert, doc):
+    """A kernel writing convert(word) for element i = word i % 4 of block i // 4."""
+
+    @cuda.jit
+    def kernel(out, seed, stream, start):
+        n = out.shape[0]
+        blk = uint64(start) // uint64(4) + uint64(cuda.grid(1))
+        step = uint64(cuda.gridsize(1))
+        while blk * uint64(4) < uint64(start) + uint64(n):
+            w = block_words(blk, seed, stream)
+            for j in range(4):
+                e = blk * uint64(4) + uint64(j)
+                if e >= uint64(start) and e < uint64(start) + uint64(n):
+                    out[e - uint64(start)] = convert(w[j])
+            blk += step
+
+    kernel.__doc__ = doc
+    return kernel
 
 
-@cuda.jit
-def fill_u01_f32(out, seed, stream, start):
-    """fastinit.uniform(low=0, high=1, dtype=float32) on the device."""
-    n = out.shape[0]
-    blk = uint64(start) // uint64(4) + uint64(cuda.grid(1))
-    step = uint64(cuda.gridsize(1))
-    while blk * uint64(4) < uint64(start) + uint64(n):
-        w = block_words(blk, seed, stream)
-        for j in range(4):
-            e = blk * uint64(4) + uint64(j)
-            if e >= uint64(start) and e < uint64(start) + uint64(n):
-                out[e - uint64(start)] = u01_f32(w[j])
-        blk += step
+@register_jitable
+def _word(w):
+    return w
+
+
+fill_bits = _fill_words(_word, "out[i] = word i of the stream from start: fastinit.random_bits.")
+fill_u01_f32 = _fill_words(u01_f32, "fastinit.uniform(low=0, high=1, dtype=float32).")
 
 
 @cuda.jit
