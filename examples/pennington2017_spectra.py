@@ -1,42 +1,68 @@
 """Pennington, Schoenholz & Ganguli 2017, "Resurrecting the sigmoid in deep learning
-through dynamical isometry": singular values of the input-output Jacobian of deep linear
-networks at criticality, Gaussian vs orthogonal weights.
+through dynamical isometry": the spectrum of the input-output Jacobian J of deep networks
+at criticality, Gaussian vs orthogonal weights, linear / tanh / relu, Monte Carlo beside
+the free-probability density (fastinit.theory.jacobian_spectrum).
 
     python examples/pennington2017_spectra.py [out_dir]
 
-Checks (free probability): orthogonal weights give every singular value exactly 1
-(dynamical isometry); Gaussian weights give squared singular values with mean 1 and second
-moment L + 1 (the Fuss-Catalan moments of a product of L square Ginibre matrices), so the
-spectrum spreads with depth.
+Checks, as the paper states them:
+- orthogonal linear networks are exactly isometric: every singular value is 1;
+- Gaussian linear networks: the squared singular values have mean 1 and variance L (the
+  Fuss-Catalan law), so the spectrum spreads with depth;
+- tanh with orthogonal weights approaches isometry as q* -> 0: the variance of the
+  squared singular values is (L - 1)(mu_2 / mu_1^2 - 1) -> 0 (theory at q* = 1/64 and
+  1/4, and the Monte Carlo at 1/64 within its standard error);
+- relu cannot: mu_2 / mu_1^2 = 2, variance >= L - 1 with either weights;
+- the Monte Carlo moments agree with the free-probability moments (4 standard errors
+  plus an O(L / N) finite-width term).
 """
 
+import math
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from fastinit import propagate
+from fastinit import propagate, theory
+
+
+def _case(act, init, depth, width, nets, q_star):
+    if act == "tanh":
+        sw, sb = theory.critical_point("tanh", q_star)
+    else:
+        sw, sb = (2.0, 0.0) if act == "relu" else (1.0, 0.0)
+    q = theory.q_star(act, sw, sb) or 1.0
+    r = propagate.simulate(depth, width, act, init, sw, sb, n_inputs=1, q0=(q - sb) / sw,
+                           n_networks=nets, seed=3, dtype=np.float64, track=("q",),
+                           jacobian_at=(depth,), method="dense")
+    return sw, sb, r.jacobian_sv[depth] ** 2
 
 
 def main(out_dir=".", quick=False):
     out_dir = Path(out_dir)
-    width, depth, nets = (64, 8, 6) if quick else (256, 32, 8)
-    checks = {}
-    spectra = {}
-    for init in ("gaussian", "orthogonal"):
-        r = propagate.simulate(depth, width, "linear", init, 1.0, 0.0, n_networks=nets,
-                               n_inputs=1, seed=3, dtype=np.float64, track=("q",),
-                               jacobian_at=(depth,), method="dense")
-        s2 = r.jacobian_sv[depth] ** 2
-        spectra[init] = np.sqrt(s2).ravel()
-        checks[f"{init}_mean_s2"] = float(s2.mean())
-        checks[f"{init}_mean_s4"] = float((s2**2).mean())
-    assert abs(checks["orthogonal_mean_s2"] - 1) < 1e-9
-    assert abs(checks["orthogonal_mean_s4"] - 1) < 1e-9
-    # Gaussian: E s^2 = 1, E s^4 = L + 1 at infinite width; finite-size error ~ L^2 / N
-    tol = 0.25 if quick else 0.15
-    assert abs(checks["gaussian_mean_s2"] - 1) < tol
-    assert abs(checks["gaussian_mean_s4"] / (depth + 1) - 1) < 2 * tol
+    width, depth, nets = (96, 8, 3) if quick else (400, 32, 6)
+    checks, panels = {}, []
+    for act in ("linear", "tanh", "relu"):
+        for init in ("gaussian", "orthogonal"):
+            sw, sb, s2 = _case(act, init, depth, width, nets, 1 / 64)
+            m1, m2 = theory.jacobian_moments(act, init, sw, sb, depth, k=2)
+            per_net = s2.mean(axis=1), (s2**2).mean(axis=1)
+            for k, (est, exact) in enumerate(zip(per_net, (m1, m2), strict=True), 1):
+                se = est.std(ddof=1) / math.sqrt(nets)
+                checks[f"{act}_{init}_m{k}"] = float(est.mean())
+                assert abs(est.mean() - exact) <= 4 * se + k * depth / width * exact + 1e-9, \
+                    (act, init, k, est.mean(), exact)
+            checks[f"{act}_{init}_var_theory"] = m2 / m1**2 - 1
+            panels.append((act, init, sw, sb, s2))
+    assert np.abs(panels[1][4] - 1).max() < 1e-9  # orthogonal linear: isometry
+    assert abs(checks["linear_gaussian_var_theory"] - depth) < 1e-9  # Fuss-Catalan
+    wide = theory.critical_point("tanh", 0.25)
+    m1, m2 = theory.jacobian_moments("tanh", "orthogonal", *wide, depth, k=2)
+    checks["tanh_orthogonal_var_theory_q0.25"] = m2 / m1**2 - 1
+    assert checks["tanh_orthogonal_var_theory"] < 0.05 * depth  # q* = 1/64: near isometry
+    assert checks["tanh_orthogonal_var_theory"] < checks["tanh_orthogonal_var_theory_q0.25"]
+    assert checks["tanh_gaussian_var_theory"] > depth
+    assert abs(checks["relu_orthogonal_var_theory"] - (depth - 1)) < 1e-9
     try:
         import matplotlib
 
@@ -44,13 +70,25 @@ def main(out_dir=".", quick=False):
         import matplotlib.pyplot as plt
     except ImportError:
         return checks
-    fig, ax = plt.subplots(figsize=(5, 3.6))
-    bins = np.logspace(-4, 1.5, 60)
-    for init, s in spectra.items():
-        ax.hist(s, bins=bins, alpha=0.6, label=init, density=True)
-    ax.set_xscale("log")
-    ax.set(xlabel="singular value of J", title=f"linear, depth {depth}, width {width}")
-    ax.legend()
+    fig, axes = plt.subplots(2, 3, figsize=(11, 5.8), sharex=True)
+    bins = np.linspace(-8, 3, 89)
+    for (act, init, sw, sb, s2), ax in zip(panels, axes.T.ravel(), strict=True):
+        logs = np.log10(np.clip(s2.ravel(), 1e-300, None))
+        # normalized over all values (relu's zeros and the tail below 10^-8 fall outside)
+        ax.hist(logs, bins=bins, weights=np.full(logs.size, 1 / (logs.size * np.diff(bins)[0])),
+                alpha=0.5, label="Monte Carlo")
+        if act == "linear" and init == "orthogonal":
+            ax.axvline(0, color="k", lw=1, label="theory: all 1")
+        else:
+            s = theory.jacobian_spectrum(act, init, sw, sb, depth,
+                                         lam=np.logspace(-8, 3, 600))
+            # density of log10(lambda): rho(lambda) lambda ln 10
+            ax.plot(np.log10(s["lam"]), s["density"] * s["lam"] * math.log(10), "k", lw=1,
+                    label="free probability")
+        ax.set_title(f"{act}, {init}", fontsize=9)
+    axes[1, 0].set_xlabel("log10 squared singular value of J")
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle(f"depth {depth}, width {width}, at criticality (tanh: q* = 1/64)")
     fig.tight_layout()
     fig.savefig(out_dir / "pennington2017_spectra.png", dpi=110)
     return checks
