@@ -105,26 +105,33 @@ class PropagationResult:
         return int(hit[0]) if hit.size else None
 
     def compare_theory(self) -> dict:
-        """Mean-field predictions (fastinit.theory.predicted) beside the ensemble means of
-        q and c: arrays ``q_theory``, ``c_theory`` and ``q_z``, ``c_z``, the disagreement
-        in standard errors, per layer (built-in activations only)."""
+        """Mean-field predictions (fastinit.theory.predicted) beside the ensemble means:
+        ``q_theory``, ``c_theory`` and, when gradients were tracked, ``grad_fwd_theory``
+        (the measured layer-0 tangent norm times the product of the growths g^l) and
+        ``grad_bwd_theory`` (the measured delta^L norm times the growths back to l), with
+        ``<name>_z`` the disagreement in standard errors, per layer (built-in activations
+        only; gradients under the mean-field gradient-independence assumption)."""
         from . import theory
 
         p = self.params
         if p.get("activation_name") is None:
             raise ValueError("compare_theory needs a built-in activation (given by name)")
-        if p.get("residual") == "two":
-            raise ValueError("compare_theory covers plain and one-layer residual networks")
-        q_th, c_th, _ = theory.predicted(p["activation_name"], p["sigma_w2"], p["sigma_b2"],
+        q_th, c_th, g = theory.predicted(p["activation_name"], p["sigma_w2"], p["sigma_b2"],
                                          self.depth, p["q0"], p["c0"], dropout=p["dropout"],
                                          param=p.get("activation_param"),
                                          residual=p.get("residual"), alpha=p.get("alpha", 1.0),
                                          stochastic_depth=p.get("stochastic_depth", 0.0))
         out = {"q_theory": q_th, "c_theory": c_th}
-        for name, th in (("q", q_th), ("c", c_th)):
-            m, s = self.ensemble(name)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                out[f"{name}_z"] = (m - th) / s
+        if np.isfinite(self.grad_fwd[0]).all():
+            out["grad_fwd_theory"] = self.ensemble("grad_fwd")[0][0] * np.cumprod(g)
+        if np.isfinite(self.grad_bwd[-1]).all():
+            back = np.cumprod(np.r_[g[1:], 1.0][::-1])[::-1]  # prod_{k > l} g^k
+            out["grad_bwd_theory"] = self.ensemble("grad_bwd")[0][-1] * back
+        for name in ("q", "c", "grad_fwd", "grad_bwd"):
+            if f"{name}_theory" in out:
+                m, s = self.ensemble(name)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    out[f"{name}_z"] = (m - out[f"{name}_theory"]) / s
         return out
 
     def summary(self) -> str:
@@ -206,13 +213,15 @@ class PropagationResult:
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
         layers = np.arange(self.depth + 1)
         if theory is None:
-            theory = self.params.get("activation_name") is not None and \
-                self.params.get("residual") != "two"
+            theory = self.params.get("activation_name") is not None
         if theory:
             th = self.compare_theory()
             axes[0].plot(layers[1:], th["q_theory"][1:], "k--", lw=0.8, label="mean field")
             axes[1].plot(layers[1:], 1 - th["c_theory"][1:], "k--", lw=0.8,
                          label="mean field")
+            for name in ("grad_fwd_theory", "grad_bwd_theory"):
+                if name in th:
+                    axes[2].plot(layers[1:], th[name][1:], "k--", lw=0.8)
         for ax, name, label in ((axes[0], "q", "q^l"), (axes[1], "c", "c^l"),
                                 (axes[2], "grad_fwd", "|J v|^2 / N"),
                                 (axes[2], "grad_bwd", "|delta|^2 / N")):

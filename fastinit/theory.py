@@ -217,31 +217,51 @@ def phase_diagram(activation, sigma_w2_grid, sigma_b2_grid, *, param=None) -> di
 def predicted(activation, sigma_w2, sigma_b2, depth, q0, c0, *, dropout=0.0, param=None,
               residual=None, alpha=1.0, stochastic_depth=0.0):
     """Mean-field q^l and c^l for l = 0..depth of :func:`fastinit.propagate.simulate`'s
-    model (layer 1 linear in the input: q^1 = sigma_w^2 q0 + sigma_b^2), and the
-    per-layer gradient growth chi_1(q^l) (length depth + 1, entry 0 = 1).
+    model (layer 1 linear in the input: q^1 = sigma_w^2 q0 + sigma_b^2), and g^l, the
+    growth of a gradient's squared norm through layer l (length depth + 1; g^0 = 1,
+    g^1 = sigma_w^2): |J_l v|^2 = g^l |J_{l-1} v|^2 forward, |delta^{l-1}|^2 =
+    g^l |delta^l|^2 backward (the gradient variance recursion; Schoenholz et al. 2017).
 
-    residual="one" (Yang & Schoenholz 2017): h^l = h^{l-1} + alpha F(h^{l-1}) with F an
-    independent layer, so second moments add: q^l = q^{l-1} + a (V(q^{l-1})) and
-    c^l q^l = c^{l-1} q^{l-1} + a (sigma_w^2 E[phi phi] + sigma_b^2), a = alpha^2 / (1 - p_sd)
-    (stochastic depth keeps F with probability 1 - p_sd, scaled by 1 / (1 - p_sd))."""
-    if residual not in (None, "one"):
-        raise ValueError(f"residual must be None or 'one' here, got {residual!r}")
+    Plain layers: q^l = V(q^{l-1}), g^l = chi(q^{l-1}) = sigma_w^2 / (1 - p)
+    E[phi'(h)^2] (dropout keeps 1 - p and rescales, so E[mask^2] = 1 / (1 - p)).
+    Residual networks (Yang & Schoenholz 2017): h^l = h^{l-1} + alpha F(h^{l-1}) with F
+    independent of h^{l-1}, so second moments add, a = alpha^2 / (1 - p_sd) (stochastic
+    depth keeps F with probability 1 - p_sd, scaled by 1 / (1 - p_sd)):
+      residual="one", F = W phi(h) + b:
+        q^l = q^{l-1} + a V(q^{l-1}),  c^l q^l = c^{l-1} q^{l-1} + a (sigma_w^2 E[phi phi]
+        + sigma_b^2),  g^l = 1 + a chi(q^{l-1});
+      residual="two", F = W_b phi(u) + b_b with u = W_a phi(h) + b_a: u has
+        q_u = V(q^{l-1}) and correlation c_u = C(c^{l-1}) (the plain maps), F has
+        V(q_u) and C(c_u) in turn, and g^l = 1 + a chi(q^{l-1}) chi(q_u)."""
+    if residual not in (None, "one", "two"):
+        raise ValueError(f"residual must be None, 'one' or 'two', got {residual!r}")
     act = _act(activation, param)
+    keep = 1 - dropout
     q, c, g = np.empty(depth + 1), np.empty(depth + 1), np.ones(depth + 1)
     q[0], c[0] = q0, c0
     q[1] = sigma_w2 * q0 + sigma_b2
     c[1] = (sigma_w2 * q0 * c0 + sigma_b2) / q[1]
+    if depth >= 1:
+        g[1] = sigma_w2
     a = alpha * alpha / (1 - stochastic_depth)
+
+    def layer_map(qp, cp):  # one plain layer: (V(q), sigma_w^2 E[phi phi] + sigma_b^2, chi)
+        vq = qmap(qp, act, sigma_w2, sigma_b2, dropout=dropout)
+        vqc = sigma_w2 * cross_moment(act, qp, cp) + sigma_b2
+        return vq, vqc, chi1(act, sigma_w2, sigma_b2, q=qp) / keep
+
     for layer in range(2, depth + 1):
         qp, cp = q[layer - 1], c[layer - 1]
-        branch_q = qmap(qp, act, sigma_w2, sigma_b2, dropout=dropout)
-        branch_qc = sigma_w2 * cross_moment(act, qp, cp) + sigma_b2
+        bq, bqc, chi = layer_map(qp, cp)
+        if residual == "two":
+            bq, bqc, chi_b = layer_map(bq, bqc / bq)
+            chi *= chi_b
         if residual is None:
-            q[layer], c[layer] = branch_q, branch_qc / branch_q
+            q[layer], c[layer], g[layer] = bq, bqc / bq, chi
         else:
-            q[layer] = qp + a * branch_q
-            c[layer] = (cp * qp + a * branch_qc) / q[layer]
-        g[layer] = chi1(act, sigma_w2, sigma_b2, q=qp)
+            q[layer] = qp + a * bq
+            c[layer] = (cp * qp + a * bqc) / q[layer]
+            g[layer] = 1 + a * chi
     return q, c, g
 
 

@@ -116,6 +116,30 @@ def test_residual_monte_carlo_matches_theory():
     assert np.abs(qm[-1] - plain[-1]) > 20 * qs[-1]
 
 
+@pytest.mark.parametrize("residual,dropout", [(None, 0.2), ("one", 0.0), ("two", 0.1)])
+def test_gradient_and_two_layer_residual_recursions(residual, dropout):
+    """q, c and both gradient norms against the mean-field recursions of predicted():
+    the two-layer branch composes the plain maps, dropout multiplies chi by 1 / (1 - p).
+    Tolerance: 5 standard errors over networks plus the O(1 / N) finite-width bias (the
+    gradient's grows along the depth, L / N)."""
+    width, depth = 1024, 12
+    r = propagate.simulate(depth, width, "tanh", "gaussian", 1.8, 0.05, residual=residual,
+                           alpha=0.7, dropout=dropout, n_networks=8, n_inputs=2, c0=0.3,
+                           seed=21, track=("q", "c", "grad"))
+    cmp = r.compare_theory()
+    for name in ("q", "c", "grad_fwd", "grad_bwd"):
+        m, s = r.ensemble(name)
+        th = cmp[f"{name}_theory"]
+        bias = (depth if name.startswith("grad") else 4) / width * np.abs(th)
+        assert (np.abs(m - th)[1:] <= 5 * s[1:] + bias[1:]).all(), (name, m, th, s)
+    # power: the gradient recursion without its residual / dropout factor is far off
+    _, _, g_wrong = theory.predicted("tanh", 1.8, 0.05, depth, 1.0, 0.3,
+                                     residual="one" if residual == "two" else None)
+    wrong = r.ensemble("grad_fwd")[0][0] * np.cumprod(g_wrong)
+    m, s = r.ensemble("grad_fwd")
+    assert abs(m[-1] - wrong[-1]) > 5 * s[-1] + depth / width * m[-1]
+
+
 def test_stochastic_depth_factor_in_expectation():
     """Stochastic depth keeps the branch with probability 1 - p, scaled by 1 / (1 - p):
     E[q^l] follows the residual recursion with alpha^2 / (1 - p) (relu: linear V, so the
