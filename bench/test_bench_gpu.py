@@ -5,6 +5,10 @@ CUDA events, 2**28 elements.  On a GPU machine:
     pip install ".[bench,cuda12]" torch && pytest bench/test_bench_gpu.py --benchmark-json gpu.json
 
 Targets (H100): uniform float32 >= 0.8x of copy bandwidth, normal >= 0.6x.
+
+Propagation (test_gpu_propagate_*): fastinit.propagate.simulate(backend="cuda") vs a plain
+CuPy loop (cupy.random normal W, batched matmul, tanh) and the GEMMs alone, width 1024,
+64 inputs, 16 networks, 20 layers.
 """
 
 import os
@@ -82,3 +86,47 @@ def test_gpu_torch(benchmark, copy_limit, dist):
     seconds = _time(fn)
     benchmark.pedantic(fn, rounds=1, iterations=1)
     _record(benchmark, "torch", dist, np.float32, seconds, copy_limit)
+
+
+PROP_DEPTH, PROP_WIDTH, PROP_INPUTS, PROP_NETS = 20, 1024, 64, 16
+
+
+def _record_prop(benchmark, library, seconds):
+    benchmark.group = "gpu-propagate-float32"
+    benchmark.extra_info.update(library=library, dist="gpu-propagate", dtype="float32",
+                                threads=0, seconds_per_layer=seconds / PROP_DEPTH,
+                                elements_per_s=PROP_NETS * PROP_WIDTH**2 * PROP_DEPTH / seconds,
+                                gb_per_s=0.0)
+
+
+def test_gpu_propagate_fastinit(benchmark):
+    from fastinit import propagate
+
+    def run():
+        propagate.simulate(PROP_DEPTH, PROP_WIDTH, "tanh", "gaussian", 1.0, 0.0,
+                           n_inputs=PROP_INPUTS, n_networks=PROP_NETS, track=("q", "c"),
+                           method="dense", backend="cuda")
+        cp.cuda.get_current_stream().synchronize()
+    _record_prop(benchmark, "fastinit", _time(run))
+
+
+def test_gpu_propagate_cupy_loop(benchmark):
+    shape = (PROP_NETS, PROP_WIDTH, PROP_WIDTH)
+
+    def run():
+        h = cp.ones((PROP_NETS, PROP_WIDTH, PROP_INPUTS), cp.float32)
+        for _ in range(PROP_DEPTH):
+            w = cp.random.standard_normal(shape, dtype=cp.float32) / np.sqrt(PROP_WIDTH)
+            h = w @ cp.tanh(h)
+            (h * h).mean(axis=1).get()
+    _record_prop(benchmark, "cupy", _time(run))
+
+
+def test_gpu_propagate_gemm_only(benchmark):
+    w = cp.ones((PROP_NETS, PROP_WIDTH, PROP_WIDTH), cp.float32)
+    h = cp.ones((PROP_NETS, PROP_WIDTH, PROP_INPUTS), cp.float32)
+
+    def run():
+        for _ in range(PROP_DEPTH):
+            w @ h
+    _record_prop(benchmark, "gemm", _time(run))

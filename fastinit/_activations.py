@@ -1,5 +1,6 @@
-"""Activations of the propagation engine: phi and phi' as numpy functions working in place
-on float arrays (the engine's buffers), with the names torch and the mean-field papers use."""
+"""Activations of the propagation engine: phi and phi' as elementwise functions of float
+arrays (numpy, or CuPy through numpy's dispatch), with the names torch and the mean-field
+papers use.  A user's scalar function is compiled into a ufunc by Numba when available."""
 
 from __future__ import annotations
 
@@ -13,8 +14,12 @@ SELU_ALPHA, SELU_SCALE = 1.6732632423543772, 1.0507009873554805
 
 
 def _erf(x):
-    """erf, from scipy when present, else Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7,
-    below float32 resolution near 1)."""
+    """erf: CuPy's for device arrays; scipy's when present, else Abramowitz & Stegun
+    7.1.26 (|error| < 1.5e-7, below float32 resolution near 1)."""
+    if not isinstance(x, (np.ndarray, np.generic, float, int)):
+        from cupyx.scipy.special import erf
+
+        return erf(x)
     try:
         from scipy.special import erf
     except ImportError:
@@ -43,16 +48,53 @@ class Activation:
         return f"Activation({self.name!r})"
 
 
-def get(activation, param=None) -> Activation:
+def compiled(fn):
+    """``fn`` as a float32/float64 ufunc compiled by Numba (nopython; one fused loop, no
+    temporaries), or ``fn`` itself when Numba is missing or cannot compile it (then it
+    must already map arrays elementwise, like ``lambda x: np.tanh(2 * x)``)."""
+    try:
+        import numba
+    except ImportError:
+        return fn
+    try:
+        ufunc = numba.vectorize(["float32(float32)", "float64(float64)"], nopython=True)(fn)
+        ufunc(np.zeros(1, np.float32))  # typing errors surface at build time
+    except Exception:
+        return fn
+    ufunc.__name__ = getattr(fn, "__name__", "user")
+    return ufunc
+
+
+def _user(fn, compile):
+    """A user function checked on a small array, compiled when asked."""
+    f = compiled(fn) if compile else fn
+    probe = np.linspace(-2, 2, 5, dtype=np.float32)
+    try:
+        out = np.asarray(f(probe))
+    except Exception as exc:
+        raise TypeError(f"activation {getattr(fn, '__name__', fn)!r} must map a float array "
+                        f"elementwise (or be a scalar function Numba can compile): {exc}") \
+            from exc
+    if out.shape != probe.shape:
+        raise TypeError(f"activation {getattr(fn, '__name__', fn)!r} must map a float array "
+                        f"elementwise: shape {probe.shape} gave {out.shape}")
+    return f
+
+
+def get(activation, param=None, compile=True) -> Activation:
     """An Activation from a name (with ``param`` for leaky_relu's slope, elu's alpha,
     softplus' beta, hardtanh's (min, max)), an Activation, or a user (phi, dphi) pair /
-    callable phi (then gradients cannot be tracked)."""
+    callable phi (then gradients cannot be tracked).  User functions may be scalar
+    (``def phi(x): return x / (1 + abs(x))``): with ``compile`` they become Numba ufuncs
+    (:func:`compiled`); array functions work as they are."""
     if isinstance(activation, Activation):
         return activation
     if callable(activation):
-        return Activation(getattr(activation, "__name__", "user"), activation, None)
+        return Activation(getattr(activation, "__name__", "user"),
+                          _user(activation, compile), None)
     if isinstance(activation, tuple) and len(activation) == 2 and all(map(callable, activation)):
-        return Activation(getattr(activation[0], "__name__", "user"), *activation)
+        return Activation(getattr(activation[0], "__name__", "user"),
+                          *(_user(f, compile) for f in activation))
     table = {
         "linear": (lambda x: x, lambda x: np.ones_like(x)),
         "relu": (lambda x: np.maximum(x, 0), lambda x: (x > 0).astype(x.dtype)),

@@ -75,13 +75,17 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dtype", default="float32")
     p.add_argument("--no-grad", action="store_true", help="skip the gradient statistics")
+    p.add_argument("--backend", default="cpu", help="cpu | cuda | cuda:N (needs CuPy)")
     p.add_argument("--plot", help="write the q / c / gradient plot here (needs matplotlib)")
     p.add_argument("--csv", help="write per-layer ensemble means and errors here")
     p.add_argument("--save", help="write the full result (.npz) here")
     p.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "propagate":
-        return _propagate(args)
+        try:
+            return _propagate(args)
+        except (ValueError, TypeError, ImportError, RuntimeError) as exc:
+            parser.exit(2, f"fastinit propagate: error: {exc}\n")
     if args.command == "info":
         print(info())
         return 0
@@ -108,7 +112,7 @@ def _propagate(args) -> int:
         residual=args.residual, alpha=args.alpha, dropout=args.dropout,
         activation_param=args.activation_param, seed=args.seed, dtype=args.dtype,
         track=("q", "c") if args.no_grad else ("q", "c", "grad"),
-        progress=not args.no_progress)
+        progress=not args.no_progress, backend=args.backend)
     print(result.summary())
     if args.csv:
         result.to_csv(args.csv)

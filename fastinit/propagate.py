@@ -253,9 +253,32 @@ class PropagationResult:
 
 # ---- the engine ----
 
+def _array_module(backend):
+    """numpy for "cpu"; CuPy for "cuda" / "cuda:N" (checked: CuPy importable, a device)."""
+    if backend == "cpu":
+        return np, None
+    from .backends import cuda
+
+    index = cuda.device_index(backend)
+    cp = cuda.cupy()
+    if not cp.cuda.is_available():
+        raise RuntimeError(f"backend={backend!r}: no CUDA device is available to CuPy")
+    return cp, index
+
+
+def _host(a):
+    """A numpy copy of a device array (numpy arrays pass through)."""
+    return a.get() if hasattr(a, "get") and not isinstance(a, np.ndarray) else np.asarray(a)
+
+
+def _sumsq(a, b, n):
+    """sum_i a[n, i, j] b[n, i, j] / n in float64, on the host."""
+    return _host(np.einsum("nij,nij->nj", a, b, dtype=np.float64)) / n
+
+
 class _Engine:
     def __init__(self, depth, widths, act, init, sigma_w2, sigma_b2, residual, alpha, dropout,
-                 sd, dtype, seed, networks, method="dense"):
+                 sd, dtype, seed, networks, method="dense", xp=np):
         self.depth, self.widths, self.act, self.init = depth, widths, act, init
         self.sigma_w2, self.sigma_b2 = sigma_w2, sigma_b2
         self.residual, self.alpha, self.dropout, self.sd = residual, alpha, dropout, sd
@@ -264,8 +287,10 @@ class _Engine:
         self.seeds = [network_seed(seed, n) for n in networks]
         self.nets = len(networks)
         self.method = method
+        self.xp = xp  # numpy, or CuPy: the same code on the device (numpy functions
+        # dispatch to CuPy through __array_function__; fills take device out= buffers)
         wmax = max(widths)
-        self._wbuf = np.empty(self.nets * wmax * wmax if method == "dense" else 0, dtype)
+        self._wbuf = xp.empty(self.nets * wmax * wmax if method == "dense" else 0, dtype)
         self.pool = None
 
     def bmm(self, w, x):
@@ -292,13 +317,18 @@ class _Engine:
             elif self.init == "truncated_normal":
                 t = std / TRUNC_STD_2SIGMA
                 g.truncated_normal(None, 0.0, t, -2 * t, 2 * t, seed=s, stream=stream, out=w[i])
-            else:
+            elif self.xp is np:
                 orthogonal_fill(w[i], n_out, n_in, math.sqrt(self.sigma_w2), s, stream)
+            else:
+                from .backends import cuda
+
+                cuda.orthogonal_fill(cuda.wrap_out(w[i]), n_out, n_in,
+                                     math.sqrt(self.sigma_w2), s, stream)
         return w
 
     def bias(self, layer, slot):
         n_out = self.widths[layer]
-        b = np.empty((self.nets, n_out, 1), self.dtype)
+        b = self.xp.empty((self.nets, n_out, 1), self.dtype)
         if self.sigma_b2 == 0:
             b[...] = 0
             return b
@@ -311,7 +341,7 @@ class _Engine:
         """Inverted-dropout multipliers (0 or 1 / (1 - p)), or None without dropout."""
         if self.dropout == 0:
             return None
-        u = np.empty((self.nets,) + shape, self.dtype)
+        u = self.xp.empty((self.nets,) + shape, self.dtype)
         for i, s in enumerate(self.seeds):
             g.uniform(None, seed=s, stream=8 * layer + slot, out=u[i])
         return np.where(u >= self.dropout, 1.0 / (1.0 - self.dropout), 0.0).astype(self.dtype)
@@ -324,7 +354,7 @@ class _Engine:
         for i, s in enumerate(self.seeds):
             u = g.uniform((1,), seed=s, stream=8 * layer + _SD, dtype=np.float64)[0]
             keep[i] = 1.0 / (1.0 - self.sd) if u >= self.sd else 0.0
-        return keep.astype(self.dtype)[:, None, None]
+        return self.xp.asarray(keep.astype(self.dtype)[:, None, None])
 
     def forward(self, layer, h, t=None):
         """h^layer (and the tangent) from h^{layer-1} (the input x for layer 1); returns
@@ -358,14 +388,15 @@ class _Engine:
             return self.bmm(self.weights(layer, slot), x)
         n_out, n_in = self.widths[layer], x.shape[1]
         m = x.shape[2]
-        out = np.empty((self.nets, n_out, m), self.dtype)
+        out = self.xp.empty((self.nets, n_out, m), self.dtype)
         for i, s in enumerate(self.seeds):
             xi = x[i].astype(np.float64)
-            z = g.normal((n_out, m), seed=s, stream=8 * layer + slot, dtype=np.float64)
+            z = self.xp.asarray(g.normal((n_out, m), seed=s, stream=8 * layer + slot,
+                                         dtype=np.float64))
             if self.init == "gaussian":
                 cov = (self.sigma_w2 / n_in) * (xi.T @ xi)
                 vals, vecs = np.linalg.eigh(cov)
-                out[i] = z @ (vecs * np.sqrt(np.clip(vals, 0, None))).T
+                out[i] = z @ (vecs * np.sqrt(np.maximum(vals, 0))).T
             else:  # orthogonal, n_out == n_in
                 q, r = np.linalg.qr(xi)
                 frame, rz = np.linalg.qr(z)
@@ -412,13 +443,13 @@ class _Engine:
 
 
 def _stats(h, out_q, out_mean, out_c):
-    q = np.einsum("nij,nij->nj", h, h, dtype=np.float64) / h.shape[1]
+    q = _sumsq(h, h, h.shape[1])
     out_q[...] = q
-    out_mean[...] = h.mean(axis=1, dtype=np.float64)
+    out_mean[...] = _host(h.mean(axis=1, dtype=np.float64))
     pairs = out_c.shape[1]
     if pairs:
         a, b = h[:, :, 0:2 * pairs:2], h[:, :, 1:2 * pairs:2]
-        cross = np.einsum("nij,nij->nj", a, b, dtype=np.float64) / h.shape[1]
+        cross = _sumsq(a, b, h.shape[1])
         out_c[...] = cross / np.sqrt(q[:, 0:2 * pairs:2] * q[:, 1:2 * pairs:2])
 
 
@@ -447,6 +478,9 @@ def _blas_one_thread(eng):
     except ImportError:
         yield
         return
+    if eng.xp is not np:  # cuBLAS: one batched matmul
+        yield
+        return
     from concurrent.futures import ThreadPoolExecutor
 
     from . import _core
@@ -461,11 +495,14 @@ def _blas_one_thread(eng):
 
 
 def _run(depth, widths, act, init, sigma_w2, sigma_b2, residual, alpha, dropout, sd, dtype,
-         seed, networks, x, track, progress, jacobian_at=(), method="dense"):
-    eng = _Engine(depth, widths, act, init, sigma_w2, sigma_b2, residual, alpha, dropout, sd,
-                  dtype, seed, networks, method)
-    with _blas_one_thread(eng):
-        return _run_engine(eng, depth, x, track, progress, jacobian_at)
+         seed, networks, x, track, progress, jacobian_at=(), method="dense", backend="cpu"):
+    xp, device = _array_module(backend)
+    device_ctx = contextlib.nullcontext() if xp is np else xp.cuda.Device(device)
+    with device_ctx:
+        eng = _Engine(depth, widths, act, init, sigma_w2, sigma_b2, residual, alpha, dropout,
+                      sd, dtype, seed, networks, method, xp)
+        with _blas_one_thread(eng):
+            return _run_engine(eng, depth, xp.asarray(x), track, progress, jacobian_at)
 
 
 def _jacobian_step(eng, layer, h_prev, jac):
@@ -496,9 +533,9 @@ def _run_engine(eng, depth, x, track, progress, jacobian_at=()):
     h = np.broadcast_to(x, (nets,) + x.shape).astype(dtype)
     t = None
     if want_fwd:
-        t = np.stack([g.normal(x.shape, seed=s, stream=_INPUT_STREAM - 1, dtype=dtype)
-                      for s in eng.seeds])
-        gf[0] = np.einsum("nij,nij->nj", t, t, dtype=np.float64) / x.shape[0]
+        t = eng.xp.asarray(np.stack([g.normal(x.shape, seed=s, stream=_INPUT_STREAM - 1,
+                                              dtype=dtype) for s in eng.seeds]))
+        gf[0] = _sumsq(t, t, x.shape[0])
     _stats(h, q[0], mean[0], c[0])
     every = max(1, int(math.sqrt(depth)))
     checkpoints = {0: h}
@@ -513,10 +550,11 @@ def _run_engine(eng, depth, x, track, progress, jacobian_at=()):
             if jacobian_at and layer <= max(jacobian_at):
                 jac = _jacobian_step(eng, layer, h_prev, jac)
                 if layer in jacobian_at:
-                    jsv[layer] = np.linalg.svd(jac.astype(np.float64), compute_uv=False)
+                    jsv[layer] = _host(np.linalg.svd(jac.astype(np.float64),
+                                                     compute_uv=False))
             _stats(h, q[layer], mean[layer], c[layer])
             if t is not None:
-                gf[layer] = np.einsum("nij,nij->nj", t, t, dtype=np.float64) / h.shape[1]
+                gf[layer] = _sumsq(t, t, h.shape[1])
             if want_bwd and layer % every == 0 and layer < depth:
                 checkpoints[layer] = h
             done = layer
@@ -536,9 +574,10 @@ def _run_engine(eng, depth, x, track, progress, jacobian_at=()):
 def _backward(eng, depth, checkpoints, every, gb, n_inputs):
     """delta^depth ~ N(0, 1) entries; back to the input, recomputing each segment's
     states from its checkpoint and regenerating the weights."""
-    delta = np.stack([g.normal((eng.widths[depth], n_inputs), seed=s,
-                               stream=_INPUT_STREAM - 2, dtype=eng.dtype) for s in eng.seeds])
-    gb[depth] = np.einsum("nij,nij->nj", delta, delta, dtype=np.float64) / delta.shape[1]
+    delta = eng.xp.asarray(np.stack([g.normal((eng.widths[depth], n_inputs), seed=s,
+                                              stream=_INPUT_STREAM - 2, dtype=eng.dtype)
+                                     for s in eng.seeds]))
+    gb[depth] = _sumsq(delta, delta, delta.shape[1])
     starts = sorted(checkpoints)
     for seg_start in reversed(starts):
         seg_end = min(depth, min([s for s in starts if s > seg_start], default=depth))
@@ -552,13 +591,12 @@ def _backward(eng, depth, checkpoints, every, gb, n_inputs):
             if layer == 1:
                 w = eng.weights(1, _W)
                 d0 = eng.bmm(np.swapaxes(w, 1, 2), delta)
-                gb[0] = np.einsum("nij,nij->nj", d0, d0, dtype=np.float64) / d0.shape[1]
+                gb[0] = _sumsq(d0, d0, d0.shape[1])
                 continue
             if layer not in saved:
                 _, _, saved[layer] = eng.forward(layer, states[layer - 1])
             delta = eng.backward(layer, delta, saved.pop(layer))
-            gb[layer - 1] = np.einsum("nij,nij->nj", delta, delta,
-                                      dtype=np.float64) / delta.shape[1]
+            gb[layer - 1] = _sumsq(delta, delta, delta.shape[1])
 
 
 class _Bar:
@@ -649,15 +687,23 @@ def simulate(depth, width, activation="tanh", init="gaussian", sigma_w2=1.0, sig
         the weights allow it, no backward gradients or Jacobians are asked for, and
         m = inputs (+ tangents) is at most width / 8).  The two methods draw different
         random numbers: same law, not the same bits.
+    backend : "cpu", or "cuda" / "cuda:N": the same engine on a GPU through CuPy (cuBLAS
+        batched GEMMs, the fills of kernels/fill_cuda.cu: the weights have the CPU's bits,
+        the products cuBLAS's rounding, so CPU and GPU agree statistically); user
+        activations must then accept CuPy arrays (numpy functions dispatch to CuPy).
     Ctrl-C stops cleanly: the result holds the layers completed (``interrupted``).
     """
-    if backend != "cpu":
-        raise ValueError(f"backend must be 'cpu' (the GPU engine is not built yet), got "
-                         f"{backend!r}")
+    if not isinstance(backend, str):
+        raise TypeError(f"backend must be 'cpu', 'cuda' or 'cuda:N', got {backend!r}")
+    if backend != "cpu" and not (backend == "cuda" or (backend.startswith("cuda:") and
+                                                      backend[5:].isdigit())):
+        raise ValueError(f"backend must be 'cpu', 'cuda' or 'cuda:N', got {backend!r}")
+    if client is None:
+        _array_module(backend)  # no CuPy or no device: before any work
     widths, inputs, dtype = _check(depth, width, init, residual, dropout, stochastic_depth,
                                    n_inputs, c0, q0, sigma_w2, sigma_b2, dtype, inputs,
                                    n_networks)
-    act = _activations.get(activation, activation_param)
+    act = _activations.get(activation, activation_param, compile=backend == "cpu")
     x = _random_inputs(widths[0], n_inputs, q0, c0, seed, dtype) if inputs is None \
         else inputs.astype(dtype)
     nets = list(range(n_networks)) if networks is None else [int(n) for n in networks]
@@ -687,6 +733,7 @@ def simulate(depth, width, activation="tanh", init="gaussian", sigma_w2=1.0, sig
                          "and no backward gradients or Jacobians (track=('q', 'c', "
                          "'grad_fwd'))")
     params["method"] = method
+    params["backend"] = backend
     args = (depth, widths, act, init, sigma_w2, sigma_b2, residual, alpha, dropout,
             stochastic_depth, dtype, seed)
     start = time.perf_counter()
@@ -696,7 +743,7 @@ def simulate(depth, width, activation="tanh", init="gaussian", sigma_w2=1.0, sig
         futures = client.map(_run, *[[a] * len(parts) for a in args], parts,
                              [x] * len(parts), [tuple(track)] * len(parts),
                              [False] * len(parts), [jacobian_at] * len(parts),
-                             [method] * len(parts), pure=False)
+                             [method] * len(parts), [backend] * len(parts), pure=False)
         results = client.gather(futures)
         order = np.argsort(np.concatenate(parts))
         q, mean, c, gf, gb = (np.concatenate([r[k] for r in results], axis=1)[:, order]
@@ -705,6 +752,6 @@ def simulate(depth, width, activation="tanh", init="gaussian", sigma_w2=1.0, sig
         jsv = {d: np.concatenate([r[6][d] for r in results])[order] for d in results[0][6]}
     else:
         q, mean, c, gf, gb, interrupted, jsv = _run(*args, nets, x, tuple(track), progress,
-                                                    jacobian_at, method)
+                                                    jacobian_at, method, backend)
     return PropagationResult(q, mean, c, gf, gb, params, interrupted,
                              time.perf_counter() - start, jsv)

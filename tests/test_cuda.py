@@ -320,3 +320,72 @@ def test_backend_orthogonal_is_haar(fake_cupy):
     tr = np.trace(np.asarray(q), axis1=1, axis2=2)
     assert abs(tr.mean()) < 5 / math.sqrt(draws)
     assert abs((tr**2).mean() - 1) < 5 * math.sqrt(2 / draws)
+
+
+# ---- the propagation engine on the device (fastinit.propagate, backend="cuda") ----
+
+@pytest.mark.parametrize("init,method", [("gaussian", "dense"), ("orthogonal", "dense"),
+                                         ("truncated_normal", "dense"), ("gaussian", "gram")])
+def test_propagation_engine_runs_on_the_device(fake_cupy, init, method):
+    """backend="cuda" allocates, fills (the unmodified kernels through the host shim) and
+    multiplies on the (fake) device and copies only statistics back: the weights have the
+    CPU's bits, so with numpy standing in for cuBLAS the statistics equal the CPU run's
+    to rounding (orthogonal: the same law through a different QR)."""
+    from fastinit import propagate
+
+    fake, dev = fake_cupy
+    kw = dict(n_networks=3, n_inputs=2, seed=5, dtype=np.float64, method=method,
+              track=("q", "c", "grad_fwd") if method == "gram" else ("q", "c", "grad"),
+              dropout=0.1 if method == "dense" else 0.0)
+    gpu = propagate.simulate(6, 48, "erf", init, 1.6, 0.05, backend="cuda:0", **kw)
+    assert fake.launches and gpu.params["backend"] == "cuda:0"
+    cpu = propagate.simulate(6, 48, "erf", init, 1.6, 0.05, **kw)
+    if init == "orthogonal":  # Haar either way (different QRs): no common bits
+        assert np.isfinite(gpu.q).all() and np.isfinite(gpu.grad_bwd).all()
+        lin = propagate.simulate(6, 48, "linear", init, 1.6, 0.0, backend="cuda",
+                                 **dict(kw, dropout=0.0))
+        np.testing.assert_allclose(lin.q, 1.6 ** np.arange(7)[:, None, None] *
+                                   np.ones_like(lin.q), rtol=1e-10)  # exact isometry
+        return
+    for name in ("q", "c", "grad_fwd") + (("grad_bwd",) if method == "dense" else ()):
+        np.testing.assert_allclose(getattr(gpu, name), getattr(cpu, name), rtol=1e-9)
+
+
+def test_propagation_residual_and_jacobian_on_the_device(fake_cupy):
+    from fastinit import propagate
+
+    kw = dict(n_networks=2, seed=8, dtype=np.float64, residual="two", alpha=0.5,
+              stochastic_depth=0.2)
+    gpu = propagate.simulate(5, 32, "tanh", backend="cuda", **kw)
+    cpu = propagate.simulate(5, 32, "tanh", **kw)
+    np.testing.assert_allclose(gpu.grad_bwd, cpu.grad_bwd, rtol=1e-9)
+    gpu = propagate.simulate(4, 24, "relu", "gaussian", 2.0, backend="cuda", n_networks=2,
+                             jacobian_at=(4,), dtype=np.float64)
+    cpu = propagate.simulate(4, 24, "relu", "gaussian", 2.0, n_networks=2, jacobian_at=(4,),
+                             dtype=np.float64)
+    np.testing.assert_allclose(gpu.jacobian_sv[4], cpu.jacobian_sv[4], rtol=1e-9, atol=1e-12)
+
+
+def test_propagation_backend_errors():
+    from fastinit import propagate
+
+    with pytest.raises(ValueError, match="cuda:N"):
+        propagate.simulate(3, 8, backend="gpu")
+    with pytest.raises(TypeError, match="backend"):
+        propagate.simulate(3, 8, backend=0)
+
+
+@pytest.mark.gpu
+def test_gpu_propagation_agrees_with_cpu_statistically():
+    """cuBLAS rounds differently, so CPU and GPU agree in law: the ensemble means of q at
+    every layer within 5 combined standard errors, and the same chi_1 growth."""
+    _cupy_device()
+    from fastinit import propagate, theory
+
+    kw = dict(n_networks=16, n_inputs=2, seed=4, track=("q", "c", "grad"))
+    gpu = propagate.simulate(30, 512, "tanh", "gaussian", 1.5, 0.05, backend="cuda", **kw)
+    cpu = propagate.simulate(30, 512, "tanh", "gaussian", 1.5, 0.05, **kw)
+    (mg, sg), (mc, sc) = gpu.ensemble("q"), cpu.ensemble("q")
+    assert (np.abs(mg - mc) <= 5 * np.hypot(sg, sc) + 1e-6).all()
+    np.testing.assert_allclose(gpu.q[:2], cpu.q[:2], rtol=1e-4)  # same W^1 bits
+    assert gpu.chi_forward() == pytest.approx(theory.chi1("tanh", 1.5, 0.05), rel=0.05)

@@ -93,7 +93,7 @@ def test_ctrl_c_returns_what_was_computed():
 
     def phi(x):
         calls.append(1)
-        if len(calls) == 7:
+        if len(calls) == 8:  # call 1 is the elementwise check of the activation
             raise KeyboardInterrupt
         return np.tanh(x)
 
@@ -217,3 +217,60 @@ def test_gram_reaches_wide_networks_and_theory():
     np.testing.assert_allclose(cm[1:], c_th[1:], atol=0.03)
     with pytest.raises(ValueError, match="gram"):
         P.simulate(3, 8, "tanh", "uniform", method="gram", track=("q",))
+
+
+def _leaky_scalar(x):  # a branch: fails on arrays, compiles with Numba
+    return x if x > 0 else 0.1 * x
+
+
+def _dleaky_scalar(x):
+    return 1.0 if x > 0 else 0.1
+
+
+def test_user_scalar_activation_is_compiled_by_numba():
+    pytest.importorskip("numba")
+    from fastinit import _activations
+
+    act = _activations.get((_leaky_scalar, _dleaky_scalar))
+    x = np.linspace(-3, 3, 101, dtype=np.float32)
+    assert act.phi(x).dtype == np.float32
+    np.testing.assert_allclose(act.phi(x), np.where(x > 0, x, np.float32(0.1) * x), rtol=1e-6)
+    kw = dict(n_networks=3, n_inputs=2, seed=9, track=("q", "c", "grad"))
+    user = P.simulate(12, 96, (_leaky_scalar, _dleaky_scalar), "gaussian", 2.0, 0.1, **kw)
+    named = P.simulate(12, 96, "leaky_relu", "gaussian", 2.0, 0.1, activation_param=0.1, **kw)
+    for name in ("q", "c", "grad_fwd", "grad_bwd"):
+        np.testing.assert_allclose(getattr(user, name), getattr(named, name), rtol=1e-4)
+    # the theory takes the compiled pair too (both by quadrature)
+    from fastinit import theory
+
+    assert theory.chi1((_leaky_scalar, _dleaky_scalar), 1.8, 0.1) == pytest.approx(
+        theory.chi1("leaky_relu", 1.8, 0.1, param=0.1), rel=1e-12)
+
+
+def test_user_activation_that_cannot_map_arrays_is_refused(monkeypatch):
+    from fastinit import _activations
+
+    monkeypatch.setattr(_activations, "compiled", lambda fn: fn)  # as without Numba
+    with pytest.raises(TypeError, match="elementwise"):
+        P.simulate(3, 8, _leaky_scalar)
+    with pytest.raises(TypeError, match="elementwise"):
+        P.simulate(3, 8, lambda x: x.sum())
+    r = P.simulate(3, 8, lambda x: np.tanh(2 * x), n_networks=1, track=("q",))
+    assert np.isfinite(r.q).all()
+
+
+def test_cli_propagate_writes_summary_csv_and_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from fastinit.cli import main
+
+    csv, png = tmp_path / "p.csv", tmp_path / "p.png"
+    rc = main(["propagate", "--depth", "6", "--width", "32", "--networks", "3",
+               "--sigma-w2", "1.5", "--sigma-b2", "0.05", "--no-progress", "--csv", str(csv),
+               "--plot", str(png)])
+    out = capsys.readouterr().out
+    assert rc == 0 and "propagation: tanh" in out
+    assert csv.read_text().count("\n") >= 7 and png.stat().st_size > 1000
+    with pytest.raises(SystemExit) as exc:
+        main(["propagate", "--depth", "3", "--width", "8", "--backend", "tpu"])
+    assert exc.value.code == 2
+    assert "backend must be" in capsys.readouterr().err
