@@ -32,10 +32,20 @@ def _record(benchmark, library, seconds):
         elements_per_s=NETS * WIDTH * WIDTH / per_layer, gb_per_s=0.0)
 
 
+ROUNDS = 1 if SMALL else 3
+
+
 def _timed(benchmark, fn):
-    start = time.perf_counter()
-    benchmark.pedantic(fn, rounds=1, iterations=1)
-    return time.perf_counter() - start
+    """The best of ROUNDS runs: these shared machines are noisy (+-30% between runs)."""
+    best = math.inf
+
+    def once():
+        nonlocal best
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    benchmark.pedantic(once, rounds=ROUNDS, iterations=1)
+    return best
 
 
 def test_propagate_fastinit(benchmark):

@@ -90,11 +90,12 @@ def set_simd(name):
 
 
 def fill(int dist, int dtype, tuple params, uint64_t offset, cnp.ndarray out,
-         tuple shape, tuple strides, tuple index_steps):
+         tuple shape, tuple strides, tuple index_steps, int threads=0):
     """Fill `out` (shape, byte strides and logical-index strides already coalesced by the
     caller, last axis innermost with index step 1): the element at multi-index i gets
     logical element offset + sum_k i_k index_steps[k] of the stream (row-major steps of
-    out's shape for a whole tensor, the global tensor's for a shard box)."""
+    out's shape for a whole tensor, the global tensor's for a shard box).  `threads` > 0
+    overrides set_num_threads for this call (the bits do not depend on it)."""
     cdef fi_params p
     p.seed, p.stream, p.a, p.b, p.lo, p.hi, p.pa, p.pd = params
     cdef int nd = len(shape)
@@ -116,7 +117,7 @@ def fill(int dist, int dtype, tuple params, uint64_t offset, cnp.ndarray out,
     cdef int64_t per_row = (m + CHUNK - 1) // CHUNK
     cdef int64_t items = rows * per_row
     cdef char *base = <char *>cnp.PyArray_DATA(out)
-    cdef int nt = _num_threads if rows * m >= SERIAL_BELOW else 1
+    cdef int nt = (threads if threads > 0 else _num_threads) if rows * m >= SERIAL_BELOW else 1
     cdef int64_t t0, t1, t
     t0 = 0
     while t0 < items:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import math
+import threading
 
 import numpy as np
 
@@ -222,8 +223,23 @@ def _run(dist, dtype, shape, out, seed, stream, offset, a=0.0, b=0.0, lo=0.0, hi
         return out
     dims, steps, isteps = _coalesce(out, index_steps)
     _core.fill(dist, DTYPE_CODES[dtype], (seed, stream, a, b, lo, hi, pa, pd), offset + start,
-               out, dims, steps, isteps)
+               out, dims, steps, isteps, getattr(_LOCAL, "threads", 0))
     return out
+
+
+_LOCAL = threading.local()
+
+
+@contextlib.contextmanager
+def fill_threads(n: int):
+    """CPU fills started by this Python thread use ``n`` OpenMP threads inside the block
+    (workers that each fill their own buffer: 1); the bits never depend on it."""
+    previous = getattr(_LOCAL, "threads", 0)
+    _LOCAL.threads = int(n)
+    try:
+        yield
+    finally:
+        _LOCAL.threads = previous
 
 
 def _run_cuda(dist, out, offset, params):

@@ -304,27 +304,56 @@ class _Engine:
 
     def weights(self, layer, slot):
         """W (nets, out, in) of a layer: (0, sigma_w^2 / in) or sigma_w Haar."""
-        n_out, n_in = self.widths[layer], self.widths[layer - 1 if slot == _W else layer]
-        w = self._wbuf[:self.nets * n_out * n_in].reshape(self.nets, n_out, n_in)
-        std = math.sqrt(self.sigma_w2 / n_in)
-        stream = 8 * layer + slot
-        for i, s in enumerate(self.seeds):
-            if self.init == "gaussian":
-                g.normal(None, 0.0, std, seed=s, stream=stream, out=w[i])
-            elif self.init == "uniform":
-                lim = math.sqrt(3.0) * std
-                g.uniform(None, -lim, lim, seed=s, stream=stream, out=w[i])
-            elif self.init == "truncated_normal":
-                t = std / TRUNC_STD_2SIGMA
-                g.truncated_normal(None, 0.0, t, -2 * t, 2 * t, seed=s, stream=stream, out=w[i])
-            elif self.xp is np:
-                orthogonal_fill(w[i], n_out, n_in, math.sqrt(self.sigma_w2), s, stream)
-            else:
-                from .backends import cuda
-
-                cuda.orthogonal_fill(cuda.wrap_out(w[i]), n_out, n_in,
-                                     math.sqrt(self.sigma_w2), s, stream)
+        w = self._weight_view(layer, slot)
+        for i in range(self.nets):
+            self._fill_weight(layer, slot, w, i)
         return w
+
+    def _weight_view(self, layer, slot):
+        n_out, n_in = self.widths[layer], self.widths[layer - 1 if slot == _W else layer]
+        return self._wbuf[:self.nets * n_out * n_in].reshape(self.nets, n_out, n_in)
+
+    def _fill_weight(self, layer, slot, w, i):
+        """w[i] <- network i's W of (layer, slot), from stream 8 layer + slot of its seed."""
+        n_out, n_in = w.shape[1:]
+        std = math.sqrt(self.sigma_w2 / n_in)
+        stream, s = 8 * layer + slot, self.seeds[i]
+        if self.init == "gaussian":
+            g.normal(None, 0.0, std, seed=s, stream=stream, out=w[i])
+        elif self.init == "uniform":
+            lim = math.sqrt(3.0) * std
+            g.uniform(None, -lim, lim, seed=s, stream=stream, out=w[i])
+        elif self.init == "truncated_normal":
+            t = std / TRUNC_STD_2SIGMA
+            g.truncated_normal(None, 0.0, t, -2 * t, 2 * t, seed=s, stream=stream, out=w[i])
+        elif self.xp is np:
+            orthogonal_fill(w[i], n_out, n_in, math.sqrt(self.sigma_w2), s, stream)
+        else:
+            from .backends import cuda
+
+            cuda.orthogonal_fill(cuda.wrap_out(w[i]), n_out, n_in, math.sqrt(self.sigma_w2),
+                                 s, stream)
+
+    def dense_product(self, layer, slot, x, transpose=False):
+        """W x (or W^T x) for every network with W generated into the reused buffer.  With
+        a worker pool (CPU, BLAS single-threaded: _blas_one_thread) each worker generates
+        its network's W with one fill thread and multiplies it at once: no thread ever
+        waits or spins, so a layer costs the fills plus the GEMMs and nothing more.
+        Otherwise (GPU, or no threadpoolctl) all W, then one batched matmul."""
+        if self.pool is None:
+            w = self.weights(layer, slot)
+            return (np.swapaxes(w, 1, 2) if transpose else w) @ x
+        w = self._weight_view(layer, slot)
+        rows = w.shape[2] if transpose else w.shape[1]
+        out = np.empty((self.nets, rows, x.shape[2]), np.result_type(w, x))
+
+        def job(i):
+            with g.fill_threads(1):
+                self._fill_weight(layer, slot, w, i)
+            np.matmul(w[i].T if transpose else w[i], x[i], out=out[i])
+
+        list(self.pool.map(job, range(self.nets)))
+        return out
 
     def bias(self, layer, slot):
         n_out = self.widths[layer]
@@ -385,7 +414,7 @@ class _Engine:
         for W = sigma_w Haar, W x = sigma_w (W Q) R with x = Q R and W Q a uniform random
         orthonormal N x m frame (the Haar frame of a Gaussian N x m matrix)."""
         if self.method == "dense":
-            return self.bmm(self.weights(layer, slot), x)
+            return self.dense_product(layer, slot, x)
         n_out, n_in = self.widths[layer], x.shape[1]
         m = x.shape[2]
         out = self.xp.empty((self.nets, n_out, m), self.dtype)
@@ -404,18 +433,36 @@ class _Engine:
                 out[i] = math.sqrt(self.sigma_w2) * (frame @ r)
         return out
 
+    def run_nets(self, fn):
+        """fn(i) for every network over the worker pool (each call releases the GIL in its
+        numpy loops), or fn(slice(None)) once on the whole batch (GPU, no pool)."""
+        if self.pool is None:
+            fn(slice(None))
+        else:
+            list(self.pool.map(fn, range(self.nets)))
+
     def _dense(self, layer, w_slot, b_slot, drop_slot, h, t):
-        """W D phi(h) + b and its tangent W D (phi'(h) t), one product for both."""
-        a = self.act.phi(h)
-        d = None if t is None else self.act.dphi(h) * t
-        m = self.mask(layer, drop_slot, a.shape[1:])
-        if m is not None:
-            a = a * m
-            d = None if d is None else d * m
+        """W D phi(h) + b and its tangent W D (phi'(h) t), one product for both: phi and
+        phi' written per network, by the workers, into the product's input."""
         n_in = h.shape[2]
-        out = self.times_w(layer, w_slot, a if d is None else np.concatenate([a, d], axis=2))
-        return out[:, :, :n_in] + self.bias(layer, b_slot), \
-            (None if d is None else out[:, :, n_in:])
+        m = self.mask(layer, drop_slot, h.shape[1:])
+        x = self.xp.empty((self.nets, h.shape[1], n_in if t is None else 2 * n_in),
+                          self.dtype)
+
+        def prepare(i):
+            x[i, ..., :n_in] = self.act.phi(h[i])
+            if t is not None:
+                x[i, ..., n_in:] = self.act.dphi(h[i]) * t[i]
+            if m is not None:
+                x[i, ..., :n_in] *= m[i]
+                if t is not None:
+                    x[i, ..., n_in:] *= m[i]
+
+        self.run_nets(prepare)
+        out = self.times_w(layer, w_slot, x)
+        if self.sigma_b2 != 0:
+            out[:, :, :n_in] += self.bias(layer, b_slot)
+        return out[:, :, :n_in], (None if t is None else out[:, :, n_in:])
 
     def backward(self, layer, delta, saved):
         """delta^{layer-1} from delta^layer (layer >= 2), weights regenerated."""
@@ -427,14 +474,12 @@ class _Engine:
             scale = self.alpha if keep is None else self.alpha * keep
         branch = delta if scale is None else delta * scale
         if self.residual == "two":
-            w2 = self.weights(layer, _WB)
-            gi = self.bmm(np.swapaxes(w2, 1, 2), branch)
+            gi = self.dense_product(layer, _WB, branch, transpose=True)
             m2 = self.mask(layer, _DROP_IN, (self.widths[layer], delta.shape[2]))
             if m2 is not None:
                 gi = gi * m2
             branch = self.act.dphi(inner) * gi
-        w = self.weights(layer, _W)
-        ga = self.bmm(np.swapaxes(w, 1, 2), branch)
+        ga = self.dense_product(layer, _W, branch, transpose=True)
         m = self.mask(layer, _DROP, (n_in, delta.shape[2]))
         if m is not None:
             ga = ga * m
@@ -442,15 +487,22 @@ class _Engine:
         return prev if self.residual is None else delta + prev
 
 
-def _stats(h, out_q, out_mean, out_c):
-    q = _sumsq(h, h, h.shape[1])
-    out_q[...] = q
-    out_mean[...] = _host(h.mean(axis=1, dtype=np.float64))
+def _stats(h, out_q, out_mean, out_c, run_nets):
+    """q, mean and the pair correlations of h (nets, N, inputs) into host arrays, per
+    network over the engine's workers (run_nets)."""
     pairs = out_c.shape[1]
-    if pairs:
-        a, b = h[:, :, 0:2 * pairs:2], h[:, :, 1:2 * pairs:2]
-        cross = _sumsq(a, b, h.shape[1])
-        out_c[...] = cross / np.sqrt(q[:, 0:2 * pairs:2] * q[:, 1:2 * pairs:2])
+
+    def one(i):
+        hi = h[i]
+        q = _host(np.einsum("...ij,...ij->...j", hi, hi, dtype=np.float64)) / h.shape[1]
+        out_q[i] = q
+        out_mean[i] = _host(hi.mean(axis=-2, dtype=np.float64))
+        if pairs:
+            a, b = hi[..., 0:2 * pairs:2], hi[..., 1:2 * pairs:2]
+            cross = _host(np.einsum("...ij,...ij->...j", a, b, dtype=np.float64)) / h.shape[1]
+            out_c[i] = cross / np.sqrt(q[..., 0:2 * pairs:2] * q[..., 1:2 * pairs:2])
+
+    run_nets(one)
 
 
 def _random_inputs(n0, n_inputs, q0, c0, seed, dtype):
@@ -471,8 +523,9 @@ def _random_inputs(n0, n_inputs, q0, c0, seed, dtype):
 def _blas_one_thread(eng):
     """BLAS threads spin after each GEMM and halve the speed of the weight fills that
     follow (measured: 124 vs 71 ms per layer of 16 x 1024^2 fills).  With threadpoolctl
-    installed, run BLAS single-threaded inside the simulation and spread the networks'
-    GEMMs over fastinit's threads instead; without it, keep numpy's batched matmul."""
+    installed, run BLAS single-threaded inside the simulation and give each of
+    fastinit's threads whole networks: generate W, multiply, next (dense_product).
+    Without it, fill with all threads, then numpy's batched matmul."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
@@ -536,7 +589,7 @@ def _run_engine(eng, depth, x, track, progress, jacobian_at=()):
         t = eng.xp.asarray(np.stack([g.normal(x.shape, seed=s, stream=_INPUT_STREAM - 1,
                                               dtype=dtype) for s in eng.seeds]))
         gf[0] = _sumsq(t, t, x.shape[0])
-    _stats(h, q[0], mean[0], c[0])
+    _stats(h, q[0], mean[0], c[0], eng.run_nets)
     every = max(1, int(math.sqrt(depth)))
     checkpoints = {0: h}
     done = 0
@@ -552,7 +605,7 @@ def _run_engine(eng, depth, x, track, progress, jacobian_at=()):
                 if layer in jacobian_at:
                     jsv[layer] = _host(np.linalg.svd(jac.astype(np.float64),
                                                      compute_uv=False))
-            _stats(h, q[layer], mean[layer], c[layer])
+            _stats(h, q[layer], mean[layer], c[layer], eng.run_nets)
             if t is not None:
                 gf[layer] = _sumsq(t, t, h.shape[1])
             if want_bwd and layer % every == 0 and layer < depth:
@@ -589,8 +642,7 @@ def _backward(eng, depth, checkpoints, every, gb, n_inputs):
             states[layer] = h
         for layer in range(seg_end, seg_start, -1):
             if layer == 1:
-                w = eng.weights(1, _W)
-                d0 = eng.bmm(np.swapaxes(w, 1, 2), delta)
+                d0 = eng.dense_product(1, _W, delta, transpose=True)
                 gb[0] = _sumsq(d0, d0, d0.shape[1])
                 continue
             if layer not in saved:

@@ -64,3 +64,30 @@ def test_ctrl_c_stops_a_long_fill(tmp_path):
     assert proc.returncode == 3, out
     assert out.startswith("interrupted"), out
     assert latency < 5.0, latency  # one batch of 16 Mi elements, not the 100 whole fills
+
+
+def test_ctrl_c_stops_a_simulation_with_what_was_computed(tmp_path):
+    """A real SIGINT reaches the main thread while the workers fill and multiply: the run
+    returns the completed layers, flagged ``interrupted``, promptly."""
+    code = textwrap.dedent("""
+        import sys, time, numpy as np
+        from fastinit import propagate
+        print("ready", flush=True)
+        r = propagate.simulate(100000, 512, "tanh", n_networks=4, n_inputs=8,
+                               track=("q", "c"))
+        done = r.q.shape[0] - 1
+        print(f"interrupted={r.interrupted} layers={done} finite={np.isfinite(r.q).all()}",
+              flush=True)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                            cwd=tmp_path)
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(3.0)
+    t = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    latency = time.perf_counter() - t
+    assert proc.returncode == 0, out
+    assert out.startswith("interrupted=True") and "finite=True" in out, out
+    assert 0 < int(out.split("layers=")[1].split()[0]) < 100000
+    assert latency < 5.0, latency
