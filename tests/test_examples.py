@@ -21,4 +21,5 @@ def test_example_reproduces_its_numbers(path, tmp_path):
 def test_examples_exist():
     assert {p.stem for p in EXAMPLES} >= {"poole2016_tanh_maps", "schoenholz2017_depth_scales",
                                           "pennington2017_spectra",
+                                          "schoenholz2017_trainable_depth",
                                           "xiao2018_delta_orthogonal_cnn"}

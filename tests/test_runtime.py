@@ -38,6 +38,20 @@ def test_fill_releases_the_gil():
     assert len(during) >= 0.2 * (stop - start) / 0.001, (len(during), stop - start)
 
 
+def _interrupt(code, cwd, after):
+    """Run ``code`` in a child (outside the source tree, so it imports the installed
+    package, as the tests do), SIGINT it ``after`` seconds past its "ready" line; returns
+    (exit code, stdout after "ready", seconds from the signal to the exit)."""
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                            cwd=cwd)
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(after)
+    t = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    return proc.returncode, out, time.perf_counter() - t
+
+
 def test_ctrl_c_stops_a_long_fill(tmp_path):
     code = textwrap.dedent("""
         import sys, time, numpy as np, fastinit
@@ -52,16 +66,8 @@ def test_ctrl_c_stops_a_long_fill(tmp_path):
             sys.exit(3)
         print("finished", flush=True)
     """)
-    # run outside the source tree so the child imports the installed package, as the tests do
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                            cwd=tmp_path)
-    assert proc.stdout.readline().strip() == "ready"
-    time.sleep(1.0)
-    t = time.perf_counter()
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=60)
-    latency = time.perf_counter() - t
-    assert proc.returncode == 3, out
+    returncode, out, latency = _interrupt(code, tmp_path, after=1.0)
+    assert returncode == 3, out
     assert out.startswith("interrupted"), out
     assert latency < 5.0, latency  # one batch of 16 Mi elements, not the 100 whole fills
 
@@ -79,15 +85,8 @@ def test_ctrl_c_stops_a_simulation_with_what_was_computed(tmp_path):
         print(f"interrupted={r.interrupted} layers={done} finite={np.isfinite(r.q).all()}",
               flush=True)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                            cwd=tmp_path)
-    assert proc.stdout.readline().strip() == "ready"
-    time.sleep(3.0)
-    t = time.perf_counter()
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=60)
-    latency = time.perf_counter() - t
-    assert proc.returncode == 0, out
+    returncode, out, latency = _interrupt(code, tmp_path, after=3.0)
+    assert returncode == 0, out
     assert out.startswith("interrupted=True") and "finite=True" in out, out
     assert 0 < int(out.split("layers=")[1].split()[0]) < 100000
     assert latency < 5.0, latency
