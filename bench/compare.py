@@ -106,6 +106,41 @@ def print_side_by_side(results: dict[str, dict]) -> None:
         print(f"  {dist + ' ' + dtype:<44} {'  '.join(cells)}")
 
 
+# issue 6: fastinit's propagation per layer vs the peers' loops and the unavoidable work
+PROPAGATION_TARGETS = (("numpy", ">=", 3.0), ("torch", ">=", 1.5), ("gemm+fill", "<=", 1.15))
+
+
+def print_propagation(path: Path) -> None:
+    """Seconds per layer of bench/test_bench_propagate.py and fastinit's ratios: speed-up
+    over the numpy and torch loops, and its time over GEMM-only + fill-only (targets as
+    met / not met); the exact fast path's time and its largest |q / q_theory - 1|."""
+    data = json.loads(path.read_text())
+    per_layer = {b["extra_info"]["library"]: b["extra_info"]["seconds_per_layer"]
+                 for b in data["benchmarks"] if b["extra_info"].get("dist") == "propagate"}
+    gram = [b["extra_info"] for b in data["benchmarks"]
+            if b["extra_info"].get("dist") == "propagate-gram"]
+    if "fastinit" in per_layer:
+        print("\npropagation (ms per layer: "
+              + ", ".join(f"{k} {v * 1e3:.1f}" for k, v in sorted(per_layer.items())) + ")")
+        ours = per_layer["fastinit"]
+        if "gemm_only" in per_layer and "fill_only" in per_layer:
+            per_layer["gemm+fill"] = per_layer["gemm_only"] + per_layer["fill_only"]
+        for peer, sense, goal in PROPAGATION_TARGETS:
+            if peer not in per_layer:
+                continue
+            if sense == ">=":
+                ratio, label = per_layer[peer] / ours, f"faster than the {peer} loop"
+            else:
+                ratio, label = ours / per_layer[peer], f"time over {peer}"
+            met = ratio >= goal if sense == ">=" else ratio <= goal
+            print(f"  {label:<30} {ratio:6.2f}x  (target {sense} {goal}x)  "
+                  f"{'met' if met else 'not met'}")
+    for info in gram:
+        print(f"\ngram fast path: {info['seconds']:.1f} s, "
+              f"{info['elements_per_s'] / 8:.3g} width-layers/s, "
+              f"max |q / q_theory - 1| = {info['max_rel_q_error']:.3f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path, help="JSON from pytest --benchmark-json")
@@ -143,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     regressed = compare(results, baseline, args.threshold)
     print_targets(results)
     print_side_by_side(results)
+    print_propagation(args.results)
     if regressed:
         print(f"\n{len(regressed)} benchmark(s) fell more than {args.threshold:.0%} below the "
               f"baseline: {', '.join(regressed)}")
