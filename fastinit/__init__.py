@@ -46,6 +46,25 @@ from ._generator import default_rng as default_rng  # noqa: E402
 __version__ = "0.1.0"
 
 
+def _simd_from_environment():
+    """FASTINIT_SIMD=avx512|avx2|baseline|auto picks the fills' SIMD path at import (capped
+    at what the CPU runs; every path gives the same bits), for benchmarks and bug reports."""
+    import os
+
+    from . import _core
+
+    name = os.environ.get("FASTINIT_SIMD")
+    if name:
+        try:
+            _core.set_simd(name.strip().lower())
+        except ValueError:
+            raise ValueError(f"FASTINIT_SIMD must be one of avx512, avx2, baseline, auto; "
+                             f"got {name!r}") from None
+
+
+_simd_from_environment()
+
+
 def to_torch(x):
     """Zero-copy torch CPU tensor of a numpy array (see :func:`fastinit.torch.to_torch`)."""
     from .torch import to_torch as convert

@@ -90,3 +90,24 @@ def test_ctrl_c_stops_a_simulation_with_what_was_computed(tmp_path):
     assert out.startswith("interrupted=True") and "finite=True" in out, out
     assert 0 < int(out.split("layers=")[1].split()[0]) < 100000
     assert latency < 5.0, latency
+
+
+def test_simd_path_from_the_environment(tmp_path):
+    """FASTINIT_SIMD picks the fills' path at import (same bits); a bad name is refused."""
+    import os
+
+    code = ("import fastinit, hashlib; from fastinit import _core; "
+            "print(_core.simd_active(), hashlib.sha256(fastinit.normal((4099,), seed=3)"
+            ".tobytes()).hexdigest())")
+    runs = {}
+    for name in ("baseline", "auto"):
+        env = dict(os.environ, FASTINIT_SIMD=name)
+        out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, check=True,
+                             capture_output=True, text=True).stdout.split()
+        runs[name] = out
+    assert runs["baseline"][0] == "baseline"
+    assert runs["auto"][0] in ("avx2", "avx512", "baseline")
+    assert runs["baseline"][1] == runs["auto"][1]
+    bad = subprocess.run([sys.executable, "-c", "import fastinit"], cwd=tmp_path, text=True,
+                         env=dict(os.environ, FASTINIT_SIMD="avx9"), capture_output=True)
+    assert bad.returncode != 0 and "FASTINIT_SIMD must be one of" in bad.stderr
