@@ -39,10 +39,12 @@ def _sigmoid(x):
 
 
 class Activation:
-    """phi and its derivative; ``name`` for reports."""
+    """phi and its derivative; ``name`` for reports; ``kinks``: the points where phi' jumps
+    (the theory's quadrature splits its integrals there)."""
 
-    def __init__(self, name, phi, dphi):
+    def __init__(self, name, phi, dphi, kinks=()):
         self.name, self.phi, self.dphi = name, phi, dphi
+        self.kinks = tuple(sorted(float(k) for k in kinks))
 
     def __repr__(self):
         return f"Activation({self.name!r})"
@@ -114,11 +116,12 @@ def get(activation, param=None, compile=True) -> Activation:
     if activation == "leaky_relu":
         a = 0.01 if param is None else float(param)
         return Activation(f"leaky_relu({a})", lambda x: np.where(x > 0, x, a * x),
-                          lambda x: np.where(x > 0, 1.0, a).astype(x.dtype))
+                          lambda x: np.where(x > 0, 1.0, a).astype(x.dtype), kinks=(0.0,))
     if activation == "elu":
         a = 1.0 if param is None else float(param)
         return Activation(f"elu({a})", lambda x: np.where(x > 0, x, a * np.expm1(np.minimum(x, 0))),
-                          lambda x: np.where(x > 0, 1.0, a * np.exp(np.minimum(x, 0))))
+                          lambda x: np.where(x > 0, 1.0, a * np.exp(np.minimum(x, 0))),
+                          kinks=(0.0,))
     if activation == "softplus":
         beta = 1.0 if param is None else float(param)
         return Activation(f"softplus({beta})", lambda x: np.logaddexp(0, beta * x) / beta,
@@ -126,9 +129,10 @@ def get(activation, param=None, compile=True) -> Activation:
     if activation == "hardtanh":
         lo, hi = (-1.0, 1.0) if param is None else map(float, param)
         return Activation(f"hardtanh({lo}, {hi})", lambda x: np.clip(x, lo, hi),
-                          lambda x: ((x > lo) & (x < hi)).astype(x.dtype))
+                          lambda x: ((x > lo) & (x < hi)).astype(x.dtype), kinks=(lo, hi))
     if activation not in table:
         names = sorted(table) + ["elu", "hardtanh", "leaky_relu", "softplus"]
         raise ValueError(f"activation must be one of {names}, an Activation or a callable, "
                          f"got {activation!r}")
-    return Activation(activation, *table[activation])
+    return Activation(activation, *table[activation],
+                      kinks=(0.0,) if activation in ("relu", "selu") else ())

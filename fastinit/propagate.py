@@ -39,6 +39,7 @@ import numpy as np
 
 from . import _activations
 from . import _generate as g
+from ._activations import Activation as Activation  # noqa: F401  (public: kinks=)
 from ._structured import orthogonal_fill
 from ._validate import derived_seed
 from ._variance import TRUNC_STD_2SIGMA
@@ -723,7 +724,9 @@ def simulate(depth, width, activation="tanh", init="gaussian", sigma_w2=1.0, sig
     width : int, or depth + 1 ints (width[0] the input dimension)
     activation : linear, relu, leaky_relu, tanh, hardtanh, erf, sigmoid, selu, elu, gelu,
         silu/swish, softplus (``activation_param`` for their parameter), or a user
-        (phi, dphi) pair / callable phi
+        (phi, dphi) pair / callable phi (scalar functions are compiled by Numba), or
+        ``Activation(name, phi, dphi, kinks=(...))`` naming where phi' jumps, so that the
+        theory's quadrature splits there
     init : gaussian | uniform | truncated_normal | orthogonal (all with variance
         sigma_w2 / fan_in; orthogonal is sigma_w times Haar)
     inputs : (width[0], n) array, or None for random inputs with q = q0 exactly and

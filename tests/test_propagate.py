@@ -243,7 +243,9 @@ def test_user_scalar_activation_is_compiled_by_numba():
     # the theory takes the compiled pair too (both by quadrature)
     from fastinit import theory
 
-    assert theory.chi1((_leaky_scalar, _dleaky_scalar), 1.8, 0.1) == pytest.approx(
+    user = P.Activation("leaky", _activations.compiled(_leaky_scalar),
+                        _activations.compiled(_dleaky_scalar), kinks=(0.0,))
+    assert theory.chi1(user, 1.8, 0.1) == pytest.approx(
         theory.chi1("leaky_relu", 1.8, 0.1, param=0.1), rel=1e-12)
 
 

@@ -154,3 +154,27 @@ def test_stochastic_depth_factor_in_expectation():
     assert (np.abs(qm - q_th)[1:] <= 5 * qs[1:]).all()
     wrong, _, _ = theory.predicted("relu", 2.0, 0.1, 8, 1.0, 0.5, residual="one", alpha=0.5)
     assert abs(qm[-1] - wrong[-1]) > 5 * qs[-1]
+
+
+def test_kinked_activations_integrate_exactly():
+    """phi' jumps at the kinks of leaky_relu / hardtanh / selu / elu: the split quadrature
+    gives the exact chi_1 and kernels (a Gauss-Hermite node on the jump was ~10% off)."""
+    a = 0.1
+    assert theory.chi1("leaky_relu", 2.0, 0.1, param=a, q=1.0) == pytest.approx(
+        2.0 * (1 + a * a) / 2, rel=1e-12)
+    assert theory.chi1("leaky_relu", 2.0, 0.0, param=a, q=0.0) == pytest.approx(
+        2.0 * (1 + a * a) / 2, rel=1e-12)  # the q -> 0+ limit, not phi'(0)
+    for q in (0.3, 2.0):
+        assert theory.chi1("hardtanh", 1.0, 0.1, q=q) == pytest.approx(
+            math.erf(1 / math.sqrt(2 * q)), rel=1e-12)
+    # leaky relu = (1 - a) relu + a x: its kernel from the arc-cosine one
+    for q, c in ((1.0, 0.3), (2.5, -0.6)):
+        exact = (1 - a) ** 2 * theory.cross_moment("relu", q, c) + (a * (1 - a) + a * a) * q * c
+        assert theory.cross_moment("leaky_relu", q, c, param=a) == pytest.approx(exact,
+                                                                                 rel=1e-10)
+    # selu and elu: chi_1 against 10^6 samples, 6 standard errors
+    z = np.random.default_rng(1).standard_normal(1_000_000)
+    for name in ("selu", "elu"):
+        d2 = _activations.get(name).dphi(math.sqrt(0.7) * z) ** 2
+        se = d2.std() / math.sqrt(z.size)
+        assert abs(theory.chi1(name, 1.0, 0.1, q=0.7) - d2.mean()) < 6 * se
