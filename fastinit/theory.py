@@ -385,11 +385,20 @@ def _series_inverse_compose(f):
 def _layer_qs(act, sigma_w2, sigma_b2, depth, q0):
     """q^1 .. q^{depth-1}: the variances at which the D^l are taken (q* if q0 is None)."""
     if q0 is None:
-        return np.full(depth - 1, q_star(act, sigma_w2, sigma_b2))
+        return np.full(depth - 1, _finite_q_star(act, sigma_w2, sigma_b2))
     qs = [sigma_w2 * q0 + sigma_b2]
     while len(qs) < depth - 1:
         qs.append(qmap(qs[-1], act, sigma_w2, sigma_b2))
     return np.array(qs[:depth - 1])
+
+
+def _finite_q_star(act, sigma_w2, sigma_b2):
+    q = q_star(act, sigma_w2, sigma_b2)
+    if not math.isfinite(q):
+        raise ValueError(f"q* is infinite at sigma_w2={sigma_w2}, sigma_b2={sigma_b2} (the "
+                         f"q-map of {act.name} diverges): the spectrum at a fixed point "
+                         f"needs a finite q*; jacobian_moments takes q0 to follow q^l")
+    return q
 
 
 def _check_spectrum_args(init, depth):
@@ -473,7 +482,7 @@ def jacobian_spectrum(activation, init, sigma_w2, sigma_b2, depth, *, lam=None,
     act = _act(activation, param)
     if not 0 < eps <= 0.01:
         raise ValueError(f"eps must be in (0, 0.01], got {eps}")
-    q = q_star(act, sigma_w2, sigma_b2)
+    q = _finite_q_star(act, sigma_w2, sigma_b2)
     d, w = _d2_law(act, q)
     n_w, n_d = depth, depth - 1
     atom = float(w[d == 0].sum()) if n_d else 0.0
