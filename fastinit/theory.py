@@ -393,6 +393,9 @@ def _layer_qs(act, sigma_w2, sigma_b2, depth, q0):
 
 
 def _finite_q_star(act, sigma_w2, sigma_b2):
+    """q* for the D^l laws; linear and relu have the same law at every q."""
+    if _closed(act) in ("linear", "relu"):
+        return 1.0
     q = q_star(act, sigma_w2, sigma_b2)
     if not math.isfinite(q):
         raise ValueError(f"q* is infinite at sigma_w2={sigma_w2}, sigma_b2={sigma_b2} (the "
