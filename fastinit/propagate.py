@@ -273,8 +273,8 @@ def _host(a):
 
 
 def _sumsq(a, b, n):
-    """sum_i a[n, i, j] b[n, i, j] / n in float64, on the host."""
-    return _host(np.einsum("nij,nij->nj", a, b, dtype=np.float64)) / n
+    """sum_i a[..., i, j] b[..., i, j] / n in float64, on the host."""
+    return _host(np.einsum("...ij,...ij->...j", a, b, dtype=np.float64)) / n
 
 
 class _Engine:
@@ -295,12 +295,9 @@ class _Engine:
         self.pool = None
 
     def bmm(self, w, x):
-        """w[n] @ x[n] for every network.  With a single-threaded BLAS (see _blas_one_thread)
-        the networks are spread over fastinit's threads; else one batched matmul."""
-        if self.pool is None:
-            return w @ x
-        out = np.empty((w.shape[0], w.shape[1], x.shape[2]), np.result_type(w, x))
-        list(self.pool.map(lambda i: np.matmul(w[i], x[i], out=out[i]), range(w.shape[0])))
+        """w[n] @ x[n] for every network (over the workers, see run_nets)."""
+        out = self.xp.empty((w.shape[0], w.shape[1], x.shape[2]), np.result_type(w, x))
+        self.run_nets(lambda i: np.matmul(w[i], x[i], out=out[i]))
         return out
 
     def weights(self, layer, slot):
@@ -353,7 +350,7 @@ class _Engine:
                 self._fill_weight(layer, slot, w, i)
             np.matmul(w[i].T if transpose else w[i], x[i], out=out[i])
 
-        list(self.pool.map(job, range(self.nets)))
+        self.run_nets(job)
         return out
 
     def bias(self, layer, slot):
@@ -495,12 +492,12 @@ def _stats(h, out_q, out_mean, out_c, run_nets):
 
     def one(i):
         hi = h[i]
-        q = _host(np.einsum("...ij,...ij->...j", hi, hi, dtype=np.float64)) / h.shape[1]
+        q = _sumsq(hi, hi, h.shape[1])
         out_q[i] = q
         out_mean[i] = _host(hi.mean(axis=-2, dtype=np.float64))
         if pairs:
             a, b = hi[..., 0:2 * pairs:2], hi[..., 1:2 * pairs:2]
-            cross = _host(np.einsum("...ij,...ij->...j", a, b, dtype=np.float64)) / h.shape[1]
+            cross = _sumsq(a, b, h.shape[1])
             out_c[i] = cross / np.sqrt(q[..., 0:2 * pairs:2] * q[..., 1:2 * pairs:2])
 
     run_nets(one)

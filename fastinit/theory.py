@@ -485,6 +485,8 @@ def jacobian_spectrum(activation, init, sigma_w2, sigma_b2, depth, *, lam=None,
     act = _act(activation, param)
     if not 0 < eps <= 0.01:
         raise ValueError(f"eps must be in (0, 0.01], got {eps}")
+    if lam is None and (isinstance(points, bool) or not isinstance(points, int) or points < 2):
+        raise ValueError(f"points must be an int >= 2, got {points!r}")
     q = _finite_q_star(act, sigma_w2, sigma_b2)
     d, w = _d2_law(act, q)
     n_w, n_d = depth, depth - 1

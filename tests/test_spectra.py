@@ -129,5 +129,9 @@ def test_critical_point_and_bad_arguments():
         theory.jacobian_moments("tanh", "gaussian", 1.0, 0.0, 3, k=0)
     with pytest.raises(ValueError, match="q\\* is infinite"):
         theory.jacobian_spectrum("elu", "gaussian", 2.5, 0.1, 3)
+    with pytest.raises(ValueError, match="points"):
+        theory.jacobian_spectrum("tanh", "gaussian", 1.0, 0.05, 3, points=0)
+    with pytest.raises(ValueError, match="lam"):
+        theory.jacobian_spectrum("tanh", "gaussian", 1.0, 0.05, 3, lam=[-1.0])
     with pytest.raises(ValueError, match="eps"):
         theory.jacobian_spectrum("tanh", "gaussian", 1.0, 0.0, 3, eps=0.5)
