@@ -1,11 +1,14 @@
 """fastinit.backends.numba_cuda: the same stream in Numba.  The register_jitable core runs
-under numba.njit (large sizes), the kernels compile to PTX for sm_80/sm_90, and, in CI's
-second pass (NUMBA_ENABLE_CUDASIM=1 pytest -m cudasim), run in the CUDA simulator; all
-must give the CPU path's bits."""
+under numba.njit (large sizes), the kernels compile to PTX for sm_80/sm_90, and run in the
+CUDA simulator (the tests marked cudasim, in a child process with NUMBA_ENABLE_CUDASIM=1,
+which must be set before numba is imported); all must give the CPU path's bits."""
 
 import os
+import re
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -81,9 +84,19 @@ def test_kernels_compile_to_ptx(cc, monkeypatch, tmp_path):
                             str(tmp_path / "k.cubin")], check=True)
 
 
+@pytest.mark.skipif(SIM, reason="this is the simulator pass itself")
+def test_simulator_pass():
+    """The cudasim tests below, in a child whose numba runs the CUDA simulator."""
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-m", "cudasim", "-p", "no:cacheprovider",
+         "-W", "error::RuntimeWarning", str(Path(__file__))],
+        env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert re.search(r"\b6 passed\b", proc.stdout), proc.stdout[-2000:]
+
+
 @pytest.mark.cudasim
-@pytest.mark.skipif(not SIM, reason="needs NUMBA_ENABLE_CUDASIM=1 before numba is imported "
-                                    "(CI's second pass)")
 @pytest.mark.parametrize("start", [0, 3, (1 << 32) + 1])
 @pytest.mark.parametrize("grid,block", [(1, 1), (3, 7)])
 def test_simulator_kernels_equal_cpu_bits(start, grid, block):
