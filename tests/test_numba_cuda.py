@@ -91,7 +91,7 @@ def test_simulator_pass():
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-m", "cudasim", "-p", "no:cacheprovider",
          "-W", "error::RuntimeWarning", str(Path(__file__))],
-        env=env, capture_output=True, text=True, timeout=600)
+        env=env, capture_output=True, text=True, timeout=600, cwd=Path(__file__).parent)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert re.search(r"\b6 passed\b", proc.stdout), proc.stdout[-2000:]
 
