@@ -71,6 +71,13 @@ def resolve_rng(seed, generator) -> tuple[int, int]:
     return generator.seed, generator._take_stream()
 
 
+def ignored_seed(seed) -> None:
+    """The ``seed=`` of a deterministic fill: checked (an integer in [0, 2**64)) and
+    unused, so that every in-place function is a recipe ``fn(array, seed=...)``."""
+    if seed is not None:
+        check_u64(seed, "seed")
+
+
 def _from_dlpack(tensor) -> np.ndarray:
     """np.from_dlpack, plus torch bfloat16 (numpy's DLPack has no bfloat16: the bits are
     shared through an int16 view and read back as ml_dtypes.bfloat16)."""

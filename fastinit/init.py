@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 
 import numpy as np
 
@@ -51,7 +52,6 @@ from ._validate import (
     check_float_dtype,
     check_real,
     check_shape,
-    check_u64,
     value_max,
 )
 from ._variance import (
@@ -59,6 +59,7 @@ from ._variance import (
     as_out,
     check_law,
     fill_std,
+    ignored_seed,
     manual_seed,
     normal_radius,
     resolve_rng,
@@ -95,13 +96,6 @@ def _check_mode(mode):
     if not isinstance(mode, str) or mode.lower() not in ("fan_in", "fan_out"):
         raise ValueError(f"mode must be 'fan_in' or 'fan_out' (any case), got {mode!r}")
     return mode.lower()
-
-
-def _ignored(seed):
-    """The ``seed=`` of a deterministic fill: checked (an integer in [0, 2**64)) and
-    unused, so that every in-place function is a recipe ``fn(array, seed=...)``."""
-    if seed is not None:
-        check_u64(seed, "seed")
 
 
 def _check_normal(mean, std, dtype, std_name="std"):
@@ -168,7 +162,11 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed=None, genera
             f"min(b, mean + 40 std)] = [{lo:g}, {hi:g}] within {out.dtype.name}'s range "
             f"[-{m:g}, {m:g}]"
         )
-    g._truncnormal_params(mean, std, a, b, out.dtype)
+    try:
+        g._truncnormal_params(mean, std, a, b, out.dtype)
+    except ValueError as exc:
+        raise ValueError(f"trunc_normal_(mean={mean:g}, std={std:g}, a={a:g}, b={b:g}): "
+                         f"{exc}") from None
     seed, stream = resolve_rng(seed, generator)
     g.truncated_normal(None, mean, std, a, b, seed=seed, stream=stream, out=out)
     return tensor
@@ -180,7 +178,7 @@ def constant_(tensor, val, *, seed=None):
     is deterministic), as in :func:`ones_`, :func:`zeros_`, :func:`eye_`, :func:`dirac_`."""
     out = as_out(tensor, float_only=False)
     check_fill_value(val, out.dtype, "val")
-    _ignored(seed)
+    ignored_seed(seed)
     out[...] = val
     return tensor
 
@@ -198,7 +196,7 @@ def zeros_(tensor, *, seed=None):
 def eye_(tensor, *, seed=None):
     """The 2-D identity (rectangular allowed), as torch.eye (``seed`` ignored)."""
     out = as_out(tensor, float_only=False)
-    _ignored(seed)
+    ignored_seed(seed)
     fill_whole_then_box(out, eye_fill)
     return tensor
 
@@ -209,7 +207,7 @@ def dirac_(tensor, groups=1, *, gain=1.0, centre="torch", seed=None):
     ``seed`` ignored."""
     out = as_out(tensor, float_only=False)
     check_fill_value(gain, out.dtype, "gain")
-    _ignored(seed)
+    ignored_seed(seed)
     fill_whole_then_box(out, lambda o: dirac_fill(o, groups, gain, centre))
     return tensor
 
@@ -246,14 +244,19 @@ def _xavier_law(gain=1.0):
     return "gain", gain, True, "fan_avg"
 
 
+A_MAX = math.sqrt(sys.float_info.max)  # the largest |a| whose a**2 is finite
+
+
 def _kaiming_law(a=0, mode="fan_in", nonlinearity="leaky_relu"):
     """(name, gain, True, mode) of kaiming: a, torch's negative slope, is finite with a**2
-    finite (|a| < 1.34e154) whenever it is a number."""
+    finite (|a| < A_MAX) whenever it is a number."""
     mode = _check_mode(mode)
-    if isinstance(a, numbers.Number) or isinstance(a, np.ndarray):
+    if isinstance(a, numbers.Number | np.ndarray):
+        if isinstance(a, numbers.Real) and not isinstance(a, bool | np.bool_) \
+                and not abs(a) < A_MAX:
+            raise ValueError(f"a (the negative slope) must be finite with |a| < {A_MAX:.4g} "
+                             f"(a**2 finite), got {a}")
         a = check_real(a, "a")
-        if not math.isfinite(a * a):
-            raise ValueError(f"a must satisfy |a| < 1.34e154 (a**2 finite), got {a:g}")
     return "gain", calculate_gain(nonlinearity, a), True, mode
 
 

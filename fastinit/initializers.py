@@ -489,7 +489,7 @@ class VarianceScaling(Initializer):
         if distribution == "normal":
             distribution = "truncated_normal"
         if distribution not in self._LAWS:
-            raise ValueError(f"distribution must be one of ('normal', *{tuple(self._LAWS)}), "
+            raise ValueError(f"distribution must be one of {('normal', *self._LAWS)}, "
                              f"got {distribution!r}")
         self.scale, self.mode, self.distribution = scale, mode, distribution
         super().__init__(seed)
