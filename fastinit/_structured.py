@@ -128,6 +128,8 @@ def dirac_fill(out: np.ndarray, groups: int = 1, gain: float = 1.0, centre: str 
         raise ValueError(f"groups={groups} must divide dim 0 ({out.shape[0]})")
     gain = check_real(gain, "gain")
     centres = tuple(_centre(k, centre) for k in out.shape[2:])
+    if out.size == 0:
+        return out
     out[...] = 0
     per_group = out.shape[0] // groups
     d = np.arange(min(per_group, out.shape[1]))
@@ -160,6 +162,8 @@ def delta_orthogonal_fill(out: np.ndarray, gain: float, seed: int, stream: int,
     centres = delta_orthogonal_centres(out.shape, centre)
     fan_in, fan_out = out.shape[-2:]
     gain = check_real(gain, "gain")
+    if out.size == 0:
+        return out
     out[...] = 0
     orthogonal_fill(out[centres], fan_in, fan_out, gain, seed, stream)
     return out
