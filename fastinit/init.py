@@ -5,7 +5,11 @@ DLPack provider, shared, not copied) and return it.  Each has a functional twin 
 underscore that returns a new array: ``xavier_uniform(shape, gain=1.0, *, seed, dtype=np.float32,
 layout="torch")``.  Randomness: ``seed=`` (stream 0 of that seed), ``generator=`` (a
 :class:`fastinit.Generator`, next stream per call) or neither (the global generator, see
-:func:`manual_seed`).
+:func:`manual_seed`).  The deterministic fills (``constant_``, ``ones_``, ``zeros_``,
+``eye_``, ``dirac_``, ``zero_gamma_``) accept ``seed=`` and ignore it, so every in-place
+function is a recipe ``fn(array, seed=...)``.  A bad argument (NaN, inf, out of its range,
+or too large for the draws to stay finite in the tensor's dtype) raises a ValueError or
+TypeError naming it and its accepted range, before anything is written.
 
 Torch's semantics, which differ from jax/keras (see :mod:`fastinit.initializers`):
 weights read as ``(out, in, *kernel)``; ``xavier_normal_``/``kaiming_normal_`` are
