@@ -581,31 +581,34 @@ def register_keras():
 
 
 def _register_when_keras_loads():
-    """register_keras now if keras is imported, else right after keras' own import."""
+    """register_keras now if keras is imported, else right after keras' own import runs
+    (a meta-path finder wraps keras' loader; a mere find_spec probe registers nothing and
+    leaves the finder in place)."""
     if "keras" in sys.modules:
         register_keras()
         return
     import importlib.abc
-    import importlib.util
+    import importlib.machinery
 
-    class _Hook(importlib.abc.MetaPathFinder):
+    class _AfterKeras(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path, target=None):
             if name != "keras":
                 return None
-            sys.meta_path.remove(self)
-            spec = importlib.util.find_spec("keras")
-            if spec is None or spec.loader is None:
-                return spec
+            spec = importlib.machinery.PathFinder.find_spec(name, path)
+            if spec is None or not hasattr(spec.loader, "exec_module"):
+                return None
             exec_module = spec.loader.exec_module
 
             def exec_then_register(module):
                 exec_module(module)
+                if self in sys.meta_path:
+                    sys.meta_path.remove(self)
                 register_keras()
 
             spec.loader.exec_module = exec_then_register
             return spec
 
-    sys.meta_path.insert(0, _Hook())
+    sys.meta_path.insert(0, _AfterKeras())
 
 
 _register_when_keras_loads()

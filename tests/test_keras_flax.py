@@ -84,6 +84,21 @@ def test_keras_save_load_clone_keep_fastinit(tmp_path):
         assert _run(LOAD + CHECK, order, model, weights, cwd=tmp_path) == "ok 3"
 
 
+def test_keras_registration_survives_a_find_spec_probe(tmp_path):
+    code = """
+        import importlib.util, os, sys
+        import fastinit.initializers as I
+        assert importlib.util.find_spec("keras") is not None  # a probe, as libraries do
+        assert "keras" not in sys.modules
+        os.environ["KERAS_BACKEND"] = "jax"
+        import keras
+        names = {keras.saving.get_registered_name(c) for c in I.KERAS_CLASSES}
+        assert names == {"fastinit>" + c.__name__ for c in I.KERAS_CLASSES}, names
+        print("ok")
+    """
+    assert _run(code, cwd=tmp_path) == "ok"
+
+
 def test_keras_configs_round_trip():
     for init in (I.GlorotNormal(seed=3), I.VarianceScaling(0.5, "fan_avg", "untruncated_normal",
                                                            seed=2**64 - 1),
