@@ -498,11 +498,11 @@ class VarianceScaling(Initializer):
             raise ValueError(f"scale must be > 0, got {scale}")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
             raise ValueError(f"mode must be one of 'fan_in', 'fan_out', 'fan_avg', got {mode!r}")
-        if distribution == "normal":
-            distribution = "truncated_normal"
-        if distribution not in self._LAWS:
+        if distribution not in ("normal", *self._LAWS):
             raise ValueError(f"distribution must be one of {('normal', *self._LAWS)}, "
                              f"got {distribution!r}")
+        if distribution == "normal":
+            distribution = "truncated_normal"
         self.scale, self.mode, self.distribution = scale, mode, distribution
         super().__init__(seed)
 

@@ -155,6 +155,8 @@ BAD_JAX_STYLE = [
     (lambda: I.TruncatedNormal(stddev=0.0), ValueError, "^stddev must be > 0"),
     (lambda: I.VarianceScaling(scale=NAN), ValueError, "^scale must be finite"),
     (lambda: I.VarianceScaling(distribution="cauchy"), ValueError, "^distribution must be"),
+    (lambda: I.VarianceScaling(distribution=["normal"]), ValueError, "^distribution must be"),
+    (lambda: I.VarianceScaling(mode=["fan_in"]), ValueError, "^mode must be one of"),
     (lambda: I.Identity(gain=INF), ValueError, "^gain must be finite"),
     (lambda: I.Orthogonal(gain=1e5)((4, 4), "float16"), ValueError, "^gain must lie in float16"),
     (lambda: I.Constant("x"), TypeError, "^value must be a real number"),
@@ -213,6 +215,12 @@ def test_jax_keys_follow_the_rule():
             fj.normal()(bad, (3,))
         with pytest.raises(exc, match="^key must be"):
             I.normal()(bad, (3,))
+    # under vmap each key gives its own values, as called one by one
+    for impl in ("threefry2x32", "rbg"):
+        keys = jax.random.split(jax.random.key(1, impl=impl), 3)
+        batched = np.asarray(jax.vmap(lambda k: fj.normal()(k, (3,)))(keys))
+        for i in range(3):
+            np.testing.assert_array_equal(batched[i], I.normal()(keys[i], (3,)))
     # 2**64 - 1 is a seed of its own, -1 is no alias of it
     np.testing.assert_array_equal(np.asarray(fj.normal()(2**64 - 1, (4,))),
                                   I.normal()(2**64 - 1, (4,)))
