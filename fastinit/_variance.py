@@ -154,6 +154,17 @@ def support_fits(low: float, high: float, dtype) -> bool:
     return -m <= low <= high <= m and high - low <= work_max(dtype)
 
 
+def check_normal_fits(mean: float, std: float, dtype, names: str) -> None:
+    """Raise (naming ``names``, the caller's arguments) unless every draw of
+    N(mean, std^2), within :func:`normal_radius` std of the mean, is finite in ``dtype``."""
+    r = normal_radius(dtype)
+    if not support_fits(mean - r * std, mean + r * std, dtype):
+        m = value_max(dtype)
+        raise ValueError(f"{names} must keep mean +- {r:.3g} std (the normal's draws) within "
+                         f"{np.dtype(dtype).name}'s range [-{m:g}, {m:g}], got mean={mean:g}, "
+                         f"std={std:g}")
+
+
 def std_max(distribution: str, dtype) -> float:
     """The largest std whose zero-mean draws of ``distribution`` (:func:`fill_std`) are
     all finite in ``dtype``: they lie within k std, k = sqrt(3) (uniform),

@@ -62,10 +62,10 @@ from ._variance import (
     TRUNC_REACH,
     as_out,
     check_law,
+    check_normal_fits,
     fill_std,
     ignored_seed,
     manual_seed,
-    normal_radius,
     resolve_rng,
     scaled_std,
     support_fits,
@@ -102,19 +102,12 @@ def _check_mode(mode):
     return mode.lower()
 
 
-def _check_normal(mean, std, dtype, std_name="std"):
+def _check_normal(mean, std, dtype):
     """mean and std of N(mean, std^2) whose every draw is finite in ``dtype``."""
-    mean, std = check_real(mean, "mean"), check_real(std, std_name)
+    mean, std = check_real(mean, "mean"), check_real(std, "std")
     if std < 0:
-        raise ValueError(f"{std_name} must be >= 0, got {std}")
-    r = normal_radius(dtype)
-    if not support_fits(mean - r * std, mean + r * std, dtype):
-        m = value_max(dtype)
-        raise ValueError(
-            f"mean and {std_name} must keep mean +- {r:.3g} {std_name} (the normal's draws) "
-            f"within {np.dtype(dtype).name}'s range [-{m:g}, {m:g}], got mean={mean:g}, "
-            f"{std_name}={std:g}"
-        )
+        raise ValueError(f"std must be >= 0, got {std}")
+    check_normal_fits(mean, std, dtype, "mean and std")
     return mean, std
 
 

@@ -59,8 +59,8 @@ from ._validate import (
 from ._variance import (
     TRUNC_REACH,
     check_law,
+    check_normal_fits,
     fill_std,
-    normal_radius,
     scaled_std,
     support_fits,
     value_max,
@@ -96,16 +96,6 @@ def _empty(shape, dtype):
 def _box_of_whole(fill, shape, dtype):
     """A new array made by the structured fill(array) (the box of it inside a shard)."""
     return fill_whole_then_box(_empty(shape, dtype), fill)
-
-
-def _normal_fits(mean, std, dtype, names):
-    """Raise unless every draw of N(mean, std^2) is finite in ``dtype``."""
-    r = normal_radius(dtype)
-    if not support_fits(mean - r * std, mean + r * std, dtype):
-        m = value_max(dtype)
-        raise ValueError(f"{names} must keep the draws (within {r:.3g} std of the mean) in "
-                         f"{dtype.name}'s range [-{m:g}, {m:g}], got mean={mean:g}, "
-                         f"std={std:g}")
 
 
 # ---- jax / flax factories ----
@@ -190,7 +180,7 @@ def normal(stddev=1e-2, dtype=None):
 
     def plan(shape, dtype):
         shape, dt = check_shape(shape, "shape"), _dtype(dtype)
-        _normal_fits(0.0, stddev, dt, "stddev")
+        check_normal_fits(0.0, stddev, dt, "stddev")
         return lambda seed: g.normal(shape, 0.0, stddev, seed=seed, dtype=dt)
     return KeyInit("normal", plan, dtype)
 
@@ -458,7 +448,7 @@ class RandomNormal(Initializer):
 
     def __call__(self, shape, dtype=None):
         shape, dt = check_shape(shape, "shape"), _dtype(dtype)
-        _normal_fits(self.mean, self.stddev, dt, "mean and stddev")
+        check_normal_fits(self.mean, self.stddev, dt, "mean and stddev")
         seed, stream = self._rng()
         return g.normal(shape, self.mean, self.stddev, seed=seed, stream=stream, dtype=dt)
 
