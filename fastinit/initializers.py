@@ -338,7 +338,8 @@ class Initializer:
     """keras.initializers.Initializer: ``__call__(shape, dtype=None)``, ``get_config()``,
     ``from_config``; registered with keras' serialization as "fastinit>Name"
     (:func:`register_keras`), so saved, loaded and cloned models keep the class, its
-    parameters and its seed."""
+    parameters and its seed (a :class:`fastinit.Generator` seed, whose streams advance,
+    is saved as None)."""
 
     def __init__(self, seed=None):
         if isinstance(seed, Generator):
