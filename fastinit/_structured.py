@@ -128,6 +128,8 @@ def dirac_fill(out: np.ndarray, groups: int = 1, gain: float = 1.0, centre: str 
         raise ValueError(f"groups={groups} must divide dim 0 ({out.shape[0]})")
     gain = check_real(gain, "gain")
     centres = tuple(_centre(k, centre) for k in out.shape[2:])
+    if out.size == 0:
+        return out
     out[...] = 0
     per_group = out.shape[0] // groups
     d = np.arange(min(per_group, out.shape[1]))
@@ -136,26 +138,43 @@ def dirac_fill(out: np.ndarray, groups: int = 1, gain: float = 1.0, centre: str 
     return out
 
 
+def delta_orthogonal_centres(shape, centre: str = "jax") -> tuple[int, ...]:
+    """The spatial centre of a delta_orthogonal kernel of ``shape`` (*k, in, out), after
+    checking it: 3, 4 or 5 dimensions, in <= out."""
+    if len(shape) not in (3, 4, 5):
+        raise ValueError(
+            f"delta_orthogonal needs a 3-, 4- or 5-D tensor, got {len(shape)} dimensions"
+        )
+    fan_in, fan_out = shape[-2:]
+    if fan_in > fan_out:
+        raise ValueError(
+            f"delta_orthogonal needs fan_in <= fan_out, got shape {tuple(shape)} "
+            f"(fan_in {fan_in} > fan_out {fan_out})"
+        )
+    return tuple(_centre(k, centre) for k in shape[:-2])
+
+
 def delta_orthogonal_fill(out: np.ndarray, gain: float, seed: int, stream: int,
                           centre: str = "jax") -> np.ndarray:
     """jax's delta_orthogonal (Xiao et al. 2018): out (*k, in, out) zero except an
     orthogonal (in, out) matrix (orthonormal rows, in <= out) times gain at the spatial
     centre (k - 1) // 2 (centre="jax") or k // 2 ("torch")."""
-    if out.ndim not in (3, 4, 5):
-        raise ValueError(
-            f"delta_orthogonal needs a 3-, 4- or 5-D tensor, got {out.ndim} dimensions"
-        )
+    centres = delta_orthogonal_centres(out.shape, centre)
     fan_in, fan_out = out.shape[-2:]
-    if fan_in > fan_out:
-        raise ValueError(
-            f"delta_orthogonal needs fan_in <= fan_out, got shape {out.shape} "
-            f"(fan_in {fan_in} > fan_out {fan_out})"
-        )
-    centres = tuple(_centre(k, centre) for k in out.shape[:-2])
     gain = check_real(gain, "gain")
+    if out.size == 0:
+        return out
     out[...] = 0
     orthogonal_fill(out[centres], fan_in, fan_out, gain, seed, stream)
     return out
+
+
+def check_sparsity(sparsity) -> float:
+    """sparse_'s fraction of zeros per column, in [0, 1)."""
+    sparsity = check_real(sparsity, "sparsity")
+    if not 0 <= sparsity < 1:
+        raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
+    return sparsity
 
 
 def sparse_fill(out: np.ndarray, sparsity: float, std: float, seed: int, stream: int):
@@ -167,9 +186,7 @@ def sparse_fill(out: np.ndarray, sparsity: float, std: float, seed: int, stream:
     and in each column the entries with the k smallest keys are zeroed."""
     if out.ndim != 2:
         raise ValueError(f"sparse needs a 2-D tensor, got {out.ndim} dimensions")
-    sparsity = check_real(sparsity, "sparsity")
-    if not 0 <= sparsity < 1:
-        raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
+    sparsity = check_sparsity(sparsity)
     std = check_real(std, "std")
     if std < 0:
         raise ValueError(f"std must be >= 0, got {std}")

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _generate as g
 from ._validate import check_real
-from ._variance import as_out, resolve_rng
+from ._variance import as_out, ignored_seed, resolve_rng
 
 
 def _positive(value, name):
@@ -89,10 +89,13 @@ def mahalanobis_normal_(tensor, sigma_x, scale=1.0, *, seed=None, generator=None
     return tensor
 
 
-def zero_gamma_(gamma):
+def zero_gamma_(gamma, *, seed=None):
     """Zero the last normalization scale (gamma) of each residual branch, so every block
-    starts as the identity (Goyal et al. 2017; "zero-gamma" / ReZero's alpha = 0)."""
-    as_out(gamma)[...] = 0
+    starts as the identity (Goyal et al. 2017; "zero-gamma" / ReZero's alpha = 0).
+    ``seed`` is accepted and ignored, as by fastinit.init.zeros_."""
+    out = as_out(gamma)
+    ignored_seed(seed)
+    out[...] = 0
     return gamma
 
 

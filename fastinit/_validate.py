@@ -29,6 +29,63 @@ def check_u64(value, name: str) -> int:
     return value
 
 
+SEED_RULE = "an integer in [0, 2**64) or a jax PRNG key"
+
+
+def _is_jax(value) -> bool:
+    return type(value).__module__.startswith(("jax", "jaxlib"))
+
+
+def key_words(key, name: str = "key"):
+    """The key-data words of a jax PRNG key, or None for a scalar (an int seed).
+
+    A typed key (``jax.random.key``, any impl) gives ``jax.random.key_data``; a legacy raw
+    key (``jax.random.PRNGKey``, or a numpy copy) is a uint32 array of 2 words (threefry)
+    or 4 (rbg, unsafe_rbg).  Only dtype and shape are read, so a traced key works (the
+    words then stay traced)."""
+    if not (isinstance(key, np.ndarray) or _is_jax(key)):
+        return None
+    if _is_jax(key):
+        import jax
+
+        if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+            if key.shape != ():
+                raise ValueError(f"{name} must be a single PRNG key, got a batch of shape "
+                                 f"{key.shape}")
+            return jax.random.key_data(key)
+    if np.dtype(key.dtype) != np.uint32:
+        raise TypeError(f"{name} must be {SEED_RULE} (typed, or a uint32 key array of 2 or 4 "
+                        f"words), got a {np.dtype(key.dtype).name} array")
+    if key.shape not in ((2,), (4,)):
+        raise ValueError(f"{name} must be {SEED_RULE}: a uint32 key array has 2 words "
+                         f"(threefry) or 4 (rbg, unsafe_rbg), got shape {key.shape}")
+    return key
+
+
+def seed_of_words(words) -> int:
+    """The seed of a key's data words w0, w1, ...: W = the words read as one integer, w0
+    most significant; a 2-word (threefry) key's seed is W itself, ``(w0 << 32) | w1``; a
+    longer key's (rbg, unsafe_rbg) is ``derived_seed(W, "jax_key")``."""
+    whole = 0
+    for w in np.asarray(words, np.uint32).ravel():
+        whole = (whole << 32) | int(w)
+    return whole if np.size(words) == 2 else derived_seed(whole, "jax_key")
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """The one seed rule of every entry point taking a seed or a jax key: an integer in
+    [0, 2**64) is the seed; a jax PRNG key (:func:`key_words`) gives
+    :func:`seed_of_words` of its data.  Negative ints, ints >= 2**64, bools, floats and
+    float arrays raise a TypeError/ValueError naming ``name``; nothing is reduced or
+    truncated."""
+    words = key_words(seed, name)
+    if words is not None:
+        return seed_of_words(np.asarray(words))
+    if isinstance(seed, bool | np.bool_) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{name} must be {SEED_RULE}, got {type(seed).__name__}")
+    return check_u64(seed, name)
+
+
 def check_shape(size, name: str = "size") -> tuple[int, ...]:
     """A non-negative int or a sequence of them."""
     if isinstance(size, bool | np.bool_):
@@ -78,6 +135,41 @@ def check_real(value, name: str, *, allow_nan: bool = False) -> float:
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def value_max(dtype) -> float:
+    """The largest finite value of a float (or complex) dtype."""
+    return float(ml_dtypes.finfo(dtype).max)
+
+
+def check_fill_value(value, dtype, name: str):
+    """A constant for an array of ``dtype`` (any numpy dtype): a bool, or a finite real
+    (complex for a complex dtype) that the dtype holds: within a float dtype's range,
+    within an integer dtype's range after numpy's truncation toward zero."""
+    dt = np.dtype(dtype)
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, bool | np.bool_):
+        return value
+    if dt.kind == "c" and isinstance(value, numbers.Complex):
+        parts = (value.real, value.imag)
+    elif isinstance(value, numbers.Real):
+        parts = (value,)
+    else:
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if not all(math.isfinite(p) for p in parts):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if dt in FLOAT_DTYPES or dt.kind == "c":
+        m = value_max(dt)
+        if any(abs(p) > m for p in parts):
+            raise ValueError(f"{name} must lie in {dt.name}'s range [-{m:g}, {m:g}], "
+                             f"got {value}")
+    elif dt.kind in "iu":
+        info = np.iinfo(dt)
+        if not info.min <= math.trunc(value) <= info.max:
+            raise ValueError(f"{name} must lie in {dt.name}'s range [{info.min}, "
+                             f"{info.max}], got {value}")
     return value
 
 

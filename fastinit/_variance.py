@@ -16,6 +16,7 @@ sqrt(fan_in * fan_out), drawn as
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import warnings
 
@@ -24,10 +25,12 @@ import numpy as np
 from . import _generate as g
 from ._fans import fan_for_mode
 from ._generator import Generator
-from ._validate import BFLOAT16, check_float_dtype, check_real, check_u64
+from ._validate import BFLOAT16, check_float_dtype, check_real, check_u64, value_max
 
 TRUNC_STD_2SIGMA = 0.87962566103423978  # std of N(0, 1) truncated to (-2, 2)
 DISTRIBUTIONS = ("truncated_normal", "normal", "uniform")
+MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
+TRUNC_REACH = 40.0  # no double-precision inverse normal CDF reaches 40 std (Phi(-40) < 1e-300)
 AUX_STREAM = 1 << 63  # stream | AUX_STREAM: second stream of a call (e.g. sparse_'s mask)
 
 _global_lock = threading.Lock()
@@ -66,6 +69,13 @@ def resolve_rng(seed, generator) -> tuple[int, int]:
             f"generator must be a fastinit.Generator, got {type(generator).__name__}"
         )
     return generator.seed, generator._take_stream()
+
+
+def ignored_seed(seed) -> None:
+    """The ``seed=`` of a deterministic fill: checked (an integer in [0, 2**64)) and
+    unused, so that every in-place function is a recipe ``fn(array, seed=...)``."""
+    if seed is not None:
+        check_u64(seed, "seed")
 
 
 def _from_dlpack(tensor) -> np.ndarray:
@@ -125,15 +135,79 @@ def warn_if_empty(arr: np.ndarray) -> bool:
     return False
 
 
-def variance_std(scale: float, mode: str, fan_in: float, fan_out: float) -> float:
-    """sqrt(scale / n), n the fan that ``mode`` names."""
-    scale = check_real(scale, "scale")
-    if scale < 0:
-        raise ValueError(f"scale must be >= 0, got {scale}")
-    n = fan_for_mode(mode, fan_in, fan_out)
+def work_max(dtype) -> float:
+    """The largest finite value of the fills' working precision: float64 for float64,
+    float32 below (fastinit/_generate.py)."""
+    return value_max(np.float64 if dtype == np.float64 else np.float32)
+
+
+def normal_radius(dtype) -> float:
+    """The largest |z| of the fills' Box-Muller normal, sqrt(-2 log u_min): u_min = 2**-24
+    in 32-bit working precision (5.77), 2**-53 in float64 (8.57)."""
+    return math.sqrt(2 * (53 if dtype == np.float64 else 24) * math.log(2))
+
+
+def support_fits(low: float, high: float, dtype) -> bool:
+    """Whether draws in [low, high] are finite in ``dtype``: both ends within its range
+    and the span high - low finite in the working precision."""
+    m = value_max(dtype)
+    return -m <= low <= high <= m and high - low <= work_max(dtype)
+
+
+def check_normal_fits(mean: float, std: float, dtype, names: str) -> None:
+    """Raise (naming ``names``, the caller's arguments) unless every draw of
+    N(mean, std^2), within :func:`normal_radius` std of the mean, is finite in ``dtype``."""
+    r = normal_radius(dtype)
+    if not support_fits(mean - r * std, mean + r * std, dtype):
+        m = value_max(dtype)
+        raise ValueError(f"{names} must keep mean +- {r:.3g} std (the normal's draws) within "
+                         f"{np.dtype(dtype).name}'s range [-{m:g}, {m:g}], got mean={mean:g}, "
+                         f"std={std:g}")
+
+
+def std_max(distribution: str, dtype) -> float:
+    """The largest std whose zero-mean draws of ``distribution`` (:func:`fill_std`) are
+    all finite in ``dtype``: they lie within k std, k = sqrt(3) (uniform),
+    :func:`normal_radius` (normal), 2 / 0.87962566103423978 (truncated normal)."""
+    k = {"uniform": math.sqrt(3.0), "normal": normal_radius(dtype),
+         "truncated_normal": 2.0 / TRUNC_STD_2SIGMA}[distribution]
+    return min(value_max(dtype), work_max(dtype) / 2) / k
+
+
+def check_law(value, name: str, mode: str, distribution: str) -> float:
+    """The shape-free checks of variance scaling: ``value`` (the caller's scale or gain,
+    named ``name``) finite and >= 0, ``mode`` and ``distribution`` known."""
+    value = check_real(value, name)
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if distribution not in DISTRIBUTIONS:
+        raise ValueError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
+    return value
+
+
+def scaled_std(value, name: str, mode: str, fans, distribution: str, dtype,
+               gain: bool = False) -> float:
+    """sqrt(scale / n), n the fan that ``mode`` names, scale = ``value`` (or value**2
+    when ``value`` is a gain): variance scaling's std.  ``value`` is the caller's
+    argument ``name``; it must be finite, >= 0 and small enough that the std is at most
+    :func:`std_max` in ``dtype``; errors name ``name`` and that range."""
+    value = check_law(value, name, mode, distribution)
+    n = fan_for_mode(mode, *fans)
     if not n > 0:
         raise ValueError(f"the {mode} of this shape is {n}; variance scaling needs it > 0")
-    return math.sqrt(scale / n)
+    top = std_max(distribution, np.dtype(dtype))
+    scale = value * value if gain else value
+    std = math.sqrt(scale / n)
+    if not (math.isfinite(scale) and std <= top):
+        limit = min(top * math.sqrt(n), math.sqrt(sys.float_info.max)) if gain else \
+            min(top * top * n, sys.float_info.max)
+        raise ValueError(
+            f"{name} must be in [0, {limit:.6g}] here ({distribution} draws with {mode} "
+            f"{n:g} stay finite in {np.dtype(dtype).name}), got {value:g}"
+        )
+    return std
 
 
 def fill_std(out: np.ndarray, std: float, distribution: str, seed: int, stream: int,
@@ -154,11 +228,3 @@ def fill_std(out: np.ndarray, std: float, distribution: str, seed: int, stream: 
         return g.truncated_normal(None, 0.0, s, -2.0 * s, 2.0 * s, seed=seed, stream=stream,
                                   offset=offset, out=out)
     raise ValueError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
-
-
-def variance_scaling_fill(out, scale, mode, distribution, fans, seed, stream, offset=0):
-    """The core: out <- draws with Var = scale / fan(mode) (module docstring)."""
-    if distribution not in DISTRIBUTIONS:
-        raise ValueError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
-    std = variance_std(scale, mode, *fans)
-    return fill_std(out, std, distribution, seed, stream, offset)

@@ -2,10 +2,16 @@
 signature, usable inside ``jax.jit`` and as flax ``kernel_init``; sharded creation where
 each device generates only its own block.
 
-The values are those of :mod:`fastinit.initializers` (the seed comes from the key's data:
-``(key_data[0] << 32) | key_data[1]``), computed on the host through
+The values are those of :mod:`fastinit.initializers`, computed on the host through
 ``jax.pure_callback``, so they are the same bits under jit, eagerly, on any device and for
-any sharding.
+any sharding.  The key follows fastinit's one seed rule (fastinit._validate.check_seed):
+an int seed in [0, 2**64) as it is; a jax PRNG key (typed, any impl, or a legacy uint32
+key array) by its key-data words w0, w1, ...: a threefry key (2 words) gives the seed
+``(w0 << 32) | w1``, an rbg/unsafe_rbg key (4 words) ``derived_seed(W, "jax_key")`` with
+W the words read as one integer, w0 most significant.  Negative or >= 2**64 ints, bools,
+floats and float arrays raise.  Shape, dtype and parameters are checked before the
+callback (they are static under jit), so bad ones raise the ValueError/TypeError of
+:mod:`fastinit.initializers`.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import numpy as np
 
 from . import _generate as g
 from . import initializers as _np_init
-from ._validate import BFLOAT16
+from ._validate import BFLOAT16, check_float_dtype, check_seed, key_words, seed_of_words
 
 __all__ = [
     "constant", "delta_orthogonal", "glorot_normal", "glorot_uniform", "he_normal",
@@ -33,24 +39,29 @@ def _jax():
 
 
 def _key_words(key):
-    """The key as a uint32 (2,) array (typed keys through key_data)."""
-    jax = _jax()
-    if isinstance(key, int | np.integer):
-        return np.array([(int(key) >> 32) & 0xFFFFFFFF, int(key) & 0xFFFFFFFF], np.uint32)
-    if jax.dtypes.issubdtype(getattr(key, "dtype", None), jax.dtypes.prng_key):
-        key = jax.random.key_data(key)
-    if getattr(key, "shape", None) != (2,):
-        raise ValueError(
-            f"key must be a threefry key (2 uint32 words) or an int, got shape "
-            f"{getattr(key, 'shape', None)}"
-        )
-    return key
+    """The key's data words (still traced under jit); an int seed as the two words
+    (seed >> 32, seed & 0xFFFFFFFF)."""
+    words = key_words(key, "key")
+    if words is None:
+        seed = check_seed(key, "key")
+        return np.array([seed >> 32, seed & 0xFFFFFFFF], np.uint32)
+    return words
 
 
 def _default_dtype():
     import jax.numpy as jnp
 
     return jnp.zeros(()).dtype  # float32, or float64 under jax_enable_x64
+
+
+def _resolve_dtype(dtype, host_init):
+    """The call's dtype, else the factory's, else jax's default float dtype."""
+    if dtype is None:
+        dtype = _default_dtype() if host_init.dtype is None else host_init.dtype
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        return check_float_dtype(dtype)  # "bfloat16" spelled as a string, or a clear error
 
 
 def _adapt(np_factory):
@@ -62,12 +73,13 @@ def _adapt(np_factory):
 
         def init(key, shape, dtype=None):
             jax = _jax()
+            dtype = _resolve_dtype(dtype, np_init)
+            make = np_init.plan(shape, dtype)  # every check but the key's, before tracing on
             shape = tuple(int(d) for d in shape)
-            dtype = np.dtype(_default_dtype() if dtype is None else dtype)
             words = _key_words(key)
 
             def host(kd):
-                return np.asarray(np_init(np.asarray(kd, np.uint32), shape, dtype), dtype)
+                return np.asarray(make(seed_of_words(np.asarray(kd))), dtype)
 
             return jax.pure_callback(host, jax.ShapeDtypeStruct(shape, dtype), words,
                                      vmap_method="sequential")
@@ -118,8 +130,9 @@ def make_sharded(init, key, shape, sharding, dtype=None):
     host_init = getattr(init, "host_init", None)
     if host_init is None:
         raise TypeError("init must be one of fastinit.jax's initializers")
+    dtype = _resolve_dtype(dtype, host_init)
+    host_init.plan(shape, dtype)  # the checks, before any device works
     shape = tuple(int(d) for d in shape)
-    dtype = np.dtype(_default_dtype() if dtype is None else dtype)
     words = np.asarray(_key_words(key), np.uint32)
 
     def block(index):

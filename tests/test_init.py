@@ -431,7 +431,7 @@ def test_residual_scalings():
     (lambda o: init.sparse_(o, 1.0, seed=1), ValueError, "sparsity"),
     (lambda o: init.sparse_(o, -0.1, seed=1), ValueError, "sparsity"),
     (lambda o: init.xavier_uniform_(o[0], seed=1), ValueError, "at least 2"),
-    (lambda o: init.normal_(o, std=-1.0, seed=1), ValueError, "scale"),
+    (lambda o: init.normal_(o, std=-1.0, seed=1), ValueError, "std must be >= 0"),
     (lambda o: init.uniform_(o.astype(np.int32), seed=1), TypeError, "dtype"),
     (lambda o: init.orthogonal_(o, seed=-1), ValueError, "seed"),
     (lambda o: init.normal_(o.tolist(), seed=1), TypeError, "tensor"),
