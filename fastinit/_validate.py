@@ -143,10 +143,12 @@ def value_max(dtype) -> float:
     return float(ml_dtypes.finfo(dtype).max)
 
 
-def check_fill_value(value, dtype, name: str):
+def check_fill_value(value, dtype, name: str, *, allow_nonfinite: bool = False):
     """A constant for an array of ``dtype`` (any numpy dtype): a bool, or a finite real
     (complex for a complex dtype) that the dtype holds: within a float dtype's range,
-    within an integer dtype's range after numpy's truncation toward zero."""
+    within an integer dtype's range after numpy's truncation toward zero.
+    ``allow_nonfinite`` also takes nan and +-inf for float and complex dtypes, which hold
+    them exactly (torch's ``constant_`` and jax's ``constant`` do)."""
     dt = np.dtype(dtype)
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value.item()
@@ -159,6 +161,8 @@ def check_fill_value(value, dtype, name: str):
     else:
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     if not all(math.isfinite(p) for p in parts):
+        if allow_nonfinite and (dt in FLOAT_DTYPES or dt.kind == "c"):
+            return value
         raise ValueError(f"{name} must be finite, got {value}")
     if dt in FLOAT_DTYPES or dt.kind == "c":
         m = value_max(dt)

@@ -174,7 +174,7 @@ def constant_(tensor, val, *, seed=None):
     integer tensor truncates as numpy casts).  ``seed`` is accepted and ignored (the law
     is deterministic), as in :func:`ones_`, :func:`zeros_`, :func:`eye_`, :func:`dirac_`."""
     out = as_out(tensor, float_only=False)
-    check_fill_value(val, out.dtype, "val")
+    check_fill_value(val, out.dtype, "val", allow_nonfinite=True)
     ignored_seed(seed)
     out[...] = val
     return tensor

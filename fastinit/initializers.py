@@ -124,7 +124,7 @@ class KeyInit:
 def _constant_plan(value):
     def plan(shape, dtype):
         shape, dt = check_shape(shape, "shape"), np.dtype(np.float32 if dtype is None else dtype)
-        check_fill_value(value, dt, "value")
+        check_fill_value(value, dt, "value", allow_nonfinite=True)
 
         def make(seed):
             out = _empty(shape, dt)
@@ -151,9 +151,9 @@ def ones_init():
 
 
 def constant(value, dtype=None):
-    """jax.nn.initializers.constant: every element = value (a finite number the dtype
-    holds; key ignored)."""
-    check_fill_value(value, np.float64, "value")
+    """jax.nn.initializers.constant: every element = value (a number the dtype holds,
+    nan and +-inf included; key ignored)."""
+    check_fill_value(value, np.float64, "value", allow_nonfinite=True)
     return KeyInit("constant", _constant_plan(value), dtype, keyed=False)
 
 
@@ -392,10 +392,11 @@ class Ones(Zeros):
 
 
 class Constant(Initializer):
-    """keras Constant(value=0.0): a scalar everywhere (finite, held by the dtype)."""
+    """keras Constant(value=0.0): a scalar everywhere (held by the dtype; nan and +-inf
+    too)."""
 
     def __init__(self, value=0.0):
-        self.value = check_fill_value(value, np.float64, "value")
+        self.value = check_fill_value(value, np.float64, "value", allow_nonfinite=True)
 
     def __call__(self, shape, dtype=None):
         return constant(self.value)(None, shape, dtype)

@@ -65,7 +65,6 @@ BAD_INIT = [
     (lambda o: init.trunc_normal_(o.astype(np.float16), std=1e4, a=-1e5, b=1e5, seed=1),
      ValueError, r"^a, b, mean and std must keep the draws' range"),
     # structured and constant fills
-    (lambda o: init.constant_(o, NAN), ValueError, r"^val must be finite"),
     (lambda o: init.constant_(o, 1e200), ValueError, r"^val must lie in float32's range"),
     (lambda o: init.constant_(o, "x"), TypeError, r"^val must be a real number"),
     (lambda o: init.orthogonal_(o, gain=NAN, seed=1), ValueError, r"^gain must be finite"),
@@ -113,8 +112,20 @@ def test_functional_twins_name_the_argument():
         init.xavier_uniform((4, 5), gain=1e200, seed=1)
     with pytest.raises(ValueError, match=r"^a \(the negative slope\)"):
         init.kaiming_normal((4, 5), a=-1e200, seed=1)
+    with pytest.raises(ValueError, match="^val must lie in float32's range"):
+        init.constant((3,), -1e300)
+
+
+def test_constants_may_be_nonfinite_as_in_torch():
+    """torch.nn.init.constant_ and jax's constant fill nan and +-inf (masks use -inf)."""
+    out = np.zeros(3, np.float32)
+    init.constant_(out, -math.inf)
+    assert np.all(out == -np.inf)
+    init.constant_(out, NAN)
+    assert np.all(np.isnan(out))
     with pytest.raises(ValueError, match="^val must be finite"):
-        init.constant((3,), NAN)
+        init.constant_(np.zeros(3, np.int32), math.inf)
+    assert np.all(I.constant(-math.inf)(0, (2,)) == -np.inf)
 
 
 def test_the_accepted_range_is_the_true_limit():
@@ -145,7 +156,7 @@ BAD_JAX_STYLE = [
     (lambda: I.orthogonal(column_axis=5)(0, (3, 4)), ValueError,
      r"^column_axis must be in \[-2, 2\)"),
     (lambda: I.orthogonal(NAN), ValueError, "^scale must be finite"),
-    (lambda: I.constant(NAN), ValueError, "^value must be finite"),
+    (lambda: I.constant(1e400j), TypeError, "^value must be a real number"),
     (lambda: I.glorot_uniform()(0, (3, 4), np.int32), TypeError, "^dtype must be one of"),
     (lambda: I.glorot_uniform()(0, (3, -4)), ValueError, "^shape must contain non-negative"),
     (lambda: I.RandomUniform(1.0, 0.0), ValueError, "^minval must be <= maxval"),
