@@ -18,6 +18,7 @@ dtype, orthogonal works in float16/bfloat16, and ``sparse_``'s mask follows the 
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -287,10 +288,19 @@ torch_conv_default_ = torch_linear_default_  # nn.ConvNd.reset_parameters draws 
 
 
 def embedding_default_(weight, padding_idx=None, *, seed=None, generator=None):
-    """What nn.Embedding.reset_parameters draws: N(0, 1), row padding_idx zeroed."""
+    """What nn.Embedding.reset_parameters draws: N(0, 1), row padding_idx zeroed (the
+    global row inside a :func:`fastinit.shard` block)."""
+    out = as_out(weight)
+    rows = g.logical_shape(out.shape)[0] if out.ndim else 0
+    if padding_idx is not None and not (isinstance(padding_idx, numbers.Integral) and
+                                        -rows <= padding_idx < rows):
+        raise ValueError(f"padding_idx must be an int in [-{rows}, {rows}), got {padding_idx!r}")
     normal_(weight, 0.0, 1.0, seed=seed, generator=generator)
     if padding_idx is not None:
-        as_out(weight)[padding_idx] = 0
+        box = g.current_box()
+        row = padding_idx % rows - (0 if box is None else box[1][0])
+        if 0 <= row < out.shape[0]:
+            out[row] = 0
     return weight
 
 
