@@ -133,15 +133,14 @@ def zeros_(tensor):
 
 def eye_(tensor):
     """The 2-D identity (rectangular allowed), as torch.eye."""
-    fill_whole_then_box(as_out(tensor, float_only=False), eye_fill)
+    eye_fill(as_out(tensor, float_only=False))
     return tensor
 
 
 def dirac_(tensor, groups=1, *, gain=1.0, centre="torch"):
     """Dirac delta of a 3/4/5-D conv weight (out, in, *k): out[g*O/groups + d, d, c...] =
     gain, c = k // 2 (torch; centre="jax" gives (k - 1) // 2, which differs for even k)."""
-    fill_whole_then_box(as_out(tensor, float_only=False),
-                lambda o: dirac_fill(o, groups, gain, centre))
+    dirac_fill(as_out(tensor, float_only=False), groups, gain, centre)
     return tensor
 
 

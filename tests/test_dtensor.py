@@ -131,6 +131,10 @@ def _worker(rank, world, port, out_dir):
         m = _issue_model()
     ft.materialize_(_fsdp(m, mesh, list(m)), seed=0)
     res["issue"] = _full(m)
+    with torch.device("meta"):
+        m = _issue_model().to(torch.bfloat16)
+    ft.materialize_(_fsdp(m, mesh, list(m)), seed=0)
+    res["issue_bf16"] = _full(m)
 
     # FSDP2 on every submodule: uneven shards, padding row, structured laws, a buffer
     with torch.device("meta"):
@@ -259,6 +263,9 @@ def test_issue_fsdp_sequential_equals_single_process(ranks):
     want = _reference(_issue_model, 0)
     for res in ranks:
         _assert_same(res["issue"], want)
+    want_bf16 = _reference(lambda: _issue_model().to(torch.bfloat16), 0)
+    for res in ranks:
+        _assert_same(res["issue_bf16"], want_bf16)
     w = ranks[0]["issue"]["0.weight"]
     assert torch.isfinite(w).all() and abs(w.std().item() - 1 / 8 / 3 ** 0.5) < 0.01
 
@@ -317,5 +324,79 @@ def test_memory_per_rank_is_the_shard(ranks):
 
 def test_mesh_size_does_not_change_values(tmp_path_factory):
     two, four = _launch(2, tmp_path_factory), _launch(4, tmp_path_factory)
-    for key in ("issue", "fsdp", "dist1", "dist2", "init", "tp"):
+    for key in ("issue", "issue_bf16", "fsdp", "dist1", "dist2", "init", "tp"):
         _assert_same(two[0][key], four[0][key])
+
+
+# ---- in one process: the primitive and the box laws it relies on ----
+
+def test_fill_plain_tensor_array_and_meta():
+    t = torch.empty(30, 20)
+    fastinit._dtensor.fill_(t, I.kaiming_uniform_, seed=5)
+    want = I.kaiming_uniform_(np.empty((30, 20), np.float32), seed=5)
+    np.testing.assert_array_equal(t.numpy(), want)
+    arr = fastinit._dtensor.fill_(np.empty((30, 20), np.float32), I.kaiming_uniform_, seed=5)
+    np.testing.assert_array_equal(arr, want)
+    meta = torch.empty(30, 20, device="meta")
+    assert fastinit._dtensor.fill_(meta, I.kaiming_uniform_, seed=5) is meta
+
+
+def test_fill_into_of_another_shape_raises_before_writing():
+    t, into = torch.zeros(4, 6), torch.zeros(6, 4)
+    with pytest.raises(ValueError, match="local shape"):
+        fastinit._dtensor.fill_(t, I.normal_, into=into, seed=1)
+    assert (into == 0).all() and (t == 0).all()
+
+
+@pytest.mark.parametrize("shape, boxes", [
+    ((12, 18), [((0, 0), (5, 7)), ((5, 7), (4, 11)), ((9, 0), (3, 18)), ((0, 13), (12, 5))]),
+    ((18, 12), [((10, 3), (8, 9)), ((14, 0), (4, 12))]),
+])
+def test_eye_box_written_directly(shape, boxes):
+    whole = I.eye_(np.empty(shape, np.float32))
+    for offsets, local in boxes:
+        out = np.full(local, np.nan, np.float32)
+        with fastinit.shard(shape, offsets):
+            I.eye_(out)
+        box = tuple(slice(o, o + n) for o, n in zip(offsets, local, strict=True))
+        np.testing.assert_array_equal(out, whole[box])
+
+
+@pytest.mark.parametrize("centre", ["torch", "jax"])
+def test_dirac_box_written_directly(centre):
+    shape = (8, 6, 4, 3)
+    whole = I.dirac_(np.empty(shape, np.float32), 2, gain=1.5, centre=centre)
+    for offsets, local in [((0, 0, 0, 0), (3, 6, 4, 3)), ((3, 1, 0, 0), (4, 5, 4, 3)),
+                           ((2, 0, 1, 1), (6, 6, 2, 2)), ((4, 0, 3, 0), (4, 6, 1, 3))]:
+        out = np.full(local, np.nan, np.float32)
+        with fastinit.shard(shape, offsets):
+            I.dirac_(out, 2, gain=1.5, centre=centre)
+        box = tuple(slice(o, o + n) for o, n in zip(offsets, local, strict=True))
+        np.testing.assert_array_equal(out, whole[box])
+    with fastinit.shard(shape, (0, 0, 0, 0)), pytest.raises(ValueError, match="groups=3"):
+        I.dirac_(np.empty((4, 6, 4, 3), np.float32), 3)
+
+
+def test_eye_and_dirac_boxes_allocate_no_global_tensor():
+    out = np.empty((64, 2048), np.float32)
+    with fastinit.shard((4096, 2048), (1024, 0)):
+        peak = _peak_bytes(lambda: I.eye_(out))
+    assert peak < out.nbytes / 8 and out[0, 1024] == 1 and out.sum() == 64
+    conv = np.empty((16, 256, 3, 3), np.float32)
+    with fastinit.shard((256, 256, 3, 3), (32, 0, 0, 0)):
+        peak = _peak_bytes(lambda: I.dirac_(conv))
+    assert peak < conv.nbytes / 8 and conv[:, 32:48, 1, 1].sum() == 16 and conv.sum() == 16
+
+
+def test_embedding_padding_row_is_the_global_row():
+    whole = I.embedding_default_(np.empty((37, 16), np.float32), 21, seed=3)
+    assert (whole[21] == 0).all()
+    for offsets, rows in [((0, 0), 20), ((20, 0), 10), ((30, 0), 7), ((10, 0), 11)]:
+        out = np.empty((rows, 16), np.float32)
+        with fastinit.shard((37, 16), offsets):
+            I.embedding_default_(out, -16, seed=3)  # -16 is row 21
+        np.testing.assert_array_equal(out, whole[offsets[0]:offsets[0] + rows])
+    out = np.zeros((37, 16), np.float32)
+    with pytest.raises(ValueError, match="padding_idx"):
+        I.embedding_default_(out, 37, seed=3)
+    assert (out == 0).all()
