@@ -52,6 +52,12 @@ def _issue_model():
     return nn.Sequential(nn.Linear(64, 128), nn.Linear(128, 10))
 
 
+def _tied_model():
+    m = nn.Sequential(nn.Embedding(10, 8), nn.Linear(8, 8), nn.Linear(8, 10, bias=False))
+    m[2].weight = m[0].weight
+    return m
+
+
 def _tp_model():
     return nn.Sequential(nn.Linear(16, 14), nn.Linear(14, 10))
 
@@ -131,10 +137,19 @@ def _worker(rank, world, port, out_dir):
         m = _issue_model()
     ft.materialize_(_fsdp(m, mesh, list(m)), seed=0)
     res["issue"] = _full(m)
+    with torch.no_grad():  # FSDP2 all-gathers the filled shards for the forward pass
+        res["issue_forward"] = m(torch.linspace(-1, 1, 3 * 64).reshape(3, 64))
     with torch.device("meta"):
         m = _issue_model().to(torch.bfloat16)
     ft.materialize_(_fsdp(m, mesh, list(m)), seed=0)
     res["issue_bf16"] = _full(m)
+
+    # a tied weight stays tied
+    with torch.device("meta"):
+        m = _tied_model()
+    ft.materialize_(_fsdp(m, mesh, [m[1]]), seed=5)
+    res["tied"] = _full(m)
+    res["tied_is"] = m[2].weight is m[0].weight
 
     # FSDP2 on every submodule: uneven shards, padding row, structured laws, a buffer
     with torch.device("meta"):
@@ -263,6 +278,13 @@ def test_issue_fsdp_sequential_equals_single_process(ranks):
     want = _reference(_issue_model, 0)
     for res in ranks:
         _assert_same(res["issue"], want)
+    with torch.device("meta"):
+        m = _issue_model()
+    ft.materialize_(m, seed=0)
+    with torch.no_grad():
+        y = m(torch.linspace(-1, 1, 3 * 64).reshape(3, 64))
+    for res in ranks:
+        assert torch.equal(res["issue_forward"], y)
     want_bf16 = _reference(lambda: _issue_model().to(torch.bfloat16), 0)
     for res in ranks:
         _assert_same(res["issue_bf16"], want_bf16)
@@ -282,6 +304,13 @@ def test_sharded_materialize_equals_single_process(ranks, key):
     q = got["ortho.weight"].double()
     torch.testing.assert_close(q.T @ q, 4 * torch.eye(20, dtype=torch.float64),
                                atol=1e-5, rtol=0)
+
+
+def test_tied_weight_stays_tied(ranks):
+    want = _reference(_tied_model, 5)
+    for res in ranks:
+        assert res["tied_is"]
+        _assert_same(res["tied"], want)
 
 
 def test_init_module_on_allocated_shards(ranks):
