@@ -94,21 +94,21 @@ def local_boxes(t):
     return local, shape, boxes
 
 
-def fill_(t, fill, *args, into=None, **kwargs):
+def fill_(t, fill, *args, into=None, name="tensor", **kwargs):
     """``fill(array, *args, **kwargs)`` (a fastinit.init in-place function or a recipe
     ``fn(array, seed=...)``, with an explicit seed) on ``t``: a torch tensor, DTensor or
     numpy array.  A DTensor's local shard gets, box by box inside :func:`fastinit.shard`,
     the values of the unsharded fill at its global indices (fans and structured laws from
     the global shape).  ``into``: a CPU tensor of the local shape written instead of
-    ``t``'s storage (host staging for device tensors).  Meta and empty tensors are left
-    alone.  Returns t."""
+    ``t``'s storage (host staging for device tensors); ``name`` names t in errors.  Meta
+    and empty tensors are left alone.  Returns t."""
     local, global_shape, boxes = local_boxes(t)
     target = local if into is None else into
     if not isinstance(target, np.ndarray):
         if target.is_meta:
             return t
         target = target.detach()
-    arr = as_out(target, float_only=False)
+    arr = as_out(target, name, float_only=False)
     if arr.shape != tuple(local.shape):
         raise ValueError(f"into must have the local shape {tuple(local.shape)}, got {arr.shape}")
     if arr.size == 0:

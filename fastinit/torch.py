@@ -265,7 +265,7 @@ def _plan(module, recipes, *, strict, buffers_strict, prefix=""):
 
 def _run_plan(plan, seed):
     for name, t, recipe in plan:
-        _dtensor.fill_(t, recipe, seed=param_seed(seed, name))
+        _dtensor.fill_(t, recipe, name=name, seed=param_seed(seed, name))
 
 
 def init_module_(module, *, seed, recipes=None, strict=True, prefix=""):
@@ -296,7 +296,9 @@ def materialize_(module, device="cpu", *, seed, recipes=None):
     allocated: buffers computed in ``__init__`` (masks, rotary tables) are lost on meta.
     Tied parameters (one tensor in several modules, e.g. GPT-2's lm_head and wte) stay
     tied.  Devices other than the CPU are filled on the CPU, one tensor at a time, then
-    copied."""
+    copied.  DTensor parameters (FSDP2's ``fully_shard``, ``distribute_module``,
+    tensor-parallel plans) get on each rank only their local shard, with the values of
+    the unsharded model at its global indices, whatever the mesh (fastinit._dtensor)."""
     torch = _torch()
     device = torch.device(device)
     _plan(module, recipes, strict=True, buffers_strict=True)  # every recipe known first
@@ -314,7 +316,7 @@ def materialize_(module, device="cpu", *, seed, recipes=None):
     for name, t, recipe in plan:
         local = _dtensor.local_boxes(t)[0]
         host = torch.empty(local.shape, dtype=t.dtype)
-        _dtensor.fill_(t, recipe, into=host, seed=param_seed(seed, name))
+        _dtensor.fill_(t, recipe, into=host, name=name, seed=param_seed(seed, name))
         with torch.no_grad():
             local.copy_(host)
     return module
