@@ -35,6 +35,7 @@ class Net(nn.Module):
         self.ortho = nn.Linear(20, 30)
         self.eye = nn.Linear(18, 12)
         self.sparse = nn.Linear(12, 21)
+        self.tiny = nn.Linear(2, 3)  # 3 rows over 4 ranks: one rank holds none
         self.register_buffer("table", torch.zeros(6))
 
 
@@ -90,19 +91,20 @@ def _placements(mesh_ndim):
 
 
 def _distribute(module, mesh):
-    """Every parameter a DTensor, placements cycling through the list (dim 0 only for 1-D
-    parameters)."""
+    """Every parameter a DTensor, placements cycling through the list (those sharding
+    dim 0 only for 1-D parameters)."""
     from torch.distributed.tensor import distribute_module, distribute_tensor
 
     cycle = _placements(mesh.ndim)
-    count = [0]
+    cycles = {True: cycle, False: [pl for pl in cycle if all(  # 1-D: dim 0 only
+        getattr(q, "dim", 0) == 0 for q in pl)]}
+    count = {True: 0, False: 0}
 
     def partition(name, mod, mesh):
         for pname, p in list(mod.named_parameters(recurse=False)):
-            options = [pl for pl in cycle if p.dim() > 1 or all(
-                getattr(q, "dim", 0) == 0 for q in pl)]
-            placement = options[count[0] % len(options)]
-            count[0] += 1
+            options = cycles[p.dim() > 1]
+            placement = options[count[p.dim() > 1] % len(options)]
+            count[p.dim() > 1] += 1
             mod.register_parameter(pname, nn.Parameter(distribute_tensor(p, mesh, placement)))
 
     return distribute_module(module, mesh, partition)
@@ -163,6 +165,8 @@ def _worker(rank, world, port, out_dir):
             m = Net()
         ft.materialize_(_distribute(m, msh), seed=1, recipes=RECIPES)
         res[key] = _full(m)
+        res[key + "_placements"] = {str(p.placements) for p in m.parameters()}
+        res[key + "_empty"] = any(p.to_local().numel() == 0 for p in m.parameters())
 
     # init_module_ on real (already allocated) FSDP2 shards
     m = Net()
@@ -297,6 +301,11 @@ def test_sharded_materialize_equals_single_process(ranks, key):
     want = _reference(Net, 1, RECIPES)
     for res in ranks:
         _assert_same(res[key], want)
+    mesh_ndim = 1 if key == "dist1" else 2
+    if key != "fsdp":
+        assert ranks[0][key + "_placements"] == {str(p) for p in _placements(mesh_ndim)}
+        if len(ranks) == 4:
+            assert any(res[key + "_empty"] for res in ranks)
     got = ranks[0][key]
     assert (got["emb.weight"][21] == 0).all() and (got["emb.weight"][20] != 0).all()
     assert torch.equal(got["eye.weight"], torch.eye(12, 18))
