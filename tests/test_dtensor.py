@@ -174,13 +174,18 @@ def _worker(rank, world, port, out_dir):
     ft.init_module_(m, seed=2, recipes=RECIPES)
     res["init"] = _full(m)
 
-    # tensor parallelism then FSDP2 over the other mesh dimension (_StridedShard)
+    # tensor parallelism alone, then with FSDP2 over the other mesh dimension (_StridedShard)
     from torch.distributed.tensor.parallel import (
         ColwiseParallel,
         RowwiseParallel,
         parallelize_module,
     )
 
+    with torch.device("meta"):
+        m = _tp_model()
+    parallelize_module(m, mesh, {"0": ColwiseParallel(), "1": RowwiseParallel()})
+    ft.materialize_(m, seed=3)
+    res["tp_only"] = _full(m)
     with torch.device("meta"):
         m = _tp_model()
     parallelize_module(m, mesh2["tp"], {"0": ColwiseParallel(), "1": RowwiseParallel()})
@@ -333,6 +338,7 @@ def test_tensor_parallel_plus_fsdp_strided_shard(ranks):
         assert "_StridedShard" in ranks[0]["tp_placements"][0]
     want = _reference(_tp_model, 3)
     for res in ranks:
+        _assert_same(res["tp_only"], want)
         _assert_same(res["tp"], want)
 
 
@@ -362,7 +368,7 @@ def test_memory_per_rank_is_the_shard(ranks):
 
 def test_mesh_size_does_not_change_values(tmp_path_factory):
     two, four = _launch(2, tmp_path_factory), _launch(4, tmp_path_factory)
-    for key in ("issue", "issue_bf16", "fsdp", "dist1", "dist2", "init", "tp"):
+    for key in ("issue", "issue_bf16", "fsdp", "dist1", "dist2", "init", "tp_only", "tp"):
         _assert_same(two[0][key], four[0][key])
 
 
