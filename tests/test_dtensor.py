@@ -13,13 +13,14 @@ import numpy as np
 import pytest
 
 import fastinit
+from fastinit import _dtensor as fd
 from fastinit import init as I
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
 ft = pytest.importorskip("fastinit.torch")
 
-LAUNCH_TIMEOUT = 150  # seconds for one launch of all ranks: a hang fails, not blocks
+LAUNCH_TIMEOUT = 240  # seconds for one launch of all ranks: a hang fails, not blocks
 
 
 class Net(nn.Module):
@@ -198,15 +199,15 @@ def _worker(rank, world, port, out_dir):
     w = torch.empty(24, 10)
     strided = distribute_tensor(w, mesh, (_StridedShard(0, split_factor=3),))
     strided2 = distribute_tensor(w, mesh2, (Shard(1), _StridedShard(0, split_factor=2)))
-    res["strided_runs"] = len(fastinit._dtensor.local_boxes(strided)[2])
+    res["strided_runs"] = len(fd.local_boxes(strided)[2])
     for key, t in (("strided", strided), ("strided2", strided2)):
-        fastinit._dtensor.fill_(t, I.kaiming_normal_, seed=4)
+        fd.fill_(t, I.kaiming_normal_, seed=4)
         res[key] = t.full_tensor()
 
     # Partial is refused before anything is written
     part = DTensor.from_local(torch.zeros(4, 4), mesh, (Partial(),))
     try:
-        fastinit._dtensor.fill_(part, I.normal_, seed=0)
+        fd.fill_(part, I.normal_, seed=0)
         res["partial"] = "no error"
     except ValueError as exc:
         res["partial"] = str(exc)
@@ -376,19 +377,19 @@ def test_mesh_size_does_not_change_values(tmp_path_factory):
 
 def test_fill_plain_tensor_array_and_meta():
     t = torch.empty(30, 20)
-    fastinit._dtensor.fill_(t, I.kaiming_uniform_, seed=5)
+    fd.fill_(t, I.kaiming_uniform_, seed=5)
     want = I.kaiming_uniform_(np.empty((30, 20), np.float32), seed=5)
     np.testing.assert_array_equal(t.numpy(), want)
-    arr = fastinit._dtensor.fill_(np.empty((30, 20), np.float32), I.kaiming_uniform_, seed=5)
+    arr = fd.fill_(np.empty((30, 20), np.float32), I.kaiming_uniform_, seed=5)
     np.testing.assert_array_equal(arr, want)
     meta = torch.empty(30, 20, device="meta")
-    assert fastinit._dtensor.fill_(meta, I.kaiming_uniform_, seed=5) is meta
+    assert fd.fill_(meta, I.kaiming_uniform_, seed=5) is meta
 
 
 def test_fill_into_of_another_shape_raises_before_writing():
     t, into = torch.zeros(4, 6), torch.zeros(6, 4)
     with pytest.raises(ValueError, match="local shape"):
-        fastinit._dtensor.fill_(t, I.normal_, into=into, seed=1)
+        fd.fill_(t, I.normal_, into=into, seed=1)
     assert (into == 0).all() and (t == 0).all()
 
 
