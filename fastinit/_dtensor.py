@@ -28,7 +28,10 @@ def is_dtensor(t) -> bool:
 
 
 def _runs(index):
-    """(local start, global start, length) of each run of consecutive global indices."""
+    """(local start, global start, length) of each run of consecutive global indices (one
+    empty run for none)."""
+    if len(index) == 0:
+        return [(0, 0, 0)]
     cuts = np.flatnonzero(np.diff(index) != 1) + 1
     starts = np.concatenate(([0], cuts))
     ends = np.concatenate((cuts, [len(index)]))

@@ -386,6 +386,12 @@ def test_fill_plain_tensor_array_and_meta():
     assert fd.fill_(meta, I.kaiming_uniform_, seed=5) is meta
 
 
+def test_runs_of_global_indices():
+    assert fd._runs(np.array([0, 1, 2, 6, 7, 8, 11])) == [(0, 0, 3), (3, 6, 3), (6, 11, 1)]
+    assert fd._runs(np.arange(5, 9)) == [(0, 5, 4)]
+    assert fd._runs(np.arange(0)) == [(0, 0, 0)]
+
+
 def test_fill_into_of_another_shape_raises_before_writing():
     t, into = torch.zeros(4, 6), torch.zeros(6, 4)
     with pytest.raises(ValueError, match="local shape"):
