@@ -99,13 +99,25 @@ def orthogonal_fill(out: np.ndarray, rows: int, cols: int, gain: float, seed: in
     return out
 
 
+def _box(out):
+    """(global shape, offsets) of out: the enclosing fastinit.shard box, else out itself."""
+    box = g.current_box()
+    if box is None:
+        return out.shape, (0,) * out.ndim
+    g._check_box(out, *box)
+    return box
+
+
 def eye_fill(out: np.ndarray, gain: float = 1.0) -> np.ndarray:
-    """2-D identity (rectangular allowed) times gain."""
+    """2-D identity (rectangular allowed) times gain; inside a :func:`fastinit.shard`
+    block, the box of the global identity, written directly."""
     if out.ndim != 2:
         raise ValueError(f"eye needs a 2-D tensor, got {out.ndim} dimensions")
+    gain = check_real(gain, "gain")
+    (rows, cols), (r0, c0) = _box(out)
     out[...] = 0
-    k = min(out.shape)
-    out[np.arange(k), np.arange(k)] = check_real(gain, "gain")
+    d = np.arange(max(r0, c0), min(r0 + out.shape[0], c0 + out.shape[1], rows, cols))
+    out[d - r0, d - c0] = gain
     return out
 
 
@@ -119,22 +131,31 @@ def _centre(k: int, centre: str) -> int:
 
 def dirac_fill(out: np.ndarray, groups: int = 1, gain: float = 1.0, centre: str = "torch"):
     """torch's dirac_: out (O, I, *k) zero except out[g*O/groups + d, d, c...] = gain for
-    d < min(O/groups, I), c = k // 2 (centre="torch") or (k - 1) // 2 ("jax")."""
+    d < min(O/groups, I), c = k // 2 (centre="torch") or (k - 1) // 2 ("jax"); inside a
+    :func:`fastinit.shard` block, the entries of the global tensor that fall in the box."""
     if out.ndim not in (3, 4, 5):
         raise ValueError(f"dirac needs a 3-, 4- or 5-D tensor, got {out.ndim} dimensions")
     if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
         raise ValueError(f"groups must be a positive int, got {groups!r}")
-    if out.shape[0] % groups:
-        raise ValueError(f"groups={groups} must divide dim 0 ({out.shape[0]})")
+    shape, offsets = _box(out)
+    if shape[0] % groups:
+        raise ValueError(f"groups={groups} must divide dim 0 ({shape[0]})")
     gain = check_real(gain, "gain")
-    centres = tuple(_centre(k, centre) for k in out.shape[2:])
+    centres = [_centre(k, centre) for k in shape[2:]]
     if out.size == 0:
         return out
     out[...] = 0
-    per_group = out.shape[0] // groups
-    d = np.arange(min(per_group, out.shape[1]))
+    if not all(o <= c < o + n for c, o, n in zip(centres, offsets[2:], out.shape[2:],
+                                                   strict=True)):
+        return out
+    local_centres = tuple(c - o for c, o in zip(centres, offsets[2:], strict=True))
+    per_group = shape[0] // groups
+    d = np.arange(min(per_group, shape[1]))
     for grp in range(groups):
-        out[(grp * per_group + d, d) + centres] = gain
+        rows = grp * per_group + d
+        keep = ((rows >= offsets[0]) & (rows < offsets[0] + out.shape[0])
+                & (d >= offsets[1]) & (d < offsets[1] + out.shape[1]))
+        out[(rows[keep] - offsets[0], d[keep] - offsets[1]) + local_centres] = gain
     return out
 
 

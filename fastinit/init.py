@@ -194,7 +194,7 @@ def eye_(tensor, *, seed=None):
     """The 2-D identity (rectangular allowed), as torch.eye (``seed`` ignored)."""
     out = as_out(tensor, float_only=False)
     ignored_seed(seed)
-    fill_whole_then_box(out, eye_fill)
+    eye_fill(out)
     return tensor
 
 
@@ -205,7 +205,7 @@ def dirac_(tensor, groups=1, *, gain=1.0, centre="torch", seed=None):
     out = as_out(tensor, float_only=False)
     check_fill_value(gain, out.dtype, "gain")
     ignored_seed(seed)
-    fill_whole_then_box(out, lambda o: dirac_fill(o, groups, gain, centre))
+    dirac_fill(out, groups, gain, centre)
     return tensor
 
 
@@ -378,18 +378,20 @@ torch_conv_default_ = torch_linear_default_  # nn.ConvNd.reset_parameters draws 
 
 
 def embedding_default_(weight, padding_idx=None, *, seed=None, generator=None):
-    """What nn.Embedding.reset_parameters draws: N(0, 1), row padding_idx zeroed
-    (padding_idx an int in [-rows, rows))."""
-    w = as_out(weight)
-    if padding_idx is not None:
-        rows = w.shape[0] if w.ndim else 0
-        if isinstance(padding_idx, bool) or not isinstance(padding_idx, numbers.Integral) \
-                or not -rows <= padding_idx < rows:
-            raise ValueError(f"padding_idx must be an int in [-{rows}, {rows}), got "
-                             f"{padding_idx!r}")
+    """What nn.Embedding.reset_parameters draws: N(0, 1), row padding_idx zeroed (the
+    global row inside a :func:`fastinit.shard` block)."""
+    out = as_out(weight)
+    rows = g.logical_shape(out.shape)[0] if out.ndim else 0
+    if padding_idx is not None and not (isinstance(padding_idx, numbers.Integral)
+                                        and not isinstance(padding_idx, bool) and
+                                        -rows <= padding_idx < rows):
+        raise ValueError(f"padding_idx must be an int in [-{rows}, {rows}), got {padding_idx!r}")
     normal_(weight, 0.0, 1.0, seed=seed, generator=generator)
     if padding_idx is not None:
-        w[padding_idx] = 0
+        box = g.current_box()
+        row = padding_idx % rows - (0 if box is None else box[1][0])
+        if 0 <= row < out.shape[0]:
+            out[row] = 0
     return weight
 
 

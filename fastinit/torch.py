@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from . import _dtensor
 from . import _generate as g
 from . import init as _init
 from ._validate import BFLOAT16, derived_seed
@@ -128,13 +129,7 @@ def _embedding(module, name):
     if name != "weight":
         return None
     pad = module.padding_idx
-
-    def fill(t, seed):
-        _init.normal_(t, 0.0, 1.0, seed=seed)
-        if pad is not None:
-            t[pad] = 0
-
-    return fill
+    return lambda t, seed: _init.embedding_default_(t, pad, seed=seed)
 
 
 def _norm(module, name):
@@ -270,10 +265,7 @@ def _plan(module, recipes, *, strict, buffers_strict, prefix=""):
 
 def _run_plan(plan, seed):
     for name, t, recipe in plan:
-        if t.is_meta or t.numel() == 0:
-            continue
-        arr = as_out(t.detach(), name, float_only=False)
-        recipe(arr, seed=param_seed(seed, name))
+        _dtensor.fill_(t, recipe, name=name, seed=param_seed(seed, name))
 
 
 def init_module_(module, *, seed, recipes=None, strict=True, prefix=""):
@@ -304,7 +296,9 @@ def materialize_(module, device="cpu", *, seed, recipes=None):
     allocated: buffers computed in ``__init__`` (masks, rotary tables) are lost on meta.
     Tied parameters (one tensor in several modules, e.g. GPT-2's lm_head and wte) stay
     tied.  Devices other than the CPU are filled on the CPU, one tensor at a time, then
-    copied."""
+    copied.  DTensor parameters (FSDP2's ``fully_shard``, ``distribute_module``,
+    tensor-parallel plans) get on each rank only their local shard, with the values of
+    the unsharded model at its global indices, whatever the mesh (fastinit._dtensor)."""
     torch = _torch()
     device = torch.device(device)
     _plan(module, recipes, strict=True, buffers_strict=True)  # every recipe known first
@@ -320,10 +314,11 @@ def materialize_(module, device="cpu", *, seed, recipes=None):
         _run_plan(plan, seed)
         return module
     for name, t, recipe in plan:
-        host = torch.empty(t.shape, dtype=t.dtype)
-        recipe(as_out(host, name, float_only=False), seed=param_seed(seed, name))
+        local = _dtensor.local_boxes(t)[0]
+        host = torch.empty(local.shape, dtype=t.dtype)
+        _dtensor.fill_(t, recipe, into=host, name=name, seed=param_seed(seed, name))
         with torch.no_grad():
-            t.copy_(host)
+            local.copy_(host)
     return module
 
 
