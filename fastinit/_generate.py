@@ -11,6 +11,7 @@ import contextvars
 import math
 import threading
 
+import ml_dtypes
 import numpy as np
 
 from . import _core
@@ -18,6 +19,7 @@ from ._validate import (
     BFLOAT16,
     DTYPE_CODES,
     U64_LIMIT,
+    check_count,
     check_float_dtype,
     check_out,
     check_real,
@@ -68,16 +70,31 @@ def _prepare(shape, size_name, dtype, out, default_dtype, device=None):
         cuda.device_index(device)  # the spelling, before anything else
         if out is not None and not on_cuda:
             raise ValueError(f"device={device!r} but out is a host array")
+    torch_out = None  # a torch CUDA tensor given as out: as_out's check and version bump
     if on_cuda and not isinstance(out, cuda.DeviceOut):
+        from ._variance import _is_torch, check_torch_view
+
+        if _is_torch(out):
+            torch_out = out
+            check_torch_view(out, "out")
         out = cuda.wrap_out(out)
-    if dtype is None:
-        dtype = out.dtype if isinstance(out, np.ndarray | cuda.DeviceOut) else default_dtype
-    dtype = check_float_dtype(dtype) if dtype != np.uint32 else np.dtype(np.uint32)
+    dtype_name = "dtype"
+    if dtype is None and isinstance(out, np.ndarray | cuda.DeviceOut):
+        dtype, dtype_name = out.dtype, "out.dtype"
+    elif dtype is None:
+        dtype = default_dtype
+    # raw words come from random_bits / Generator.bits only; every other fill is float
+    dtype = (np.dtype(np.uint32) if default_dtype == np.uint32
+             else check_float_dtype(dtype, dtype_name))
     if on_cuda:
         if out.dtype != dtype:
             raise TypeError(f"out must have dtype {dtype.name}, got {out.dtype.name}")
         if shape is not None and out.shape != shape:
             raise ValueError(f"out must have shape {shape}, got {out.shape}")
+        if torch_out is not None:
+            from ._variance import mark_torch_written
+
+            mark_torch_written(torch_out)
     elif out is not None:
         out = check_out(out, dtype, shape)
     elif device is not None and str(device) != "cpu":
@@ -205,14 +222,16 @@ def _run(dist, dtype, shape, out, seed, stream, offset, a=0.0, b=0.0, lo=0.0, hi
     seed = check_u64(seed, "seed")
     stream = check_u64(stream, "stream")
     offset = check_u64(offset, "offset")
-    if isinstance(out, cuda.DeviceOut):
-        return _run_cuda(dist, out, offset, (seed, stream, a, b, lo, hi, pa, pd))
     if out is None:
         out = new_array(shape, dtype)
     box = current_box()
+    # the addressable range (kernels/README.md): element indices offset .. offset + size - 1
+    # of the whole (global) tensor, all below 2**64
     total = out.size if box is None else math.prod(box[0])
     if offset + total > U64_LIMIT:
         raise ValueError(f"offset + size must be <= 2**64, got {offset} + {total}")
+    if isinstance(out, cuda.DeviceOut):
+        return _run_cuda(dist, out, offset, (seed, stream, a, b, lo, hi, pa, pd))
     if box is None:
         start, index_steps = 0, _row_major_steps(out.shape)
     else:
@@ -234,8 +253,9 @@ _LOCAL = threading.local()
 def fill_threads(n: int):
     """CPU fills started by this Python thread use ``n`` OpenMP threads inside the block
     (workers that each fill their own buffer: 1); the bits never depend on it."""
+    n = check_count(n, "n")
     previous = getattr(_LOCAL, "threads", 0)
-    _LOCAL.threads = int(n)
+    _LOCAL.threads = n
     try:
         yield
     finally:
@@ -248,9 +268,6 @@ def _run_cuda(dist, out, offset, params):
     from .backends import cuda
 
     box = current_box()
-    total = out.size if box is None else math.prod(box[0])
-    if offset + total > U64_LIMIT:
-        raise ValueError(f"offset + size must be <= 2**64, got {offset} + {total}")
     if box is None:
         cuda.fill(dist, params, offset, out)
     else:
@@ -281,7 +298,24 @@ def _coalesce(a: np.ndarray, index_steps):
     return tuple(dims), tuple(steps), tuple(isteps)
 
 
+# Largest |z| the normal transforms reach: sqrt(-2 log u1) at the smallest u1, 2^-24 in the
+# 32-bit path (5.768) and 2^-53 for float64 (8.572), rounded up.
+_ZMAX_W32, _ZMAX_F64 = 5.77, 8.572
+_FLOAT64 = np.dtype(np.float64)
+
+
+def _limits(dtype):
+    """(largest finite value of dtype, of its working precision, largest normal |z|)."""
+    if dtype == _FLOAT64:
+        top = float(np.finfo(np.float64).max)
+        return top, top, _ZMAX_F64
+    return float(ml_dtypes.finfo(dtype).max), float(np.finfo(np.float32).max), _ZMAX_W32
+
+
 def _uniform_params(low, high, dtype):
+    """Uniform on [low, high): the span high - low must be finite in float64 and both
+    bounds inside dtype's finite range.  A float32 span beyond float's range (e.g.
+    [-3e38, 3e38)) is formed in double by the kernel (kernels/fi_dist.h)."""
     low = check_real(low, "low")
     high = check_real(high, "high")
     if not low <= high:
@@ -289,6 +323,10 @@ def _uniform_params(low, high, dtype):
     span = high - low
     if not math.isfinite(span):
         raise ValueError(f"high - low must be finite, got {span}")
+    top = _limits(dtype)[0]
+    if low < -top or high > top:
+        raise ValueError(f"low={low}, high={high} reach beyond the finite range of "
+                         f"{dtype.name} (+-{top:g})")
     if low == high:
         return dict(a=low, b=0.0, lo=low, hi=low)
     lo, hi = _inner_bounds(low, high, dtype, open_high=True)
@@ -297,15 +335,24 @@ def _uniform_params(low, high, dtype):
     return dict(a=low, b=span, lo=lo, hi=hi)
 
 
-def _normal_params(loc, scale):
+def _normal_params(loc, scale, dtype=_FLOAT64):
+    """Normal N(loc, scale^2): every value loc + scale z, |z| <= zmax, must be finite in
+    dtype, i.e. |loc| + zmax scale <= its largest value."""
     loc = check_real(loc, "loc")
     scale = check_real(scale, "scale")
     if scale < 0:
         raise ValueError(f"scale must be >= 0, got {scale}")
+    top, _, zmax = _limits(dtype)
+    if abs(loc) + zmax * scale > top:
+        raise ValueError(f"loc={loc}, scale={scale} give values up to |loc| + {zmax} scale, "
+                         f"beyond the largest {dtype.name} ({top:g})")
     return dict(a=loc, b=scale)
 
 
 def _truncnormal_params(loc, scale, a, b, dtype):
+    """Truncated normal: the values it can reach, [a, b] within loc +- zmax scale, must lie
+    in dtype's finite range, and loc + scale z must stay finite in the working precision
+    for the z in [alpha, beta]."""
     loc = check_real(loc, "loc")
     scale = check_real(scale, "scale")
     a = check_real(a, "a")
@@ -315,6 +362,11 @@ def _truncnormal_params(loc, scale, a, b, dtype):
     if not a < b:
         raise ValueError(f"a must be < b, got a={a}, b={b}")
     alpha, beta = (a - loc) / scale, (b - loc) / scale
+    top, work, zmax = _limits(dtype)
+    if (abs(loc) + scale * min(zmax, max(abs(alpha), abs(beta))) > work
+            or max(a, loc - zmax * scale) < -top or min(b, loc + zmax * scale) > top):
+        raise ValueError(f"loc={loc}, scale={scale}, a={a}, b={b} reach beyond the finite "
+                         f"range of {dtype.name} (+-{top:g})")
     sign = 1.0
     if alpha > 0:  # the interval lies in the upper half: sample its mirror image
         alpha, beta, sign = -beta, -alpha, -1.0
@@ -382,7 +434,7 @@ def normal(shape, mean=0.0, std=1.0, *, seed, stream=0, offset=0, dtype=None, ou
     """
     shape, dtype, out = _prepare(shape, "shape", dtype, out, np.float32, device)
     return _run(DIST_NORMAL, dtype, shape, out, seed, stream, offset,
-                **_normal_params(mean, std))
+                **_normal_params(mean, std, dtype))
 
 
 def truncated_normal(shape, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed, stream=0, offset=0,
