@@ -48,11 +48,13 @@ def _next_toward(x: float, dtype: np.dtype, up: bool) -> float:
 
 
 def _inner_bounds(low: float, high: float, dtype: np.dtype, open_high: bool):
-    """Smallest value of `dtype` >= low and largest <= high (< high when open_high)."""
-    lo = float(np.array(low).astype(dtype))
+    """Smallest value of `dtype` >= low and largest <= high (< high when open_high); a
+    bound beyond dtype's range rounds to inf and steps back to its largest value."""
+    with np.errstate(over="ignore"):
+        lo = float(np.array(low).astype(dtype))
+        hi = float(np.array(high).astype(dtype))
     if lo < low:
         lo = _next_toward(lo, dtype, up=True)
-    hi = float(np.array(high).astype(dtype))
     if hi > high or (open_high and hi >= high):
         hi = _next_toward(hi, dtype, up=False)
     return lo, hi
@@ -395,18 +397,24 @@ def uniform(shape, low=0.0, high=1.0, *, seed, stream=0, offset=0, dtype=None, o
         Shape of the result (must equal ``out.shape`` when both are given; may be None
         with ``out``).
     low, high : float
-        Bounds, low <= high.  Values are clamped into the values of ``dtype`` in
-        [low, high), so rounding to a low precision never yields ``high``.
+        Bounds, low <= high, inside the finite range of ``dtype`` and with ``high - low``
+        finite in float64 (ValueError otherwise).  Values are clamped into the values of
+        ``dtype`` in [low, high), so rounding to a low precision never yields ``high``.
     seed : int in [0, 2**64)
         Philox key.
     stream : int in [0, 2**64)
         Independent stream for the same seed.
     offset : int
         Logical index of the first element: ``uniform((n,), seed=s, offset=k)`` equals
-        ``uniform((k + n,), seed=s)[k:]`` bit for bit.
-    dtype : float16, bfloat16, float32 (default, or ``out.dtype``), float64
+        ``uniform((k + n,), seed=s)[k:]`` bit for bit.  ``offset + size <= 2**64`` (the
+        global size inside :func:`shard`), so the last element is index 2**64 - 1.
+    dtype : float16, bfloat16, float32 (default, or ``out.dtype``), float64, in native
+        byte order (integer words come from :func:`random_bits` only; TypeError).
     out : numpy.ndarray, optional
-        Filled in place, in logical row-major order whatever its memory layout.  A CuPy
+        Filled in place, in logical row-major order whatever its memory layout (any ndim).
+        An out in which two elements may share memory (a stride-0 or broadcast axis, any
+        view whose axes, ordered by |stride|, do not each step past the inner ones) is a
+        ValueError, as in torch.  A CuPy
         array, torch CUDA tensor or CUDA DLPack buffer is filled on its device (the same
         bits, fastinit/backends/cuda.py).
     device : "cpu" (default), "cuda" or "cuda:N"
@@ -429,7 +437,8 @@ def normal(shape, mean=0.0, std=1.0, *, seed, stream=0, offset=0, dtype=None, ou
 
     Box-Muller on word pairs (kernels/fi_dist.h): element 2k and 2k + 1 are r cos(theta)
     and r sin(theta) of the same pair, r = sqrt(-2 log u1).  The 24-bit u1 of the 32-bit
-    path bounds |z| <= 5.77; float64 uses 53 bits (|z| <= 8.57).
+    path bounds |z| <= 5.77; float64 uses 53 bits (|z| <= 8.572).  ValueError when
+    |mean| + that bound times std exceeds the largest value of dtype.
     Other arguments as :func:`uniform`.
     """
     shape, dtype, out = _prepare(shape, "shape", dtype, out, np.float32, device)
