@@ -399,7 +399,8 @@ def uniform(shape, low=0.0, high=1.0, *, seed, stream=0, offset=0, dtype=None, o
     low, high : float
         Bounds, low <= high, inside the finite range of ``dtype`` and with ``high - low``
         finite in float64 (ValueError otherwise).  Values are clamped into the values of
-        ``dtype`` in [low, high), so rounding to a low precision never yields ``high``.
+        ``dtype`` in [low, high), so rounding to a low precision never yields ``high``;
+        low == high gives that constant rounded to ``dtype``.
     seed : int in [0, 2**64)
         Philox key.
     stream : int in [0, 2**64)

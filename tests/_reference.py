@@ -95,3 +95,39 @@ def tolerance(magnitude, dtype):
     eps = float(ml_dtypes.finfo(dtype).eps)
     tiny = float(ml_dtypes.finfo(dtype).smallest_subnormal)
     return (8 * 2.0**-23 + eps) * magnitude + tiny
+
+
+def check_values(dist, values, indices, seed, stream, dtype, args):
+    """values[k] is logical element indices[k] of (seed, stream) for `dist` ("random_bits",
+    "uniform", "normal", "truncated_normal") with parameters `args`, per this reference:
+    bits and uniform exactly (uniform clamped into [low, high)), the normals within
+    ``tolerance``; every value finite."""
+    for v, i in zip(np.asarray(values).reshape(-1), indices, strict=True):
+        if dist == "random_bits":
+            assert int(v) == bits(seed, stream, i), i
+            continue
+        v = float(v)
+        assert math.isfinite(v), (i, v)
+        if dist == "uniform":
+            low, high = args
+            if low == high:  # the constant, rounded to dtype
+                assert v == float(np.array(low).astype(dtype)), (i, v)
+                continue
+            w = uniform(seed, stream, i, low, high, dtype)
+            expect = float(np.array(w).astype(dtype))
+            assert low <= v < high, (i, v)
+            if low <= expect < high:
+                assert v == expect, (i, v, expect)
+            else:  # rounded onto a bound: the nearest value of dtype inside [low, high)
+                assert abs(v - w) <= tolerance(abs(w), dtype), (i, v, w)
+        elif dist == "normal":
+            loc, scale = args
+            z = normal_z(seed, stream, i, dtype)
+            assert abs(v - (loc + scale * z)) <= tolerance(abs(loc) + scale * abs(z), dtype), (
+                i, v)
+        else:
+            loc, scale, a, b = args
+            z = truncated_z(seed, stream, i, loc, scale, a, b, dtype)
+            exact = min(max(loc + scale * z, a), b)
+            assert a <= v <= b, (i, v)
+            assert abs(v - exact) <= tolerance(abs(loc) + scale * abs(z), dtype), (i, v)

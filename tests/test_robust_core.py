@@ -38,32 +38,8 @@ def _fill(dist, shape, seed=7, stream=3, dtype=np.float32, **kw):
 
 def assert_matches_reference(dist, values, indices, seed=7, stream=3, dtype=np.float32,
                              args=None):
-    """values[k] is logical element indices[k] of the stream, per the pure-Python reference."""
-    args = DIST_ARGS[dist] if args is None else args
-    for v, i in zip(np.asarray(values).reshape(-1), indices, strict=True):
-        v = float(v) if dist != "random_bits" else int(v)
-        if dist == "random_bits":
-            assert v == ref.bits(seed, stream, i), i
-        elif dist == "uniform":
-            low, high = args
-            w = ref.uniform(seed, stream, i, low, high, dtype)
-            expect = float(np.array(w).astype(dtype))
-            assert low <= v < high or v == low == high, (i, v)
-            if low <= expect < high:
-                assert v == expect, (i, v, expect)
-            else:  # rounded onto high: the largest value of dtype below it
-                assert abs(v - w) <= ref.tolerance(abs(w), dtype), (i, v, w)
-        elif dist == "normal":
-            loc, scale = args
-            z = ref.normal_z(seed, stream, i, dtype)
-            exact = loc + scale * z
-            assert abs(v - exact) <= ref.tolerance(abs(loc) + scale * abs(z), dtype), (i, v)
-        else:
-            loc, scale, a, b = args
-            z = ref.truncated_z(seed, stream, i, loc, scale, a, b, dtype)
-            exact = min(max(loc + scale * z, a), b)
-            assert a <= v <= b
-            assert abs(v - exact) <= ref.tolerance(abs(loc) + scale * abs(z), dtype), (i, v)
+    ref.check_values(dist, values, indices, seed, stream, dtype,
+                     DIST_ARGS[dist] if args is None else args)
 
 
 def test_reference_philox_is_philox():
