@@ -18,6 +18,7 @@ from . import _core
 from ._validate import (
     BFLOAT16,
     DTYPE_CODES,
+    FLOAT_DTYPES,
     U64_LIMIT,
     check_count,
     check_float_dtype,
@@ -49,10 +50,10 @@ def _next_toward(x: float, dtype: np.dtype, up: bool) -> float:
 
 def _inner_bounds(low: float, high: float, dtype: np.dtype, open_high: bool):
     """Smallest value of `dtype` >= low and largest <= high (< high when open_high); a
-    bound beyond dtype's range rounds to inf and steps back to its largest value."""
-    with np.errstate(over="ignore"):
-        lo = float(np.array(low).astype(dtype))
-        hi = float(np.array(high).astype(dtype))
+    bound beyond dtype's finite range gives its largest value."""
+    top = _LIMITS[dtype][0]
+    lo = float(np.array(max(low, -top)).astype(dtype))
+    hi = float(np.array(min(high, top)).astype(dtype))
     if lo < low:
         lo = _next_toward(lo, dtype, up=True)
     if hi > high or (open_high and hi >= high):
@@ -304,14 +305,11 @@ def _coalesce(a: np.ndarray, index_steps):
 # 32-bit path (5.768) and 2^-53 for float64 (8.572), rounded up.
 _ZMAX_W32, _ZMAX_F64 = 5.77, 8.572
 _FLOAT64 = np.dtype(np.float64)
-
-
-def _limits(dtype):
-    """(largest finite value of dtype, of its working precision, largest normal |z|)."""
-    if dtype == _FLOAT64:
-        top = float(np.finfo(np.float64).max)
-        return top, top, _ZMAX_F64
-    return float(ml_dtypes.finfo(dtype).max), float(np.finfo(np.float32).max), _ZMAX_W32
+# per float dtype: (its largest finite value, that of its working precision, largest |z|)
+_LIMITS = {dt: (float(ml_dtypes.finfo(dt).max), float(ml_dtypes.finfo(dt).max), _ZMAX_F64)
+           if dt == _FLOAT64 else
+           (float(ml_dtypes.finfo(dt).max), float(np.finfo(np.float32).max), _ZMAX_W32)
+           for dt in FLOAT_DTYPES}
 
 
 def _uniform_params(low, high, dtype):
@@ -325,7 +323,7 @@ def _uniform_params(low, high, dtype):
     span = high - low
     if not math.isfinite(span):
         raise ValueError(f"high - low must be finite, got {span}")
-    top = _limits(dtype)[0]
+    top = _LIMITS[dtype][0]
     if low < -top or high > top:
         raise ValueError(f"low={low}, high={high} reach beyond the finite range of "
                          f"{dtype.name} (+-{top:g})")
@@ -344,7 +342,7 @@ def _normal_params(loc, scale, dtype=_FLOAT64):
     scale = check_real(scale, "scale")
     if scale < 0:
         raise ValueError(f"scale must be >= 0, got {scale}")
-    top, _, zmax = _limits(dtype)
+    top, _, zmax = _LIMITS[dtype]
     if abs(loc) + zmax * scale > top:
         raise ValueError(f"loc={loc}, scale={scale} give values up to |loc| + {zmax} scale, "
                          f"beyond the largest {dtype.name} ({top:g})")
@@ -364,7 +362,7 @@ def _truncnormal_params(loc, scale, a, b, dtype):
     if not a < b:
         raise ValueError(f"a must be < b, got a={a}, b={b}")
     alpha, beta = (a - loc) / scale, (b - loc) / scale
-    top, work, zmax = _limits(dtype)
+    top, work, zmax = _LIMITS[dtype]
     if (abs(loc) + scale * min(zmax, max(abs(alpha), abs(beta))) > work
             or max(a, loc - zmax * scale) < -top or min(b, loc + zmax * scale) > top):
         raise ValueError(f"loc={loc}, scale={scale}, a={a}, b={b} reach beyond the finite "

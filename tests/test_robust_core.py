@@ -207,6 +207,7 @@ def test_torch_expand_is_rejected():
 # ---- 3. fork, spawn, forkserver ----
 
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+@pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:RuntimeWarning")  # jax's, if loaded
 def test_pool_children_fill_after_a_parallel_fill(method):
     """A parallel fill in the parent, then fills in a Pool: a fork child used to wait
     forever on libgomp's dead thread pool; now it fills serially (same bits)."""
