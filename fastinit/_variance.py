@@ -24,7 +24,7 @@ import numpy as np
 from . import _generate as g
 from ._fans import fan_for_mode
 from ._generator import Generator
-from ._validate import BFLOAT16, check_float_dtype, check_real, check_u64
+from ._validate import BFLOAT16, check_float_dtype, check_no_overlap, check_real, check_u64
 
 TRUNC_STD_2SIGMA = 0.87962566103423978  # std of N(0, 1) truncated to (-2, 2)
 DISTRIBUTIONS = ("truncated_normal", "normal", "uniform")
@@ -147,6 +147,7 @@ def as_out(tensor, name: str = "tensor", *, float_only: bool = True,
         check_float_dtype(arr.dtype, f"{name}.dtype")
     if not arr.flags.writeable:
         raise ValueError(f"{name} must be writeable, got a read-only array")
+    check_no_overlap(arr, name)
     if is_torch:
         mark_torch_written(tensor)
     return arr

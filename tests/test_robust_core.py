@@ -199,9 +199,10 @@ def test_torch_expand_is_rejected():
     import fastinit.torch as ft
 
     t = torch.zeros(1, 4).expand(3, 4)
-    with pytest.raises(ValueError, match="more than one element of out"):
-        ft.normal_(t, seed=0)
-    assert (t == 0).all()
+    for fill in (ft.normal_, ft.orthogonal_, ft.eye_):
+        with pytest.raises(ValueError, match="more than one element of tensor refers"):
+            fill(t) if fill is ft.eye_ else fill(t, seed=0)
+    assert t._version == 0 and (t == 0).all()
 
 
 # ---- 3. fork, spawn, forkserver ----
