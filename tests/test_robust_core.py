@@ -217,17 +217,22 @@ def test_pool_children_fill_after_a_parallel_fill(method):
     fastinit.set_num_threads(2)
     n = 300_000  # above the serial threshold
     parent = fastinit.normal((n,), seed=11)
+    frames = functools.partial(fastinit.init.orthogonal_, np.empty((16, 32, 32), np.float32),
+                               seed=11)  # a batch: threads in fastinit/_linalg.pyx
+    parent_frames = frames()
     ctx = multiprocessing.get_context(method)
     with ctx.Pool(2) as pool:
         try:
             results = pool.map_async(functools.partial(fastinit.normal, seed=11),
                                      [(n,), (n,), (n,)]).get(timeout=120)
+            child_frames = pool.apply_async(frames).get(timeout=120)
             threads = pool.apply_async(fastinit.get_num_threads).get(timeout=120)
         except multiprocessing.TimeoutError:
             pool.terminate()
             pytest.fail(f"a {method} child hung on its fill")
     for r in results:
         np.testing.assert_array_equal(r, parent)
+    np.testing.assert_array_equal(child_frames, parent_frames)
     if method == "fork":
         assert threads == 1
 
