@@ -10,7 +10,11 @@ from libc.stdint cimport uint16_t, uint32_t, uint64_t, int64_t
 from numpy.random cimport bitgen_t
 from numpy.random.bit_generator cimport BitGenerator
 
+import os
+
 import numpy as np
+
+from fastinit._validate import check_count
 
 cnp.import_array()
 
@@ -47,8 +51,22 @@ SIMD_NAMES = ("baseline", "avx2", "avx512")
 DEF CHUNK = 32768          # elements per work item (a multiple of every group size)
 DEF BATCH = 512            # work items between checks for Ctrl-C (16 Mi elements)
 DEF SERIAL_BELOW = 131072  # smaller fills run on the calling thread
+DEF MAX_AXES = 65          # numpy's 64 dimensions, plus the unit axis _coalesce may add
 
 cdef int _num_threads = omp_get_max_threads()
+cdef bint _fork_child = False
+
+
+def _after_fork_in_child():
+    """libgomp's thread pool does not survive fork(): a child entering a parallel region
+    the parent had used waits forever for threads that do not exist.  A forked process
+    therefore fills on its calling thread only (same bits); spawn and forkserver children
+    start fresh and keep their threads."""
+    global _fork_child
+    _fork_child = True
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def openmp_enabled():
@@ -57,16 +75,15 @@ def openmp_enabled():
 
 
 def get_num_threads():
-    """Threads a fill uses (1 without OpenMP)."""
-    return _num_threads if FI_OPENMP else 1
+    """Threads a fill uses (1 without OpenMP, and in a process made by fork())."""
+    return _num_threads if FI_OPENMP and not _fork_child else 1
 
 
-def set_num_threads(int n):
-    """Set the threads a fill uses; n >= 1.  The values never depend on it."""
+def set_num_threads(n):
+    """Set the threads a fill uses: an integer n >= 1 (TypeError/ValueError otherwise).
+    The values never depend on it.  A process made by fork() fills serially whatever n."""
     global _num_threads
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    _num_threads = n
+    _num_threads = check_count(n, "n")
 
 
 def simd_supported():
@@ -99,10 +116,12 @@ def fill(int dist, int dtype, tuple params, uint64_t offset, cnp.ndarray out,
     cdef fi_params p
     p.seed, p.stream, p.a, p.b, p.lo, p.hi, p.pa, p.pd = params
     cdef int nd = len(shape)
-    cdef int64_t dims[32]
-    cdef int64_t steps[32]
-    cdef uint64_t isteps[32]
+    cdef int64_t dims[MAX_AXES]
+    cdef int64_t steps[MAX_AXES]
+    cdef uint64_t isteps[MAX_AXES]
     cdef int k
+    if not 1 <= nd <= MAX_AXES:
+        raise ValueError(f"out must have at most {MAX_AXES} axes after merging, got {nd}")
     for k in range(nd):
         dims[k] = shape[k]
         steps[k] = strides[k]
@@ -118,6 +137,8 @@ def fill(int dist, int dtype, tuple params, uint64_t offset, cnp.ndarray out,
     cdef int64_t items = rows * per_row
     cdef char *base = <char *>cnp.PyArray_DATA(out)
     cdef int nt = (threads if threads > 0 else _num_threads) if rows * m >= SERIAL_BELOW else 1
+    if _fork_child:
+        nt = 1
     cdef int64_t t0, t1, t
     t0 = 0
     while t0 < items:

@@ -11,13 +11,16 @@ import contextvars
 import math
 import threading
 
+import ml_dtypes
 import numpy as np
 
 from . import _core
 from ._validate import (
     BFLOAT16,
     DTYPE_CODES,
+    FLOAT_DTYPES,
     U64_LIMIT,
+    check_count,
     check_float_dtype,
     check_out,
     check_real,
@@ -46,11 +49,13 @@ def _next_toward(x: float, dtype: np.dtype, up: bool) -> float:
 
 
 def _inner_bounds(low: float, high: float, dtype: np.dtype, open_high: bool):
-    """Smallest value of `dtype` >= low and largest <= high (< high when open_high)."""
-    lo = float(np.array(low).astype(dtype))
+    """Smallest value of `dtype` >= low and largest <= high (< high when open_high); a
+    bound beyond dtype's finite range gives its largest value."""
+    top = _LIMITS[dtype][0]
+    lo = float(np.array(max(low, -top)).astype(dtype))
+    hi = float(np.array(min(high, top)).astype(dtype))
     if lo < low:
         lo = _next_toward(lo, dtype, up=True)
-    hi = float(np.array(high).astype(dtype))
     if hi > high or (open_high and hi >= high):
         hi = _next_toward(hi, dtype, up=False)
     return lo, hi
@@ -68,16 +73,31 @@ def _prepare(shape, size_name, dtype, out, default_dtype, device=None):
         cuda.device_index(device)  # the spelling, before anything else
         if out is not None and not on_cuda:
             raise ValueError(f"device={device!r} but out is a host array")
+    torch_out = None  # a torch CUDA tensor given as out: as_out's check and version bump
     if on_cuda and not isinstance(out, cuda.DeviceOut):
+        from ._variance import _is_torch, check_torch_view
+
+        if _is_torch(out):
+            torch_out = out
+            check_torch_view(out, "out")
         out = cuda.wrap_out(out)
-    if dtype is None:
-        dtype = out.dtype if isinstance(out, np.ndarray | cuda.DeviceOut) else default_dtype
-    dtype = check_float_dtype(dtype) if dtype != np.uint32 else np.dtype(np.uint32)
+    dtype_name = "dtype"
+    if dtype is None and isinstance(out, np.ndarray | cuda.DeviceOut):
+        dtype, dtype_name = out.dtype, "out.dtype"
+    elif dtype is None:
+        dtype = default_dtype
+    # raw words come from random_bits / Generator.bits only; every other fill is float
+    dtype = (np.dtype(np.uint32) if default_dtype == np.uint32
+             else check_float_dtype(dtype, dtype_name))
     if on_cuda:
         if out.dtype != dtype:
             raise TypeError(f"out must have dtype {dtype.name}, got {out.dtype.name}")
         if shape is not None and out.shape != shape:
             raise ValueError(f"out must have shape {shape}, got {out.shape}")
+        if torch_out is not None:
+            from ._variance import mark_torch_written
+
+            mark_torch_written(torch_out)
     elif out is not None:
         out = check_out(out, dtype, shape)
     elif device is not None and str(device) != "cpu":
@@ -205,14 +225,16 @@ def _run(dist, dtype, shape, out, seed, stream, offset, a=0.0, b=0.0, lo=0.0, hi
     seed = check_u64(seed, "seed")
     stream = check_u64(stream, "stream")
     offset = check_u64(offset, "offset")
-    if isinstance(out, cuda.DeviceOut):
-        return _run_cuda(dist, out, offset, (seed, stream, a, b, lo, hi, pa, pd))
     if out is None:
         out = new_array(shape, dtype)
     box = current_box()
+    # the addressable range (kernels/README.md): element indices offset .. offset + size - 1
+    # of the whole (global) tensor, all below 2**64
     total = out.size if box is None else math.prod(box[0])
     if offset + total > U64_LIMIT:
         raise ValueError(f"offset + size must be <= 2**64, got {offset} + {total}")
+    if isinstance(out, cuda.DeviceOut):
+        return _run_cuda(dist, out, offset, (seed, stream, a, b, lo, hi, pa, pd))
     if box is None:
         start, index_steps = 0, _row_major_steps(out.shape)
     else:
@@ -234,8 +256,9 @@ _LOCAL = threading.local()
 def fill_threads(n: int):
     """CPU fills started by this Python thread use ``n`` OpenMP threads inside the block
     (workers that each fill their own buffer: 1); the bits never depend on it."""
+    n = check_count(n, "n")
     previous = getattr(_LOCAL, "threads", 0)
-    _LOCAL.threads = int(n)
+    _LOCAL.threads = n
     try:
         yield
     finally:
@@ -248,9 +271,6 @@ def _run_cuda(dist, out, offset, params):
     from .backends import cuda
 
     box = current_box()
-    total = out.size if box is None else math.prod(box[0])
-    if offset + total > U64_LIMIT:
-        raise ValueError(f"offset + size must be <= 2**64, got {offset} + {total}")
     if box is None:
         cuda.fill(dist, params, offset, out)
     else:
@@ -281,7 +301,21 @@ def _coalesce(a: np.ndarray, index_steps):
     return tuple(dims), tuple(steps), tuple(isteps)
 
 
+# Largest |z| the normal transforms reach: sqrt(-2 log u1) at the smallest u1, 2^-24 in the
+# 32-bit path (5.768) and 2^-53 for float64 (8.572), rounded up.
+_ZMAX_W32, _ZMAX_F64 = 5.77, 8.572
+_FLOAT64 = np.dtype(np.float64)
+# per float dtype: (its largest finite value, that of its working precision, largest |z|)
+_LIMITS = {dt: (float(ml_dtypes.finfo(dt).max), float(ml_dtypes.finfo(dt).max), _ZMAX_F64)
+           if dt == _FLOAT64 else
+           (float(ml_dtypes.finfo(dt).max), float(np.finfo(np.float32).max), _ZMAX_W32)
+           for dt in FLOAT_DTYPES}
+
+
 def _uniform_params(low, high, dtype):
+    """Uniform on [low, high): the span high - low must be finite in float64 and both
+    bounds inside dtype's finite range.  A float32 span beyond float's range (e.g.
+    [-3e38, 3e38)) is formed in double by the kernel (kernels/fi_dist.h)."""
     low = check_real(low, "low")
     high = check_real(high, "high")
     if not low <= high:
@@ -289,6 +323,10 @@ def _uniform_params(low, high, dtype):
     span = high - low
     if not math.isfinite(span):
         raise ValueError(f"high - low must be finite, got {span}")
+    top = _LIMITS[dtype][0]
+    if low < -top or high > top:
+        raise ValueError(f"low={low}, high={high} reach beyond the finite range of "
+                         f"{dtype.name} (+-{top:g})")
     if low == high:
         return dict(a=low, b=0.0, lo=low, hi=low)
     lo, hi = _inner_bounds(low, high, dtype, open_high=True)
@@ -297,15 +335,24 @@ def _uniform_params(low, high, dtype):
     return dict(a=low, b=span, lo=lo, hi=hi)
 
 
-def _normal_params(loc, scale):
+def _normal_params(loc, scale, dtype=_FLOAT64):
+    """Normal N(loc, scale^2): every value loc + scale z, |z| <= zmax, must be finite in
+    dtype, i.e. |loc| + zmax scale <= its largest value."""
     loc = check_real(loc, "loc")
     scale = check_real(scale, "scale")
     if scale < 0:
         raise ValueError(f"scale must be >= 0, got {scale}")
+    top, _, zmax = _LIMITS[dtype]
+    if abs(loc) + zmax * scale > top:
+        raise ValueError(f"loc={loc}, scale={scale} give values up to |loc| + {zmax} scale, "
+                         f"beyond the largest {dtype.name} ({top:g})")
     return dict(a=loc, b=scale)
 
 
 def _truncnormal_params(loc, scale, a, b, dtype):
+    """Truncated normal: the values it can reach, [a, b] within loc +- zmax scale, must lie
+    in dtype's finite range, and loc + scale z must stay finite in the working precision
+    for the z in [alpha, beta]."""
     loc = check_real(loc, "loc")
     scale = check_real(scale, "scale")
     a = check_real(a, "a")
@@ -315,6 +362,11 @@ def _truncnormal_params(loc, scale, a, b, dtype):
     if not a < b:
         raise ValueError(f"a must be < b, got a={a}, b={b}")
     alpha, beta = (a - loc) / scale, (b - loc) / scale
+    top, work, zmax = _LIMITS[dtype]
+    if (abs(loc) + scale * min(zmax, max(abs(alpha), abs(beta))) > work
+            or max(a, loc - zmax * scale) < -top or min(b, loc + zmax * scale) > top):
+        raise ValueError(f"loc={loc}, scale={scale}, a={a}, b={b} reach beyond the finite "
+                         f"range of {dtype.name} (+-{top:g})")
     sign = 1.0
     if alpha > 0:  # the interval lies in the upper half: sample its mirror image
         alpha, beta, sign = -beta, -alpha, -1.0
@@ -343,18 +395,25 @@ def uniform(shape, low=0.0, high=1.0, *, seed, stream=0, offset=0, dtype=None, o
         Shape of the result (must equal ``out.shape`` when both are given; may be None
         with ``out``).
     low, high : float
-        Bounds, low <= high.  Values are clamped into the values of ``dtype`` in
-        [low, high), so rounding to a low precision never yields ``high``.
+        Bounds, low <= high, inside the finite range of ``dtype`` and with ``high - low``
+        finite in float64 (ValueError otherwise).  Values are clamped into the values of
+        ``dtype`` in [low, high), so rounding to a low precision never yields ``high``;
+        low == high gives that constant rounded to ``dtype``.
     seed : int in [0, 2**64)
         Philox key.
     stream : int in [0, 2**64)
         Independent stream for the same seed.
     offset : int
         Logical index of the first element: ``uniform((n,), seed=s, offset=k)`` equals
-        ``uniform((k + n,), seed=s)[k:]`` bit for bit.
-    dtype : float16, bfloat16, float32 (default, or ``out.dtype``), float64
+        ``uniform((k + n,), seed=s)[k:]`` bit for bit.  ``offset + size <= 2**64`` (the
+        global size inside :func:`shard`), so the last element is index 2**64 - 1.
+    dtype : float16, bfloat16, float32 (default, or ``out.dtype``), float64, in native
+        byte order (integer words come from :func:`random_bits` only; TypeError).
     out : numpy.ndarray, optional
-        Filled in place, in logical row-major order whatever its memory layout.  A CuPy
+        Filled in place, in logical row-major order whatever its memory layout (any ndim).
+        An out in which two elements may share memory (a stride-0 or broadcast axis, any
+        view whose axes, ordered by |stride|, do not each step past the inner ones) is a
+        ValueError, as in torch.  A CuPy
         array, torch CUDA tensor or CUDA DLPack buffer is filled on its device (the same
         bits, fastinit/backends/cuda.py).
     device : "cpu" (default), "cuda" or "cuda:N"
@@ -377,12 +436,13 @@ def normal(shape, mean=0.0, std=1.0, *, seed, stream=0, offset=0, dtype=None, ou
 
     Box-Muller on word pairs (kernels/fi_dist.h): element 2k and 2k + 1 are r cos(theta)
     and r sin(theta) of the same pair, r = sqrt(-2 log u1).  The 24-bit u1 of the 32-bit
-    path bounds |z| <= 5.77; float64 uses 53 bits (|z| <= 8.57).
+    path bounds |z| <= 5.77; float64 uses 53 bits (|z| <= 8.572).  ValueError when
+    |mean| + that bound times std exceeds the largest value of dtype.
     Other arguments as :func:`uniform`.
     """
     shape, dtype, out = _prepare(shape, "shape", dtype, out, np.float32, device)
     return _run(DIST_NORMAL, dtype, shape, out, seed, stream, offset,
-                **_normal_params(mean, std))
+                **_normal_params(mean, std, dtype))
 
 
 def truncated_normal(shape, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed, stream=0, offset=0,

@@ -86,6 +86,16 @@ def check_seed(seed, name: str = "seed") -> int:
     return check_u64(seed, name)
 
 
+def check_count(value, name: str) -> int:
+    """An integer in [1, 2**31) (a thread count)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer >= 1, got {type(value).__name__}")
+    value = int(value)
+    if not 1 <= value < 1 << 31:
+        raise ValueError(f"{name} must be >= 1 and < 2**31, got {value}")
+    return value
+
+
 def check_shape(size, name: str = "size") -> tuple[int, ...]:
     """A non-negative int or a sequence of them."""
     if isinstance(size, bool | np.bool_):
@@ -119,6 +129,8 @@ def check_float_dtype(dtype, name: str = "dtype") -> np.dtype:
         dt = BFLOAT16 if dtype in ("bfloat16", "bf16") else np.dtype(dtype)
     except TypeError:
         raise TypeError(f"{name} must be a dtype, got {dtype!r}") from None
+    if not dt.isnative:
+        raise TypeError(f"{name} must be native byte order, got {dt.str}")
     if dt not in FLOAT_DTYPES:
         raise TypeError(
             f"{name} must be one of float16, bfloat16, float32, float64, got {dt.name}"
@@ -178,16 +190,42 @@ def check_fill_value(value, dtype, name: str, *, allow_nonfinite: bool = False):
 
 
 def check_out(out, dtype: np.dtype, shape: tuple[int, ...] | None) -> np.ndarray:
-    """A writeable numpy array of `dtype` (and of `shape` when given)."""
+    """A writeable numpy array of `dtype` (and of `shape` when given) whose elements do
+    not overlap (see :func:`check_no_overlap`)."""
     if not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+    if not out.dtype.isnative:
+        raise TypeError(f"out must be native byte order, got {out.dtype.str}")
     if out.dtype != dtype:
         raise TypeError(f"out must have dtype {dtype.name}, got {out.dtype.name}")
     if not out.flags.writeable:
         raise ValueError("out must be writeable, got a read-only array")
     if shape is not None and out.shape != shape:
         raise ValueError(f"out must have shape {shape}, got {out.shape}")
+    check_no_overlap(out, "out")
     return out
+
+
+def check_no_overlap(arr: np.ndarray, name: str) -> None:
+    """Reject an output in which two elements may share memory (a broadcast view, a
+    stride-0 axis, torch's ``expand``), as torch does: filling it would depend on the
+    write order.  The test is sufficient and O(ndim log ndim): the axes of length > 1,
+    ordered by |stride|, must each step at least past the bytes the inner ones span
+    (itemsize + sum |stride| (length - 1)).  Every slice, transpose or reversal of a
+    non-overlapping array passes; only views whose axes interleave in memory (possible
+    with as_strided alone) are rejected although they might not overlap."""
+    if arr.size == 0:
+        return
+    span = arr.itemsize
+    axes = zip(arr.strides, arr.shape, strict=True)
+    for stride, n in sorted((abs(s), n) for s, n in axes if n > 1):
+        if stride < span:
+            raise ValueError(
+                f"unsupported operation: more than one element of {name} refers to a single "
+                f"memory location (shape {arr.shape}, strides {arr.strides}); fill a "
+                "non-overlapping array (e.g. a copy) instead"
+            )
+        span += stride * (n - 1)
 
 
 def derived_seed(seed: int, name: str) -> int:

@@ -25,7 +25,14 @@ import numpy as np
 from . import _generate as g
 from ._fans import fan_for_mode
 from ._generator import Generator
-from ._validate import BFLOAT16, check_float_dtype, check_real, check_u64, value_max
+from ._validate import (
+    BFLOAT16,
+    check_float_dtype,
+    check_no_overlap,
+    check_real,
+    check_u64,
+    value_max,
+)
 
 TRUNC_STD_2SIGMA = 0.87962566103423978  # std of N(0, 1) truncated to (-2, 2)
 DISTRIBUTIONS = ("truncated_normal", "normal", "uniform")
@@ -78,10 +85,36 @@ def ignored_seed(seed) -> None:
         check_u64(seed, "seed")
 
 
+def _is_torch(tensor) -> bool:
+    return type(tensor).__module__.startswith("torch")
+
+
+def check_torch_view(tensor, name: str) -> None:
+    """Reject a lazily negated or conjugated torch view (``is_neg()``, ``is_conj()``): its
+    memory holds the values un-negated, so a fill would read back negated."""
+    for bit, what, undo in (("is_neg", "negative", "resolve_neg"),
+                            ("is_conj", "conjugate", "resolve_conj")):
+        if getattr(tensor, bit)():
+            raise ValueError(
+                f"{name} has torch's {what} bit set (a lazy view, {name}.{bit}() is True): "
+                f"its memory does not hold its values; fill the tensor it views, or "
+                f"{name}.{undo}() (a copy)"
+            )
+
+
+def mark_torch_written(tensor) -> None:
+    """Bump the autograd version counter of a torch tensor about to be filled, so a
+    backward through a graph that saved it raises "modified by an inplace operation", as
+    after torch.nn.init's in-place fills."""
+    import torch
+
+    torch.autograd.graph.increment_version(tensor)
+
+
 def _from_dlpack(tensor) -> np.ndarray:
     """np.from_dlpack, plus torch bfloat16 (numpy's DLPack has no bfloat16: the bits are
     shared through an int16 view and read back as ml_dtypes.bfloat16)."""
-    if type(tensor).__module__.startswith("torch") and str(tensor.dtype) == "torch.bfloat16":
+    if _is_torch(tensor) and str(tensor.dtype) == "torch.bfloat16":
         import torch
 
         return np.from_dlpack(tensor.view(torch.int16)).view(BFLOAT16)
@@ -92,9 +125,14 @@ def as_out(tensor, name: str = "tensor", *, float_only: bool = True,
            complex_ok: bool = False, device_ok: bool = False) -> np.ndarray:
     """The writeable numpy array behind ``tensor`` (a numpy array or any CPU DLPack
     provider, shared, never copied); with device_ok, a CUDA tensor comes back as a
-    backends.cuda.DeviceOut (filled by the CUDA kernels)."""
+    backends.cuda.DeviceOut (filled by the CUDA kernels).  This is where torch tensors
+    become writeable: :func:`check_torch_view` first, :func:`mark_torch_written` once
+    every check passed."""
     from .backends import cuda
 
+    is_torch = _is_torch(tensor)
+    if is_torch:
+        check_torch_view(tensor, name)
     if cuda.is_cuda_array(tensor):
         if not device_ok:
             raise TypeError(
@@ -104,6 +142,8 @@ def as_out(tensor, name: str = "tensor", *, float_only: bool = True,
             )
         out = cuda.wrap_out(tensor)
         check_float_dtype(out.dtype, f"{name}.dtype")
+        if is_torch:
+            mark_torch_written(tensor)
         return out
     if isinstance(tensor, np.ndarray):
         arr = tensor
@@ -124,6 +164,9 @@ def as_out(tensor, name: str = "tensor", *, float_only: bool = True,
         check_float_dtype(arr.dtype, f"{name}.dtype")
     if not arr.flags.writeable:
         raise ValueError(f"{name} must be writeable, got a read-only array")
+    check_no_overlap(arr, name)
+    if is_torch:
+        mark_torch_written(tensor)
     return arr
 
 

@@ -58,6 +58,20 @@ FI_HD float fi_uniform_f32(fi_u32 w, float low, float span, float lo, float hi)
     return v > hi ? hi : v;
 }
 
+/* A span high - low beyond float's range (bounds of opposite sign near +-FLT_MAX) would
+ * be inf in float: such fills form the value in double, then round it (the bounds
+ * themselves are float values, so the result is finite).  Every other span keeps the
+ * float formula above. */
+#define FI_FLT_SPAN_MAX 3.4028235677973366e38 /* FLT_MAX + half an ulp: rounds to inf */
+FI_HD int fi_uniform_wide(const fi_params *p) { return p->b >= FI_FLT_SPAN_MAX; }
+
+FI_HD float fi_uniform_f32_wide(fi_u32 w, const fi_params *p, float lo, float hi)
+{
+    float v = (float)(p->a + p->b * (double)fi_u01f(w));
+    v = v < lo ? lo : v;
+    return v > hi ? hi : v;
+}
+
 FI_HD double fi_uniform_f64(fi_u32 whi, fi_u32 wlo, double low, double span, double lo,
                             double hi)
 {
@@ -166,7 +180,9 @@ FI_HD void fi_values_w32(int dist, fi_u64 b, const fi_params *p, float v[4])
     fi_u32 w[4];
     int j;
     fi_block(b, p, &w[0], &w[1], &w[2], &w[3]);
-    if (dist == FI_DIST_UNIFORM) {
+    if (dist == FI_DIST_UNIFORM && fi_uniform_wide(p)) {
+        for (j = 0; j < 4; ++j) v[j] = fi_uniform_f32_wide(w[j], p, (float)p->lo, (float)p->hi);
+    } else if (dist == FI_DIST_UNIFORM) {
         for (j = 0; j < 4; ++j)
             v[j] = fi_uniform_f32(w[j], (float)p->a, (float)p->b, (float)p->lo, (float)p->hi);
     } else if (dist == FI_DIST_NORMAL) {

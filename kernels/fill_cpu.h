@@ -11,9 +11,10 @@ static inline int fi_itemsize(int dtype)
     return dtype == FI_DT_F64 ? 8 : (dtype == FI_DT_F16 || dtype == FI_DT_BF16) ? 2 : 4;
 }
 
-/* Fill logical elements [start, start + n) of the stream into dst, one element every
- * `stride` bytes, with the instruction set chosen by fi_set_simd (default: the best
- * the CPU has).  Thread-safe; the result does not depend on the instruction set. */
+/* Fill logical elements start .. start + n - 1 (indices mod 2^64; no bound overflows
+ * when the range ends at 2^64) of the stream into dst, one element every `stride`
+ * bytes, with the instruction set chosen by fi_set_simd (default: the best the CPU
+ * has).  Thread-safe; the result does not depend on the instruction set. */
 void fi_fill(int dist, int dtype, const fi_params *p, fi_u64 start, fi_i64 n, char *dst,
              fi_i64 stride);
 int fi_simd_supported(void);           /* best level this CPU runs */

@@ -108,9 +108,14 @@ static void FI_N(grp_uniform_f32)(const fi_params *p, fi_u64 g, void *dst)
 {
     float *out = (float *)dst;
     fi_u32 w[4 * FI_LANES];
-    const float low = (float)p->a, span = (float)p->b, lo = (float)p->lo, hi = (float)p->hi;
+    const float low = (float)p->a, lo = (float)p->lo, hi = (float)p->hi;
     FI_N(philox_lanes)(FI_LANES * g, p, w);
-    for (int i = 0; i < 4 * FI_LANES; ++i) out[i] = fi_uniform_f32(w[i], low, span, lo, hi);
+    if (fi_uniform_wide(p)) {
+        for (int i = 0; i < 4 * FI_LANES; ++i) out[i] = fi_uniform_f32_wide(w[i], p, lo, hi);
+    } else {
+        const float span = (float)p->b;
+        for (int i = 0; i < 4 * FI_LANES; ++i) out[i] = fi_uniform_f32(w[i], low, span, lo, hi);
+    }
 }
 
 static void FI_N(grp_normal_f32)(const fi_params *p, fi_u64 g, void *dst)
@@ -218,7 +223,10 @@ static void FI_N(store)(int dtype, const void *src, fi_i64 n, char *dst, fi_i64 
     }
 }
 
-/* Fill logical elements [start, start + n) into dst, one element every `stride` bytes. */
+/* Fill logical elements start, start + 1, ..., start + n - 1 (mod 2^64) into dst, one
+ * element every `stride` bytes.  The position advances by at most one group at a time,
+ * so nothing overflows even when the range ends exactly at 2^64 (the Python layer
+ * allows offset + size <= 2^64; a range past it wraps to element 0, never out of dst). */
 static void FI_N(fill)(int dist, int dtype, const fi_params *p, fi_u64 start, fi_i64 n,
                        char *dst, fi_i64 stride)
 {
@@ -235,19 +243,20 @@ static void FI_N(fill)(int dist, int dtype, const fi_params *p, fi_u64 start, fi
         break;
     default: gen = FI_N(grp_bits); break;
     }
-    if (n <= 0) return;
-    fi_u64 end = start + (fi_u64)n;
     double tile[2 * FI_LANES]; /* one group of any working precision */
-    for (fi_u64 g = start / per; g * per < end; ++g) {
-        fi_u64 lo = g * per > start ? g * per : start;
-        fi_u64 hi = g * per + per < end ? g * per + per : end;
-        char *d = dst + (fi_i64)(lo - start) * stride;
-        if (direct && lo == g * per && hi == lo + per) {
+    fi_u64 pos = start;
+    char *d = dst;
+    while (n > 0) {
+        fi_u64 g = pos / per, first = pos - g * per; /* group, first element within it */
+        fi_i64 take = (fi_i64)(per - first) < n ? (fi_i64)(per - first) : n;
+        if (direct && first == 0 && take == (fi_i64)per) {
             gen(p, g, d);
         } else {
             gen(p, g, tile);
-            FI_N(store)(dtype, (const char *)tile + (lo - g * per) * (wide ? 8 : 4),
-                        (fi_i64)(hi - lo), d, stride);
+            FI_N(store)(dtype, (const char *)tile + first * (wide ? 8 : 4), take, d, stride);
         }
+        pos += (fi_u64)take; /* modulo 2^64 */
+        n -= take;
+        if (n > 0) d += take * stride;
     }
 }

@@ -5,7 +5,9 @@
  * implements) and stores the elements of the block that fall in [start, start + n).
  * Element i of the output is logical element start + i of the stream, written at the
  * memory offset its row-major index has under (shape, stride): the launch geometry never
- * changes a bit.  Compile with --fmad=false (the host does not contract either).
+ * changes a bit.  Element indices are taken mod 2^64 (the Python layer keeps
+ * start + n <= 2^64), so no loop bound overflows at the end of the index range.
+ * Compile with --fmad=false (the host does not contract either).
  *
  * Arguments: dist (FI_DIST_*), the fi_params fields, start, n, dst, then ndim and
  * `layout`, a device array of 2 * ndim int64: the shape, then the strides in elements.
@@ -21,6 +23,13 @@ FI_HD long long fi_elem_offset(fi_u64 i, int ndim, const long long *layout)
         i /= extent;
     }
     return off;
+}
+
+/* Blocks of `per` elements that elements start .. start + n - 1 touch, counted without
+ * forming start + n (which is 2^64, i.e. 0, for a range ending at the last element). */
+FI_HD fi_u64 fi_blocks_spanned(fi_u64 start, long long n, fi_u64 per)
+{
+    return (start % per + (fi_u64)n + per - 1u) / per;
 }
 
 FI_HD fi_params fi_make_params(unsigned long long seed, unsigned long long stream, double a,
@@ -42,16 +51,15 @@ extern "C" __global__ void fi_fill_u32(int dist, unsigned long long seed,
     const fi_params p = fi_make_params(seed, stream, a, b, lo, hi, pa, pd);
     (void)dist;
     if (n <= 0) return;
-    const fi_u64 end = start + (fi_u64)n;
+    const fi_u64 blocks = fi_blocks_spanned(start, n, 4u);
     const fi_u64 step = (fi_u64)gridDim.x * blockDim.x;
-    for (fi_u64 blk = start / 4u + (fi_u64)blockIdx.x * blockDim.x + threadIdx.x;
-         blk * 4u < end; blk += step) {
+    for (fi_u64 r = (fi_u64)blockIdx.x * blockDim.x + threadIdx.x; r < blocks; r += step) {
+        const fi_u64 blk = (start / 4u + r) & (~(fi_u64)0 / 4u); /* mod 2^62 blocks */
         fi_u32 w[4];
         fi_block(blk, &p, &w[0], &w[1], &w[2], &w[3]);
         for (fi_u64 j = 0; j < 4u; ++j) {
-            fi_u64 e = blk * 4u + j;
-            if (e < start || e >= end) continue;
-            dst[fi_elem_offset(e - start, ndim, layout)] = w[j];
+            fi_u64 i = blk * 4u + j - start; /* output index, mod 2^64 */
+            if (i < (fi_u64)n) dst[fi_elem_offset(i, ndim, layout)] = w[j];
         }
     }
 }
@@ -66,18 +74,18 @@ extern "C" __global__ void fi_fill_u32(int dist, unsigned long long seed,
         const fi_params p = fi_make_params(seed, stream, a, b, lo, hi, pa, pd);             \
         const fi_u64 per = WIDE ? 2u : 4u;                                                  \
         if (n <= 0) return;                                                                 \
-        const fi_u64 end = start + (fi_u64)n;                                               \
+        const fi_u64 blocks = fi_blocks_spanned(start, n, per);                             \
         const fi_u64 step = (fi_u64)gridDim.x * blockDim.x;                                 \
-        for (fi_u64 blk = start / per + (fi_u64)blockIdx.x * blockDim.x + threadIdx.x;      \
-             blk * per < end; blk += step) {                                                \
+        for (fi_u64 r = (fi_u64)blockIdx.x * blockDim.x + threadIdx.x; r < blocks;          \
+             r += step) {                                                                   \
+            const fi_u64 blk = (start / per + r) & (~(fi_u64)0 / per); /* mod 2^64/per */   \
             float v32[4];                                                                   \
             double v64[2];                                                                  \
             if (WIDE) fi_values_w64(dist, blk, &p, v64);                                    \
             else fi_values_w32(dist, blk, &p, v32);                                         \
             for (fi_u64 j = 0; j < per; ++j) {                                              \
-                fi_u64 e = blk * per + j;                                                   \
-                if (e < start || e >= end) continue;                                        \
-                dst[fi_elem_offset(e - start, ndim, layout)] = CONVERT;                     \
+                fi_u64 i = blk * per + j - start; /* output index, mod 2^64 */              \
+                if (i < (fi_u64)n) dst[fi_elem_offset(i, ndim, layout)] = CONVERT;          \
             }                                                                               \
         }                                                                                   \
     }

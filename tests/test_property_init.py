@@ -102,7 +102,8 @@ def _check_values(name, out, dtype, kw):
         return
     lo, hi = _support(name, out.shape, dtype, kw)
     slack = REL * max(abs(lo), abs(hi))
-    if name in ("normal_", "sparse_"):  # mean + std z rounded in the working precision
+    if name in ("normal_", "sparse_", "orthogonal_", "delta_orthogonal_"):
+        # mean + std z, or gain times an entry of |q| <= 1, rounded to the dtype
         info = ml_dtypes.finfo(dtype)
         slack += 4 * float(info.eps) * max(abs(lo), abs(hi)) + float(info.smallest_subnormal)
     assert v.min() >= lo - slack and v.max() <= hi + slack, (name, kw, v.min(), v.max())
