@@ -80,7 +80,7 @@ def _sqrt(a):
     return type(a)(math.sqrt(float(a)))  # sqrt in double rounds float32 correctly
 
 
-def _overload_binary(stub, cpu, f32_name, f64_name):
+def _overload_binary(stub, cpu, f32_name, f64_name, negate_b=False):
     overload(stub, target="cpu")(lambda a, b: cpu)
 
     @overload(stub, target="cuda")
@@ -88,12 +88,14 @@ def _overload_binary(stub, cpu, f32_name, f64_name):
         from numba.cuda import libdevice
 
         fn = getattr(libdevice, f32_name if a == types.float32 else f64_name)
+        if negate_b:  # libdevice has no dsub_rn; a - b is a + (-b) in IEEE arithmetic
+            return lambda a, b: fn(a, -b)
         return lambda a, b: fn(a, b)
 
 
 _overload_binary(_mul, lambda a, b: a * b, "fmul_rn", "dmul_rn")
 _overload_binary(_add, lambda a, b: a + b, "fadd_rn", "dadd_rn")
-_overload_binary(_sub, lambda a, b: a - b, "fsub_rn", "dsub_rn")
+_overload_binary(_sub, lambda a, b: a - b, "fadd_rn", "dadd_rn", negate_b=True)
 _overload_binary(_div, lambda a, b: a / b, "fdiv_rn", "ddiv_rn")
 overload(_sqrt, target="cpu")(lambda a: lambda a: math.sqrt(a))
 
