@@ -151,7 +151,7 @@ def main(out_dir=".", quick=False):
     except ImportError:
         return checks
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.8))
-    ts = np.arange(1, n_steps + 1)
+    ts = np.arange(1, n_steps)
     alive_t = [(hit > t).mean() for t in ts]
     ax[0].plot(ts, alive_t, label="njit Monte Carlo")
     ax[0].plot(ts[::10], [survival(t, barrier + 0.5826) for t in ts[::10]], "--",
