@@ -241,7 +241,8 @@ def _user_kernel():
 def test_kernels_compile_to_ptx_without_fma(cc, monkeypatch, tmp_path):
     """Every fill kernel and a user kernel calling the per-element functions compile for
     sm_80/sm_90; their PTX holds no fma and no float mul/add/sub without .rn (which ptxas
-    may fuse); ptxas assembles it."""
+    may fuse); ptxas assembles it.  The control: plain a * b + c, fastmath=False (Numba's
+    default), compiles to fma.rn.f32, so the libdevice primitives are what prevents it."""
     nc = _nc()
     from numba import types
     from numba.cuda import dispatcher
@@ -258,13 +259,19 @@ def test_kernels_compile_to_ptx_without_fma(cc, monkeypatch, tmp_path):
     for (dist, dtype), kernel in nc.FILLS.items():
         store = types.uint16 if dtype.itemsize == 2 else from_dtype(dtype)
         jobs[f"{dist}_{dtype.name}"] = (kernel, (store[::1], u64, u64, u64, consts))
+
+    def plain(out, a, b, c):  # the control: fastmath=False alone does not prevent fusion
+        out[0] = a * b + c
+
+    try:
+        ptx, _ = cuda.compile_ptx(plain, (types.float32[::1],) + (types.float32,) * 3, cc=cc)
+    except Exception as exc:  # no NVVM in this environment
+        if "nvvm" in str(exc).lower() or "DynamicLib" in type(exc).__name__:
+            pytest.skip(f"NVVM is not available: {exc}")
+        raise
+    assert "fma.rn.f32" in ptx
     for name, (kernel, sig) in jobs.items():
-        try:
-            ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=cc)
-        except Exception as exc:  # no NVVM in this environment
-            if "nvvm" in str(exc).lower() or "DynamicLib" in type(exc).__name__:
-                pytest.skip(f"NVVM is not available: {exc}")
-            raise
+        ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=cc)
         assert f".target sm_{cc[0]}{cc[1]}" in ptx and ".entry" in ptx
         body = re.findall(r"^\s+([a-z]+\.[\w.]+)", ptx, re.M)
         assert not [op for op in body if op.startswith("fma")], name
