@@ -153,11 +153,24 @@ _overload_bitcast(_u2d, _u2d_ir, uint64)
 
 # ---- Philox4x32-10 (kernels/philox4x32.h) ----
 
-@register_jitable
 def mulhilo32(a, b):
-    """(hi, lo) words of the 64-bit product a * b."""
+    """(hi, lo) words of the 64-bit product a * b (on the device __umulhi and the 32-bit
+    product, as fi_mulhilo32)."""
     p = uint64(a) * uint64(b)
     return uint32(p >> uint64(32)), uint32(p & uint64(MASK))
+
+
+overload(mulhilo32, target="cpu")(lambda a, b: mulhilo32)
+
+
+@overload(mulhilo32, target="cuda")
+def _mulhilo32_cuda(a, b):
+    from numba.cuda import libdevice
+
+    def impl(a, b):
+        a, b = uint32(a), uint32(b)
+        return uint32(libdevice.umulhi(a, b)), uint32((uint64(a) * uint64(b)) & uint64(MASK))
+    return impl
 
 
 @register_jitable

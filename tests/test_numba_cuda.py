@@ -277,6 +277,7 @@ def test_kernels_compile_to_ptx_without_fma(cc, monkeypatch, tmp_path):
         assert not [op for op in body if op.startswith("fma")], name
         unrounded = [op for op in body if re.fullmatch(r"(mul|add|sub)\.f(32|64)", op)]
         assert not unrounded, (name, unrounded[:5])
+        assert "mul.hi.u32" in body, name  # Philox's products as __umulhi, not 64-bit
         if name != "fill_bits":
             assert "mul.rn.f32" in body or "mul.rn.f64" in body, name
         if shutil.which("ptxas"):
