@@ -363,3 +363,30 @@ def test_simulator_fill_errors_write_nothing():
     with pytest.raises(TypeError, match="CUDA device array"):
         nc.normal(np.zeros(8, np.float32), seed=1)
     np.testing.assert_array_equal(out.copy_to_host(), np.full(8, 7.0, np.float32))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(SIM or not cuda.is_available(), reason="needs a CUDA device")
+def test_gpu_fills_and_user_kernel_equal_cpu_bits():
+    """On hardware, 2^20 elements: every fill and the user kernel give the CPU's bits."""
+    nc, fnb = _nc(), _fnb()
+    n, kw = 1 << 20, dict(seed=SEED, stream=STREAM, offset=(1 << 32) + 1)
+    for dist, params in (("uniform", (-1.0, 2.0)), ("normal", (0.5, 2.0)),
+                         ("truncated_normal", (0.1, 1.5, -1.0, 2.5))):
+        for dtype in ("float16", "bfloat16", "float32", "float64"):
+            out = _device(np.zeros(n, np.uint16 if dtype == "bfloat16" else dtype))
+            getattr(nc, dist)(out, *params, dtype=dtype, **kw)
+            _same_bits(out.copy_to_host(), getattr(fastinit, dist)(
+                n, *params, **kw, dtype=ml_dtypes.bfloat16 if dtype == "bfloat16" else dtype))
+    c32 = fnb.truncnorm_params(*TRUNC[2], dtype=np.float32)
+    c64 = fnb.truncnorm_params(*TRUNC[3], dtype=np.float64)
+    out32, out64 = _device(np.zeros((3, n), np.float32)), _device(np.zeros((3, n), np.float64))
+    bits = _device(np.zeros(n, np.uint32))
+    _user_kernel()[(n + 255) // 256, 256](out32, out64, bits, np.uint64(SEED),
+                                          np.uint64(STREAM), np.uint64(kw["offset"]), c32, c64)
+    np.testing.assert_array_equal(bits.copy_to_host(), fastinit.random_bits(n, **kw))
+    for dt, got, tp in ((np.float32, out32.copy_to_host(), TRUNC[2]),
+                        (np.float64, out64.copy_to_host(), TRUNC[3])):
+        _same_bits(got[0], fastinit.uniform(n, -2.0, 3.0, dtype=dt, **kw))
+        _same_bits(got[1], fastinit.normal(n, 0.5, 2.0, dtype=dt, **kw))
+        _same_bits(got[2], fastinit.truncated_normal(n, *tp, dtype=dt, **kw))
