@@ -50,6 +50,7 @@ import math
 import numpy as np
 from llvmlite import ir
 from numba import float32, float64, int64, types, uint16, uint32, uint64
+from numba.core.errors import TypingError
 from numba.extending import intrinsic, overload, register_jitable
 
 M0, M1, W0, W1, MASK = 0xD2511F53, 0xCD9E8D57, 0x9E3779B9, 0xBB67AE85, 0xFFFFFFFF
@@ -153,6 +154,21 @@ _overload_bitcast(_u2d, _u2d_ir, uint64)
 
 # ---- Philox4x32-10 (kernels/philox4x32.h) ----
 
+def _index(x):
+    """x (seed, stream, element or block index) as uint64 (int64 values wrap modulo
+    2^64, as uint64 arithmetic would); a float is refused rather than rounded."""
+    if not isinstance(x, int | np.integer) or isinstance(x, bool | np.bool_):
+        raise TypeError(f"seed, stream and indices must be integers, got {type(x).__name__}")
+    return np.uint64(x)
+
+
+@overload(_index)
+def _index_jit(x):
+    if not isinstance(x, types.Integer):
+        raise TypingError(f"seed, stream and indices must be integers, got {x}")
+    return lambda x: uint64(x)
+
+
 def mulhilo32(a, b):
     """(hi, lo) words of the 64-bit product a * b (on the device __umulhi and the 32-bit
     product, as fi_mulhilo32)."""
@@ -191,7 +207,7 @@ def philox4x32_10(c0, c1, c2, c3, k0, k1):
 def bits_block(seed, stream, b):
     """The four words of block b of (seed, stream): counter (b lo, b hi, stream lo,
     stream hi), key (seed lo, seed hi), as fi_block."""
-    b, seed, stream = uint64(b), uint64(seed), uint64(stream)
+    b, seed, stream = _index(b), _index(seed), _index(stream)
     return philox4x32_10(uint32(b & uint64(MASK)), uint32(b >> uint64(32)),
                          uint32(stream & uint64(MASK)), uint32(stream >> uint64(32)),
                          uint32(seed & uint64(MASK)), uint32(seed >> uint64(32)))
@@ -200,8 +216,8 @@ def bits_block(seed, stream, b):
 @register_jitable
 def bits(seed, stream, i):
     """Element i of fastinit.random_bits: word i % 4 of block i // 4."""
-    w = bits_block(seed, stream, uint64(i) // uint64(4))
-    return w[int64(uint64(i) % uint64(4))]
+    w = bits_block(seed, stream, _index(i) // uint64(4))
+    return w[int64(_index(i) % uint64(4))]
 
 
 # ---- words -> uniform (fi_dist.h), exact ----
@@ -697,7 +713,7 @@ def truncated_normal_block_p_f64(seed, stream, blk, c):
 
 @register_jitable
 def _pick2(v, i):
-    return v[int64(uint64(i) % uint64(2))]
+    return v[int64(_index(i) % uint64(2))]
 
 
 @register_jitable
@@ -705,8 +721,8 @@ def _words_of(seed, stream, i, wide):
     """The words element i of a uniform or truncated normal takes (32-bit: one word, the
     second slot 0; float64: the pair (w_2j, w_2j+1))."""
     if wide:
-        w = bits_block(seed, stream, uint64(i) // uint64(2))
-        return (w[0], w[1]) if uint64(i) % uint64(2) == uint64(0) else (w[2], w[3])
+        w = bits_block(seed, stream, _index(i) // uint64(2))
+        return (w[0], w[1]) if _index(i) % uint64(2) == uint64(0) else (w[2], w[3])
     return bits(seed, stream, i), uint32(0)
 
 
@@ -730,8 +746,8 @@ def normal_f32(seed, stream, i, loc, scale):
     """Element i of fastinit.normal(loc, scale, dtype=float32, seed, stream): the cosine
     (even i) or sine (odd i) branch of the pair (w_2p, w_2p+1), p = (i % 4) // 2."""
     c = _normal_consts(loc, scale)
-    w = bits_block(seed, stream, uint64(i) // uint64(4))
-    j = int64(uint64(i) % uint64(4))
+    w = bits_block(seed, stream, _index(i) // uint64(4))
+    j = int64(_index(i) % uint64(4))
     z0, z1 = _boxmuller_f32(w[j & 2], w[(j & 2) + 1])
     return _affine(float32(c[0]), float32(c[1]), z1 if j & 1 else z0)
 
@@ -739,7 +755,7 @@ def normal_f32(seed, stream, i, loc, scale):
 @register_jitable
 def normal_f64(seed, stream, i, loc, scale):
     """Element i of fastinit.normal(loc, scale, dtype=float64, seed, stream)."""
-    return _pick2(normal_block_f64(seed, stream, uint64(i) // uint64(2), loc, scale), i)
+    return _pick2(normal_block_f64(seed, stream, _index(i) // uint64(2), loc, scale), i)
 
 
 @register_jitable

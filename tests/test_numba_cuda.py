@@ -208,6 +208,27 @@ def test_njit_bad_parameters_raise(name, params, message):
         jitted(np.uint64(1), np.uint64(0), np.uint64(0), *params)
 
 
+@not_sim
+def test_njit_float_index_is_a_typing_error():
+    """A float index (2^64 indices do not fit a double) is refused, not rounded; int64
+    arithmetic wraps like uint64."""
+    fnb = _fnb()
+
+    @numba.njit
+    def draw(offset, k):
+        return fnb.normal_f32(1, 0, offset + k, 0.0, 1.0)
+
+    assert draw(np.uint64(5), 2) == fastinit.normal(1, seed=1, offset=7)[0]
+    with pytest.raises(numba.core.errors.TypingError, match="must be integers"):
+        draw(5.0, 2)
+    last = numba.njit(lambda i: fnb.bits(1, 0, i))  # element 2^64 - 1: word 3 of block 2^62 - 1
+    word = fastinit.philox4x32_10(np.array([2**32 - 1, 2**30 - 1, 0, 0], np.uint32),
+                                  np.array([1, 0], np.uint32))[3]
+    assert last(np.int64(-1)) == last(np.uint64(2**64 - 1)) == word
+    with pytest.raises(TypeError, match="must be integers"):
+        fnb.bits(1, 0, 2.0)  # the Python functions (what the simulator runs) too
+
+
 def test_truncnorm_params_validates_on_the_host():
     fnb = _fnb()
     with pytest.raises(ValueError, match="a must be < b"):
