@@ -18,16 +18,17 @@ Per element (``i`` is the logical index, any integer in [0, 2^64)):
 Per Philox block ``b`` (elements ``4b .. 4b + 3`` in float32, ``2b, 2b + 1`` in float64;
 one Philox call for all of them): ``bits_block``, ``uniform_block_f32/f64``,
 ``normal_block_f32/f64``, ``truncated_normal_block_f32/f64``, same arguments with ``b``.
-float16 / bfloat16 elements are the float32 path rounded to nearest even
-(``f32_to_f16_bits``, ``f32_to_bf16_bits``, as kernels/fi_math.h); the device fills of
-fastinit.backends.numba_cuda give them exactly, clamps included.
+float16 / bfloat16 elements, as their uint16 bit patterns: ``uniform_f16/bf16``,
+``normal_f16/bf16``, ``truncated_normal_f16/bf16`` (the float32 path clamped into the
+dtype's values and rounded to nearest even, as the fills do; ``f32_to_f16_bits`` and
+``f32_to_bf16_bits`` are that rounding, fi_math.h's).
 
 The truncated normal needs Phi(alpha), Phi(beta): in ``njit`` code they come from the C
 library's ``erfc``, the one CPython's ``math.erfc`` calls, so the values are exact.  The
 CUDA target's ``erfc`` is libdevice's, whose last bit may differ: for device bits equal to
 the CPU's, compute the constants on the host once, ``c = truncnorm_params(loc, scale, a,
-b)``, and draw with ``truncated_normal_p_f32/f64(seed, stream, i, c)`` (or the
-``..._block_p_...`` forms), which also skips the two erfc per draw.
+b, dtype)``, and draw with ``truncated_normal_p_f32/f64/f16/bf16(seed, stream, i, c)``
+(or the ``..._block_p_...`` forms), which also skips the two erfc per draw.
 
 Bit-exactness without the compiler's help: every floating-point operation of the
 transforms goes through ``_mul``/``_add``/``_sub``/``_div``/``_sqrt`` primitives, plain
@@ -558,7 +559,8 @@ def _next_f32(x, up):
 @register_jitable
 def _next_f64(x, up):
     if x == 0.0:
-        return _u2d(uint64(0x0000000000000001 if up else 0x8000000000000001))
+        # uint64 on both arms: Numba types a mix of int64 and uint64 literals as float64
+        return _u2d(uint64(1) if up else uint64(0x8000000000000001))
     u = _d2u(x)
     return _u2d(u + uint64(1) if (x > 0.0) == up else u - uint64(1))
 
@@ -586,13 +588,72 @@ def _bounds_f64(low, high, open_high):
 
 
 @register_jitable
+def _half_bits(x, bf16):
+    return f32_to_bf16_bits(x) if bf16 else f32_to_f16_bits(x)
+
+
+@register_jitable
+def _half_to_f32(h, bf16):
+    """The float32 value of float16 (or bfloat16) bits h, exact."""
+    h = uint32(h)
+    if bf16:
+        return _u2f(h << uint32(16))
+    sign = (h & uint32(0x8000)) << uint32(16)
+    e = (h >> uint32(10)) & uint32(0x1F)
+    m = h & uint32(0x3FF)
+    if e == uint32(0):  # zero or subnormal: m 2^-24
+        v = _mul(float32(m), float32(5.9604644775390625e-08))
+        return -v if sign else v
+    e = uint32(255) if e == uint32(31) else e + uint32(112)
+    return _u2f(sign | (e << uint32(23)) | (m << uint32(13)))
+
+
+@register_jitable
+def _next_half(x, up, bf16):
+    """The float16/bfloat16 neighbour of x (a value of that type) toward +inf or -inf."""
+    if x == float32(0):
+        return _half_to_f32(uint32(0x0001 if up else 0x8001), bf16)
+    h = uint32(_half_bits(x, bf16))
+    return _half_to_f32(h + uint32(1) if (x > float32(0)) == up else h - uint32(1), bf16)
+
+
+@register_jitable
+def _bounds_half(low, high, open_high, bf16):
+    """Smallest float16/bfloat16 >= low, largest <= high (< high when open_high), as
+    float64: the nearest value then one step (rounding through float32 still lands on a
+    neighbour of the exact value)."""
+    lo = _half_to_f32(_half_bits(float32(low), bf16), bf16)
+    if float64(lo) < low:
+        lo = _next_half(lo, True, bf16)
+    hi = _half_to_f32(_half_bits(float32(high), bf16), bf16)
+    if float64(hi) > high or (open_high and float64(hi) >= high):
+        hi = _next_half(hi, False, bf16)
+    if lo > hi:
+        raise ValueError("the interval holds no float16/bfloat16 value")
+    return float64(lo), float64(hi)
+
+
+@register_jitable
 def _check_finite(x):
     if not math.isfinite(x):
         raise ValueError("parameters must be finite")
 
 
+F32, F64, F16, BF16 = 0, 1, 2, 3  # the output kinds of the bounds (and of the fills)
+
+
 @register_jitable
-def _uniform_consts(low, high, wide):
+def _bounds(low, high, open_high, kind):
+    """The clamp interval of fastinit._generate._inner_bounds for output kind `kind`."""
+    if kind == F64:
+        return _bounds_f64(low, high, open_high)
+    if kind == F32:
+        return _bounds_f32(low, high, open_high)
+    return _bounds_half(low, high, open_high, kind == BF16)
+
+
+@register_jitable
+def _uniform_consts(low, high, kind):
     """(low, span, lo, hi, 0, 0) of fastinit._generate._uniform_params."""
     low, high = float64(low), float64(high)
     _check_finite(low)
@@ -603,7 +664,7 @@ def _uniform_consts(low, high, wide):
     _check_finite(span)
     if low == high:
         return low, 0.0, low, low, 0.0, 0.0
-    lo, hi = _bounds_f64(low, high, True) if wide else _bounds_f32(low, high, True)
+    lo, hi = _bounds(low, high, True, kind)
     return low, span, lo, hi, 0.0, 0.0
 
 
@@ -627,7 +688,7 @@ def _ncdf(x):
 
 
 @register_jitable
-def _truncnorm_consts(loc, scale, a, b, wide):
+def _truncnorm_consts(loc, scale, a, b, kind):
     """(loc, signed scale, lo, hi, Phi(alpha), Phi(beta) - Phi(alpha)) of
     fastinit._generate._truncnormal_params."""
     loc, scale, a, b = float64(loc), float64(scale), float64(a), float64(b)
@@ -647,7 +708,7 @@ def _truncnorm_consts(loc, scale, a, b, wide):
     pd = _sub(_ncdf(beta), pa)
     if not pd > 1e-300:
         raise ValueError("truncated_normal: [a, b] lies beyond 37 standard deviations")
-    lo, hi = _bounds_f64(a, b, False) if wide else _bounds_f32(a, b, False)
+    lo, hi = _bounds(a, b, False, kind)
     return loc, _mul(sign, scale), lo, hi, pa, pd
 
 
@@ -667,13 +728,13 @@ def truncnorm_params(loc, scale, a, b, dtype=np.float32):
 @register_jitable
 def uniform_block_f32(seed, stream, blk, low, high):
     """float32 elements 4 blk .. 4 blk + 3 of fastinit.uniform(low, high)."""
-    return _values_w32(1, seed, stream, blk, _uniform_consts(low, high, False))
+    return _values_w32(1, seed, stream, blk, _uniform_consts(low, high, F32))
 
 
 @register_jitable
 def uniform_block_f64(seed, stream, blk, low, high):
     """float64 elements 2 blk, 2 blk + 1 of fastinit.uniform(low, high)."""
-    return _values_w64(1, seed, stream, blk, _uniform_consts(low, high, True))
+    return _values_w64(1, seed, stream, blk, _uniform_consts(low, high, F64))
 
 
 @register_jitable
@@ -690,12 +751,12 @@ def normal_block_f64(seed, stream, blk, loc, scale):
 @register_jitable
 def truncated_normal_block_f32(seed, stream, blk, loc, scale, a, b):
     """float32 elements 4 blk .. 4 blk + 3 of fastinit.truncated_normal(loc, scale, a, b)."""
-    return _values_w32(3, seed, stream, blk, _truncnorm_consts(loc, scale, a, b, False))
+    return _values_w32(3, seed, stream, blk, _truncnorm_consts(loc, scale, a, b, F32))
 
 
 @register_jitable
 def truncated_normal_block_f64(seed, stream, blk, loc, scale, a, b):
-    return _values_w64(3, seed, stream, blk, _truncnorm_consts(loc, scale, a, b, True))
+    return _values_w64(3, seed, stream, blk, _truncnorm_consts(loc, scale, a, b, F64))
 
 
 @register_jitable
@@ -729,7 +790,7 @@ def _words_of(seed, stream, i, wide):
 @register_jitable
 def uniform_f32(seed, stream, i, low, high):
     """Element i of fastinit.uniform(low, high, dtype=float32, seed, stream)."""
-    c = _uniform_consts(low, high, False)
+    c = _uniform_consts(low, high, F32)
     w, _ = _words_of(seed, stream, i, False)
     return _uniform_f32(w, (float32(c[0]), float32(c[1]), float32(c[2]), float32(c[3])))
 
@@ -738,7 +799,7 @@ def uniform_f32(seed, stream, i, low, high):
 def uniform_f64(seed, stream, i, low, high):
     """Element i of fastinit.uniform(low, high, dtype=float64, seed, stream)."""
     whi, wlo = _words_of(seed, stream, i, True)
-    return _uniform_f64(whi, wlo, _uniform_consts(low, high, True))
+    return _uniform_f64(whi, wlo, _uniform_consts(low, high, F64))
 
 
 @register_jitable
@@ -761,13 +822,13 @@ def normal_f64(seed, stream, i, loc, scale):
 @register_jitable
 def truncated_normal_f32(seed, stream, i, loc, scale, a, b):
     """Element i of fastinit.truncated_normal(loc, scale, a, b, dtype=float32)."""
-    return truncated_normal_p_f32(seed, stream, i, _truncnorm_consts(loc, scale, a, b, False))
+    return truncated_normal_p_f32(seed, stream, i, _truncnorm_consts(loc, scale, a, b, F32))
 
 
 @register_jitable
 def truncated_normal_f64(seed, stream, i, loc, scale, a, b):
     """Element i of fastinit.truncated_normal(loc, scale, a, b, dtype=float64)."""
-    return truncated_normal_p_f64(seed, stream, i, _truncnorm_consts(loc, scale, a, b, True))
+    return truncated_normal_p_f64(seed, stream, i, _truncnorm_consts(loc, scale, a, b, F64))
 
 
 @register_jitable
@@ -782,3 +843,61 @@ def truncated_normal_p_f64(seed, stream, i, c):
     """As truncated_normal_f64 with c = truncnorm_params(loc, scale, a, b, float64)."""
     whi, wlo = _words_of(seed, stream, i, True)
     return _truncnormal_f64(whi, wlo, c)
+
+
+# ---- float16 / bfloat16 elements, as uint16 bit patterns ----
+
+@register_jitable
+def _uniform_half(seed, stream, i, low, high, bf16):
+    c = _uniform_consts(low, high, BF16 if bf16 else F16)
+    w, _ = _words_of(seed, stream, i, False)
+    v = _uniform_f32(w, (float32(c[0]), float32(c[1]), float32(c[2]), float32(c[3])))
+    return _half_bits(v, bf16)
+
+
+@register_jitable
+def uniform_f16(seed, stream, i, low, high):
+    """Element i of fastinit.uniform(low, high, dtype=float16), its bits as uint16."""
+    return _uniform_half(seed, stream, i, low, high, False)
+
+
+@register_jitable
+def uniform_bf16(seed, stream, i, low, high):
+    """Element i of fastinit.uniform(low, high, dtype=bfloat16), its bits as uint16."""
+    return _uniform_half(seed, stream, i, low, high, True)
+
+
+@register_jitable
+def normal_f16(seed, stream, i, loc, scale):
+    """Element i of fastinit.normal(loc, scale, dtype=float16), its bits as uint16."""
+    return f32_to_f16_bits(normal_f32(seed, stream, i, loc, scale))
+
+
+@register_jitable
+def normal_bf16(seed, stream, i, loc, scale):
+    """Element i of fastinit.normal(loc, scale, dtype=bfloat16), its bits as uint16."""
+    return f32_to_bf16_bits(normal_f32(seed, stream, i, loc, scale))
+
+
+@register_jitable
+def truncated_normal_f16(seed, stream, i, loc, scale, a, b):
+    """Element i of fastinit.truncated_normal(loc, scale, a, b, dtype=float16), bits."""
+    return truncated_normal_p_f16(seed, stream, i, _truncnorm_consts(loc, scale, a, b, F16))
+
+
+@register_jitable
+def truncated_normal_bf16(seed, stream, i, loc, scale, a, b):
+    """Element i of fastinit.truncated_normal(loc, scale, a, b, dtype=bfloat16), bits."""
+    return truncated_normal_p_bf16(seed, stream, i, _truncnorm_consts(loc, scale, a, b, BF16))
+
+
+@register_jitable
+def truncated_normal_p_f16(seed, stream, i, c):
+    """As truncated_normal_f16 with c = truncnorm_params(loc, scale, a, b, float16)."""
+    return f32_to_f16_bits(truncated_normal_p_f32(seed, stream, i, c))
+
+
+@register_jitable
+def truncated_normal_p_bf16(seed, stream, i, c):
+    """As truncated_normal_bf16 with c = truncnorm_params(loc, scale, a, b, bfloat16)."""
+    return f32_to_bf16_bits(truncated_normal_p_f32(seed, stream, i, c))

@@ -80,15 +80,21 @@ def per_element():
         return draw
 
     return {np.float32: make(fnb.uniform_f32, fnb.normal_f32, fnb.truncated_normal_f32),
-            np.float64: make(fnb.uniform_f64, fnb.normal_f64, fnb.truncated_normal_f64)}
+            np.float64: make(fnb.uniform_f64, fnb.normal_f64, fnb.truncated_normal_f64),
+            np.float16: make(fnb.uniform_f16, fnb.normal_f16, fnb.truncated_normal_f16),
+            ml_dtypes.bfloat16: make(fnb.uniform_bf16, fnb.normal_bf16,
+                                     fnb.truncated_normal_bf16)}
 
 
 @not_sim
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, ml_dtypes.bfloat16],
+                         ids=["float32", "float64", "float16", "bfloat16"])
 @pytest.mark.parametrize("offset", [0, (1 << 63) + (1 << 34) - (1 << 19) + 1])  # block 2^32
 def test_njit_every_distribution_equals_cpu_fills(per_element, dtype, offset):
+    """float16/bfloat16 come back as their uint16 bits."""
     n = 1 << 20
-    out = np.empty((len(UNIFORM) + len(NORMAL) + len(TRUNC), n), dtype)
+    store = np.uint16 if np.dtype(dtype).itemsize == 2 else dtype
+    out = np.empty((len(UNIFORM) + len(NORMAL) + len(TRUNC), n), store)
     per_element[dtype](n, np.uint64(SEED), np.uint64(STREAM), np.uint64(offset),
                        tuple(UNIFORM), tuple(NORMAL), tuple(TRUNC), out)
     for got, ref in zip(out, _refs(n, offset, dtype), strict=True):
@@ -171,6 +177,39 @@ def test_njit_half_precision_rounding():
     _same_bits(h, fastinit.normal(1 << 16, 0.5, 2.0, seed=3, dtype=np.float16).view(np.uint16))
     _same_bits(b, fastinit.normal(1 << 16, 0.5, 2.0, seed=3,
                                   dtype=ml_dtypes.bfloat16).view(np.uint16))
+
+
+@not_sim
+def test_njit_clamp_bounds_equal_the_hosts():
+    """The in-kernel clamp interval (smallest value of the dtype >= low, largest <= or <
+    high) equals fastinit._generate._inner_bounds bit for bit, for every dtype, at edges
+    (signed zeros, subnormals, overflow to inf) too; an empty one raises in both."""
+    from fastinit._generate import _inner_bounds
+
+    fnb = _fnb()
+    bounds = numba.njit(fnb._bounds)
+    rng = np.random.default_rng(1)
+    edges = [0.0, -0.0, 1.0, -1.0, 65504.0, 65519.99, 65520.0, -65520.0, 1e5, 6.1e-5, 6e-8,
+             -3e-8, 1e-40, 3.3895e38, 1 + 2**-9, 1 - 2**-12, 0.1, -0.1]
+    lows = edges + list(rng.standard_normal(200) * 10.0 ** rng.integers(-9, 6, 200))
+    kinds = {fnb.F32: np.dtype(np.float32), fnb.F64: np.dtype(np.float64),
+             fnb.F16: np.dtype(np.float16), fnb.BF16: np.dtype(ml_dtypes.bfloat16)}
+    bits = lambda pair: np.array(pair, np.float64).view(np.uint64).tolist()  # noqa: E731
+    raised = 0
+    with np.errstate(over="ignore"):
+        for kind, dtype in kinds.items():
+            for low in lows:
+                for high in (low + abs(low) * 2.0**-30, low + abs(low) * 2.0**-9, low + 1.0):
+                    for open_high in (True, False):
+                        want = _inner_bounds(low, high, dtype, open_high)
+                        if want[0] > want[1]:
+                            with pytest.raises(ValueError, match="holds no"):
+                                bounds(low, high, open_high, kind)
+                            raised += 1
+                        else:
+                            assert bits(bounds(low, high, open_high, kind)) == bits(want), (
+                                dtype, low, high, open_high)
+    assert raised > 50
 
 
 @not_sim
