@@ -11,13 +11,15 @@ from ``@numba.njit`` and ``@cuda.jit`` code, element ``i`` equal bit for bit to 
             x += fnb.normal_f64(seed, 0, i, 0.0, 1.0)  # == fastinit.normal(..., offset=i)[0]
         return x
 
-Per element (``i`` is the logical index, any integer in [0, 2^64)):
+Per element (``i`` is the logical index, an integer in [0, 2^64); int64 wraps modulo 2^64,
+a float is refused at compile time; seed and stream likewise):
 ``bits(seed, stream, i)`` (uint32), ``uniform_f32/f64(seed, stream, i, low, high)``,
 ``normal_f32/f64(seed, stream, i, loc, scale)``,
 ``truncated_normal_f32/f64(seed, stream, i, loc, scale, a, b)``.
-Per Philox block ``b`` (elements ``4b .. 4b + 3`` in float32, ``2b, 2b + 1`` in float64;
-one Philox call for all of them): ``bits_block``, ``uniform_block_f32/f64``,
-``normal_block_f32/f64``, ``truncated_normal_block_f32/f64``, same arguments with ``b``.
+Per Philox block ``blk`` (elements ``4 blk .. 4 blk + 3`` in float32, ``2 blk, 2 blk + 1``
+in float64; one Philox call for all of them, a tuple back): ``bits_block``,
+``uniform_block_f32/f64``, ``normal_block_f32/f64``, ``truncated_normal_block_f32/f64``,
+the same arguments with ``blk`` for ``i``.
 float16 / bfloat16 elements, as their uint16 bit patterns: ``uniform_f16/bf16``,
 ``normal_f16/bf16``, ``truncated_normal_f16/bf16`` (the float32 path clamped into the
 dtype's values and rounded to nearest even, as the fills do; ``f32_to_f16_bits`` and

@@ -281,11 +281,15 @@ def _user_kernel():
     fnb = _fnb()
 
     @cuda.jit
-    def kernel(out32, out64, bits, seed, stream, offset, c32, c64):
+    def kernel(out32, out64, out16, bits, seed, stream, offset, c32, c64, c16):
         k = cuda.grid(1)
         if k < bits.shape[0]:
             i = offset + np.uint64(k)
             bits[k] = fnb.bits(seed, stream, i)
+            out16[0, k] = fnb.uniform_f16(seed, stream, i, 0.0, 1.0)
+            out16[1, k] = fnb.uniform_bf16(seed, stream, i, -2.0, 3.0)
+            out16[2, k] = fnb.normal_f16(seed, stream, i, 0.5, 2.0)
+            out16[3, k] = fnb.truncated_normal_p_bf16(seed, stream, i, c16)
             out32[0, k] = fnb.uniform_f32(seed, stream, i, -2.0, 3.0)
             out32[1, k] = fnb.normal_f32(seed, stream, i, 0.5, 2.0)
             out32[2, k] = fnb.truncated_normal_p_f32(seed, stream, i, c32)
@@ -315,7 +319,8 @@ def test_kernels_compile_to_ptx_without_fma(cc, monkeypatch, tmp_path):
     u64, consts = types.uint64, types.UniTuple(types.float64, 6)
     jobs = {"fill_bits": (nc.fill_bits, (types.uint32[::1], u64, u64, u64)),
             "user": (_user_kernel(), (types.float32[:, ::1], types.float64[:, ::1],
-                                      types.uint32[::1], u64, u64, u64, consts, consts))}
+                                      types.uint16[:, ::1], types.uint32[::1], u64, u64, u64,
+                                      consts, consts, consts))}
     for (dist, dtype), kernel in nc.FILLS.items():
         store = types.uint16 if dtype.itemsize == 2 else from_dtype(dtype)
         jobs[f"{dist}_{dtype.name}"] = (kernel, (store[::1], u64, u64, u64, consts))
@@ -397,12 +402,18 @@ def test_simulator_user_kernel_equals_cpu_fills():
     n, offset = 45, (1 << 33) + 2
     c32 = fnb.truncnorm_params(*TRUNC[2], dtype=np.float32)
     c64 = fnb.truncnorm_params(*TRUNC[3], dtype=np.float64)
+    c16 = fnb.truncnorm_params(*TRUNC[0], dtype=ml_dtypes.bfloat16)
     out32, out64 = _device(np.zeros((3, n), np.float32)), _device(np.zeros((3, n), np.float64))
-    bits = _device(np.zeros(n, np.uint32))
-    _user_kernel()[4, 16](out32, out64, bits, np.uint64(SEED), np.uint64(STREAM),
-                          np.uint64(offset), c32, c64)
+    out16, bits = _device(np.zeros((4, n), np.uint16)), _device(np.zeros(n, np.uint32))
+    _user_kernel()[4, 16](out32, out64, out16, bits, np.uint64(SEED), np.uint64(STREAM),
+                          np.uint64(offset), c32, c64, c16)
     kw = dict(seed=SEED, stream=STREAM, offset=offset)
     np.testing.assert_array_equal(bits.copy_to_host(), fastinit.random_bits(n, **kw))
+    got16, bf16 = out16.copy_to_host(), ml_dtypes.bfloat16
+    _same_bits(got16[0], fastinit.uniform(n, 0.0, 1.0, dtype=np.float16, **kw))
+    _same_bits(got16[1], fastinit.uniform(n, -2.0, 3.0, dtype=bf16, **kw))
+    _same_bits(got16[2], fastinit.normal(n, 0.5, 2.0, dtype=np.float16, **kw))
+    _same_bits(got16[3], fastinit.truncated_normal(n, *TRUNC[0], dtype=bf16, **kw))
     got32, got64 = out32.copy_to_host(), out64.copy_to_host()
     for dt, got, tp in ((np.float32, got32, TRUNC[2]), (np.float64, got64, TRUNC[3])):
         _same_bits(got[0], fastinit.uniform(n, -2.0, 3.0, dtype=dt, **kw))
@@ -440,10 +451,16 @@ def test_gpu_fills_and_user_kernel_equal_cpu_bits():
                 n, *params, **kw, dtype=ml_dtypes.bfloat16 if dtype == "bfloat16" else dtype))
     c32 = fnb.truncnorm_params(*TRUNC[2], dtype=np.float32)
     c64 = fnb.truncnorm_params(*TRUNC[3], dtype=np.float64)
+    c16 = fnb.truncnorm_params(*TRUNC[0], dtype=ml_dtypes.bfloat16)
     out32, out64 = _device(np.zeros((3, n), np.float32)), _device(np.zeros((3, n), np.float64))
-    bits = _device(np.zeros(n, np.uint32))
-    _user_kernel()[(n + 255) // 256, 256](out32, out64, bits, np.uint64(SEED),
-                                          np.uint64(STREAM), np.uint64(kw["offset"]), c32, c64)
+    out16, bits = _device(np.zeros((4, n), np.uint16)), _device(np.zeros(n, np.uint32))
+    _user_kernel()[(n + 255) // 256, 256](out32, out64, out16, bits, np.uint64(SEED),
+                                          np.uint64(STREAM), np.uint64(kw["offset"]), c32, c64,
+                                          c16)
+    got16 = out16.copy_to_host()
+    _same_bits(got16[0], fastinit.uniform(n, 0.0, 1.0, dtype=np.float16, **kw))
+    _same_bits(got16[3], fastinit.truncated_normal(n, *TRUNC[0], dtype=ml_dtypes.bfloat16,
+                                                   **kw))
     np.testing.assert_array_equal(bits.copy_to_host(), fastinit.random_bits(n, **kw))
     for dt, got, tp in ((np.float32, out32.copy_to_host(), TRUNC[2]),
                         (np.float64, out64.copy_to_host(), TRUNC[3])):
