@@ -1,111 +1,160 @@
-"""The stream in Numba: Philox4x32-10 and the exact word-to-uniform maps as
-``@register_jitable`` functions that run in ``numba.njit`` code, in ``@cuda.jit`` kernels
-and under Numba's CUDA simulator, with the bits of kernels/philox4x32.h and fi_dist.h.
+"""Device fills in Numba CUDA, for users without CuPy: every distribution and dtype of the
+CuPy kernels (kernels/fill_cuda.cu) with their bits, built from the functions of
+``fastinit.numba`` (the fi_dist.h transforms with uncontracted device arithmetic).
 
-For kernels written in Python (the propagation engine's user activations, Monte Carlo
-loops) that draw from fastinit's stream inside the kernel: ``block_words(b, seed,
-stream)`` gives the four words of Philox block b, ``u01_f32(w)`` / ``u01_f64(whi, wlo)``
-the [0, 1) values fastinit.uniform gives.  Integer arithmetic is written with explicit
-64-bit products and masks (the simulator wraps uint32 where compiled Numba widens).
-Affine and normal transforms are left to the CUDA C kernels: Numba contracts a * b + c
-into an fma on the device, which the host does not do.
+``uniform(out, low, high, seed=..)``, ``normal(out, mean, std, seed=..)``,
+``truncated_normal(out, mean, std, a, b, seed=..)`` and ``random_bits(out, seed=..)`` fill
+a C-contiguous Numba device array (or any ``__cuda_array_interface__`` object) in place:
+element k of ``out`` (row-major) is element ``offset + k`` of the stream.  float16 goes
+into a float16 or uint16 array, bfloat16 into a uint16 array with ``dtype="bfloat16"``.
+The kernels ``fill_bits`` and ``FILLS[(dist, dtype)]`` are a grid-stride loop over Philox
+blocks, each thread storing the elements of its block in [start, start + n); arguments
+``(out, seed, stream, start, c)`` with ``c`` the six constants of fastinit._generate.
 
-Imported on first use only (needs numba, or numba-cuda for the CUDA target).
+Imported on first use only (needs numba-cuda).
 """
 
 from __future__ import annotations
 
-from numba import cuda, float32, float64, uint32, uint64
+import math
+
+import numpy as np
+from numba import cuda, uint64
 from numba.extending import register_jitable
 
-M0, M1, W0, W1, MASK = 0xD2511F53, 0xCD9E8D57, 0x9E3779B9, 0xBB67AE85, 0xFFFFFFFF
+from .. import _generate
+from .._validate import BFLOAT16, U64_LIMIT, check_float_dtype, check_u64
+from ..numba import (
+    _values_w32,
+    _values_w64,
+    bits_block,
+    f32_to_bf16_bits,
+    f32_to_f16_bits,
+)
 
-
-@register_jitable
-def mulhilo32(a, b):
-    """(hi, lo) words of the 64-bit product a * b."""
-    p = uint64(a) * uint64(b)
-    return uint32(p >> uint64(32)), uint32(p & uint64(MASK))
-
-
-@register_jitable
-def philox4x32_10(c0, c1, c2, c3, k0, k1):
-    """Philox4x32-10 (Salmon et al., SC'11): ten rounds, the key bumped before rounds
-    2..10."""
-    for r in range(10):
-        if r > 0:
-            k0 = uint32((uint64(k0) + uint64(W0)) & uint64(MASK))
-            k1 = uint32((uint64(k1) + uint64(W1)) & uint64(MASK))
-        hi0, lo0 = mulhilo32(uint32(M0), c0)
-        hi1, lo1 = mulhilo32(uint32(M1), c2)
-        c0, c1, c2, c3 = uint32(hi1 ^ c1 ^ k0), lo1, uint32(hi0 ^ c3 ^ k1), lo0
-    return c0, c1, c2, c3
-
-
-@register_jitable
-def block_words(b, seed, stream):
-    """Words of block b of (seed, stream): counter (b lo, b hi, stream lo, stream hi),
-    key (seed lo, seed hi), as fi_block."""
-    b, seed, stream = uint64(b), uint64(seed), uint64(stream)
-    return philox4x32_10(uint32(b & uint64(MASK)), uint32(b >> uint64(32)),
-                         uint32(stream & uint64(MASK)), uint32(stream >> uint64(32)),
-                         uint32(seed & uint64(MASK)), uint32(seed >> uint64(32)))
-
-
-@register_jitable
-def u01_f32(w):
-    """[0, 1) on a 2^-24 grid: (w >> 8) 2^-24 (exact), as fi_u01f."""
-    return float32(uint32(w) >> uint32(8)) * float32(5.9604644775390625e-08)
-
-
-@register_jitable
-def u01_f64(whi, wlo):
-    """[0, 1) on a 2^-53 grid from two words (exact), as fi_u01d."""
-    bits = (uint64(whi) << uint64(32)) | uint64(wlo)
-    return float64(bits >> uint64(11)) * float64(1.1102230246251565e-16)
-
-
-def _fill_words(convert, doc):
-    """A kernel writing convert(word) for element i = word i % 4 of block i // 4."""
-
-    @cuda.jit
-    def kernel(out, seed, stream, start):
-        n = out.shape[0]
-        blk = uint64(start) // uint64(4) + uint64(cuda.grid(1))
-        step = uint64(cuda.gridsize(1))
-        while blk * uint64(4) < uint64(start) + uint64(n):
-            w = block_words(blk, seed, stream)
-            for j in range(4):
-                e = blk * uint64(4) + uint64(j)
-                if e >= uint64(start) and e < uint64(start) + uint64(n):
-                    out[e - uint64(start)] = convert(w[j])
-            blk += step
-
-    kernel.__doc__ = doc
-    return kernel
-
-
-@register_jitable
-def _word(w):
-    return w
-
-
-fill_bits = _fill_words(_word, "out[i] = word i of the stream from start: fastinit.random_bits.")
-fill_u01_f32 = _fill_words(u01_f32, "fastinit.uniform(low=0, high=1, dtype=float32).")
+THREADS = 256
+MAX_GRID = 4096
+DIST_CODES = {"uniform": _generate.DIST_UNIFORM, "normal": _generate.DIST_NORMAL,
+              "truncated_normal": _generate.DIST_TRUNCNORMAL}
 
 
 @cuda.jit
-def fill_u01_f64(out, seed, stream, start):
-    """fastinit.uniform(low=0, high=1, dtype=float64) on the device."""
+def fill_bits(out, seed, stream, start):
+    """out[k] = word start + k of the stream: fastinit.random_bits."""
     n = out.shape[0]
-    blk = uint64(start) // uint64(2) + uint64(cuda.grid(1))
+    end = uint64(start) + uint64(n)
+    blk = uint64(start) // uint64(4) + uint64(cuda.grid(1))
     step = uint64(cuda.gridsize(1))
-    while blk * uint64(2) < uint64(start) + uint64(n):
-        w0, w1, w2, w3 = block_words(blk, seed, stream)
-        e = blk * uint64(2)
-        if e >= uint64(start) and e < uint64(start) + uint64(n):
-            out[e - uint64(start)] = u01_f64(w0, w1)
-        e += uint64(1)
-        if e >= uint64(start) and e < uint64(start) + uint64(n):
-            out[e - uint64(start)] = u01_f64(w2, w3)
+    while blk * uint64(4) < end:
+        w = bits_block(seed, stream, blk)
+        for j in range(4):
+            e = blk * uint64(4) + uint64(j)
+            if e >= uint64(start) and e < end:
+                out[e - uint64(start)] = w[j]
         blk += step
+
+
+@register_jitable
+def _identity(v):
+    return v
+
+
+def _fill_kernel(dist, values, per, store):
+    """out[k] = store(value of element start + k) of distribution `dist`."""
+
+    @cuda.jit
+    def kernel(out, seed, stream, start, c):
+        n = out.shape[0]
+        end = uint64(start) + uint64(n)
+        blk = uint64(start) // uint64(per) + uint64(cuda.grid(1))
+        step = uint64(cuda.gridsize(1))
+        while blk * uint64(per) < end:
+            v = values(dist, seed, stream, blk, c)
+            for j in range(per):
+                e = blk * uint64(per) + uint64(j)
+                if e >= uint64(start) and e < end:
+                    out[e - uint64(start)] = store(v[j])
+            blk += step
+
+    return kernel
+
+
+_STORE = {np.dtype(np.float16): (_values_w32, 4, f32_to_f16_bits),
+          BFLOAT16: (_values_w32, 4, f32_to_bf16_bits),
+          np.dtype(np.float32): (_values_w32, 4, _identity),
+          np.dtype(np.float64): (_values_w64, 2, _identity)}
+FILLS = {(dist, dtype): _fill_kernel(code, *spec)
+         for dist, code in DIST_CODES.items() for dtype, spec in _STORE.items()}
+
+
+def _flat(out, dtype):
+    """(1-D view of out in its storage dtype, logical dtype), checked."""
+    if cuda.devicearray.is_cuda_ndarray(out):
+        arr = out
+    elif hasattr(out, "__cuda_array_interface__"):
+        arr = cuda.as_cuda_array(out)
+    else:
+        raise TypeError(f"out must be a CUDA device array, got {type(out).__name__}")
+    if not arr.is_c_contiguous():
+        raise ValueError("out must be C-contiguous")
+    have = np.dtype(arr.dtype)
+    if dtype is None:
+        dtype = have
+    dtype = np.dtype(np.uint32) if np.dtype(dtype) == np.uint32 else check_float_dtype(dtype)
+    storage = np.dtype(np.uint16) if dtype in (BFLOAT16, np.dtype(np.float16)) else dtype
+    if have not in (dtype, storage):
+        raise TypeError(f"out has dtype {have.name}; a {dtype.name} fill needs "
+                        f"{dtype.name if dtype == storage else storage.name}")
+    flat = arr.reshape(arr.size)
+    return (flat.view(np.uint16) if have != storage else flat), dtype
+
+
+def _launch(kernel, flat, seed, stream, offset, *extra):
+    seed = check_u64(seed, "seed")
+    stream = check_u64(stream, "stream")
+    offset = check_u64(offset, "offset")
+    n = flat.shape[0]
+    if offset + n > U64_LIMIT:
+        raise ValueError(f"offset + size must be <= 2**64, got {offset} + {n}")
+    if n == 0:
+        return
+    grid = max(1, min(math.ceil(n / 4 / THREADS), MAX_GRID))
+    kernel[grid, THREADS](flat, np.uint64(seed), np.uint64(stream), np.uint64(offset), *extra)
+
+
+def _fill(dist, out, dtype, params, seed, stream, offset):
+    """Check out, compute the constants with params(dtype) (fastinit._generate's rules) and
+    launch; nothing is written unless every argument is valid."""
+    flat, dtype = _flat(out, dtype)
+    p = params(dtype)
+    c = tuple(float(p.get(k, 0.0)) for k in ("a", "b", "lo", "hi", "pa", "pd"))
+    _launch(FILLS[(dist, dtype)], flat, seed, stream, offset, c)
+    return out
+
+
+def random_bits(out, *, seed, stream=0, offset=0):
+    """fastinit.random_bits into the uint32 device array out."""
+    flat, _ = _flat(out, np.uint32)
+    _launch(fill_bits, flat, seed, stream, offset)
+    return out
+
+
+def uniform(out, low=0.0, high=1.0, *, seed, stream=0, offset=0, dtype=None):
+    """fastinit.uniform(low, high) into the device array out (dtype: out's, or
+    "float16"/"bfloat16" for a uint16 out)."""
+    return _fill("uniform", out, dtype, lambda d: _generate._uniform_params(low, high, d),
+                 seed, stream, offset)
+
+
+def normal(out, mean=0.0, std=1.0, *, seed, stream=0, offset=0, dtype=None):
+    """fastinit.normal(mean, std) into the device array out."""
+    return _fill("normal", out, dtype, lambda d: _generate._normal_params(mean, std), seed,
+                 stream, offset)
+
+
+def truncated_normal(out, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed, stream=0, offset=0,
+                     dtype=None):
+    """fastinit.truncated_normal(mean, std, a, b) into the device array out."""
+    return _fill("truncated_normal", out, dtype,
+                 lambda d: _generate._truncnormal_params(mean, std, a, b, d), seed, stream,
+                 offset)

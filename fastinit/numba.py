@@ -1,0 +1,905 @@
+"""fastinit's stream inside your own Numba code: every distribution as functions callable
+from ``@numba.njit`` and ``@cuda.jit`` code, element ``i`` equal bit for bit to element
+``i`` of the vectorized fill (kernels/README.md, the stream contract)::
+
+    from fastinit import numba as fnb
+
+    @numba.njit
+    def walk(n, seed):
+        x = 0.0
+        for i in range(n):
+            x += fnb.normal_f64(seed, 0, i, 0.0, 1.0)  # == fastinit.normal(..., offset=i)[0]
+        return x
+
+Per element (``i`` is the logical index, an integer in [0, 2^64); int64 wraps modulo 2^64,
+a float is refused at compile time; seed and stream likewise):
+``bits(seed, stream, i)`` (uint32), ``uniform_f32/f64(seed, stream, i, low, high)``,
+``normal_f32/f64(seed, stream, i, loc, scale)``,
+``truncated_normal_f32/f64(seed, stream, i, loc, scale, a, b)``.
+Per Philox block ``blk`` (elements ``4 blk .. 4 blk + 3`` in float32, ``2 blk, 2 blk + 1``
+in float64; one Philox call for all of them, a tuple back): ``bits_block``,
+``uniform_block_f32/f64``, ``normal_block_f32/f64``, ``truncated_normal_block_f32/f64``,
+the same arguments with ``blk`` for ``i``.
+float16 / bfloat16 elements, as their uint16 bit patterns: ``uniform_f16/bf16``,
+``normal_f16/bf16``, ``truncated_normal_f16/bf16`` (the float32 path clamped into the
+dtype's values and rounded to nearest even, as the fills do; ``f32_to_f16_bits`` and
+``f32_to_bf16_bits`` are that rounding, fi_math.h's).
+
+The truncated normal needs Phi(alpha), Phi(beta): in ``njit`` code they come from the C
+library's ``erfc``, the one CPython's ``math.erfc`` calls, so the values are exact.  The
+CUDA target's ``erfc`` is libdevice's, whose last bit may differ: for device bits equal to
+the CPU's, compute the constants on the host once, ``c = truncnorm_params(loc, scale, a,
+b, dtype)``, and draw with ``truncated_normal_p_f32/f64/f16/bf16(seed, stream, i, c)``
+(or the ``..._block_p_...`` forms), which also skips the two erfc per draw.
+
+Bit-exactness without the compiler's help: every floating-point operation of the
+transforms goes through ``_mul``/``_add``/``_sub``/``_div``/``_sqrt`` primitives, plain
+IEEE operations under ``njit`` (Numba sets no fast-math flags by default, so LLVM does not
+contract them) and libdevice's round-to-nearest ``__nv_fmul_rn`` etc. on the CUDA target
+(PTX ``mul.rn``/``add.rn``, which neither NVVM nor ptxas fuses into ``fma``; a plain
+``a * b + c`` becomes ``fma.rn`` on the device even with ``fastmath=False``).  The log,
+sin/cos, erfinv and Phi^-1 are those of fi_math.h, operation for operation.
+
+Invalid parameters (low > high, scale < 0, a >= b, an interval holding no value of the
+dtype) raise ValueError in ``njit`` code; on the CUDA target Numba reports exceptions only
+in kernels compiled with ``debug=True``.  Needs numba (and numba-cuda for ``cuda.jit``);
+``import fastinit`` never imports this module.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from llvmlite import ir
+from numba import float32, float64, int64, types, uint16, uint32, uint64
+from numba.core.errors import TypingError
+from numba.extending import intrinsic, overload, register_jitable
+
+M0, M1, W0, W1, MASK = 0xD2511F53, 0xCD9E8D57, 0x9E3779B9, 0xBB67AE85, 0xFFFFFFFF
+_F = np.float32
+
+
+# ---- primitives: one IEEE operation each, never contracted ----
+# The Python bodies are what Numba's CUDA simulator runs (numpy scalars round like the
+# hardware); njit and the CUDA target compile the overloads below.
+
+def _mul(a, b):
+    return a * b
+
+
+def _add(a, b):
+    return a + b
+
+
+def _sub(a, b):
+    return a - b
+
+
+def _div(a, b):
+    return a / b
+
+
+def _sqrt(a):
+    return type(a)(math.sqrt(float(a)))  # sqrt in double rounds float32 correctly
+
+
+def _overload_binary(stub, cpu, f32_name, f64_name, negate_b=False):
+    overload(stub, target="cpu")(lambda a, b: cpu)
+
+    @overload(stub, target="cuda")
+    def _on_cuda(a, b):
+        from numba.cuda import libdevice
+
+        fn = getattr(libdevice, f32_name if a == types.float32 else f64_name)
+        if negate_b:  # libdevice has no dsub_rn; a - b is a + (-b) in IEEE arithmetic
+            return lambda a, b: fn(a, -b)
+        return lambda a, b: fn(a, b)
+
+
+_overload_binary(_mul, lambda a, b: a * b, "fmul_rn", "dmul_rn")
+_overload_binary(_add, lambda a, b: a + b, "fadd_rn", "dadd_rn")
+_overload_binary(_sub, lambda a, b: a - b, "fadd_rn", "dadd_rn", negate_b=True)
+_overload_binary(_div, lambda a, b: a / b, "fdiv_rn", "ddiv_rn")
+overload(_sqrt, target="cpu")(lambda a: lambda a: math.sqrt(a))
+
+
+@overload(_sqrt, target="cuda")
+def _sqrt_cuda(a):
+    from numba.cuda import libdevice
+
+    fn = libdevice.fsqrt_rn if a == types.float32 else libdevice.dsqrt_rn
+    return lambda a: fn(a)
+
+
+def _bitcast(src, dst, width):
+    @intrinsic
+    def cast(typingctx, x):
+        def codegen(context, builder, sig, args):
+            to = ir.IntType(width) if isinstance(dst, types.Integer) else (
+                ir.FloatType() if width == 32 else ir.DoubleType())
+            return builder.bitcast(args[0], to)
+        return dst(src), codegen
+    return cast
+
+
+_f2u_ir = _bitcast(float32, uint32, 32)
+_u2f_ir = _bitcast(uint32, float32, 32)
+_d2u_ir = _bitcast(float64, uint64, 64)
+_u2d_ir = _bitcast(uint64, float64, 64)
+
+
+def _f2u(x):
+    return np.float32(x).view(np.uint32)
+
+
+def _u2f(x):
+    return np.uint32(x).view(np.float32)
+
+
+def _d2u(x):
+    return np.float64(x).view(np.uint64)
+
+
+def _u2d(x):
+    return np.uint64(x).view(np.float64)
+
+
+def _overload_bitcast(stub, cast, src):
+    overload(stub)(lambda x: lambda x: cast(src(x)))
+
+
+_overload_bitcast(_f2u, _f2u_ir, float32)
+_overload_bitcast(_u2f, _u2f_ir, uint32)
+_overload_bitcast(_d2u, _d2u_ir, float64)
+_overload_bitcast(_u2d, _u2d_ir, uint64)
+
+
+# ---- Philox4x32-10 (kernels/philox4x32.h) ----
+
+def _index(x):
+    """x (seed, stream, element or block index) as uint64 (int64 values wrap modulo
+    2^64, as uint64 arithmetic would); a float is refused rather than rounded."""
+    if not isinstance(x, int | np.integer) or isinstance(x, bool | np.bool_):
+        raise TypeError(f"seed, stream and indices must be integers, got {type(x).__name__}")
+    return np.uint64(x)
+
+
+@overload(_index)
+def _index_jit(x):
+    if not isinstance(x, types.Integer):
+        raise TypingError(f"seed, stream and indices must be integers, got {x}")
+    return lambda x: uint64(x)
+
+
+def mulhilo32(a, b):
+    """(hi, lo) words of the 64-bit product a * b (on the device __umulhi and the 32-bit
+    product, as fi_mulhilo32)."""
+    p = uint64(a) * uint64(b)
+    return uint32(p >> uint64(32)), uint32(p & uint64(MASK))
+
+
+overload(mulhilo32, target="cpu")(lambda a, b: mulhilo32)
+
+
+@overload(mulhilo32, target="cuda")
+def _mulhilo32_cuda(a, b):
+    from numba.cuda import libdevice
+
+    def impl(a, b):
+        a, b = uint32(a), uint32(b)
+        return uint32(libdevice.umulhi(a, b)), uint32((uint64(a) * uint64(b)) & uint64(MASK))
+    return impl
+
+
+@register_jitable
+def philox4x32_10(c0, c1, c2, c3, k0, k1):
+    """Philox4x32-10 (Salmon et al., SC'11): ten rounds, the key bumped before rounds
+    2..10."""
+    for r in range(10):
+        if r > 0:
+            k0 = uint32((uint64(k0) + uint64(W0)) & uint64(MASK))
+            k1 = uint32((uint64(k1) + uint64(W1)) & uint64(MASK))
+        hi0, lo0 = mulhilo32(uint32(M0), c0)
+        hi1, lo1 = mulhilo32(uint32(M1), c2)
+        c0, c1, c2, c3 = uint32(hi1 ^ c1 ^ k0), lo1, uint32(hi0 ^ c3 ^ k1), lo0
+    return c0, c1, c2, c3
+
+
+@register_jitable
+def bits_block(seed, stream, b):
+    """The four words of block b of (seed, stream): counter (b lo, b hi, stream lo,
+    stream hi), key (seed lo, seed hi), as fi_block."""
+    b, seed, stream = _index(b), _index(seed), _index(stream)
+    return philox4x32_10(uint32(b & uint64(MASK)), uint32(b >> uint64(32)),
+                         uint32(stream & uint64(MASK)), uint32(stream >> uint64(32)),
+                         uint32(seed & uint64(MASK)), uint32(seed >> uint64(32)))
+
+
+@register_jitable
+def bits(seed, stream, i):
+    """Element i of fastinit.random_bits: word i % 4 of block i // 4."""
+    w = bits_block(seed, stream, _index(i) // uint64(4))
+    return w[int64(_index(i) % uint64(4))]
+
+
+# ---- words -> uniform (fi_dist.h), exact ----
+
+@register_jitable
+def u01_f32(w):
+    """[0, 1) on a 2^-24 grid: (w >> 8) 2^-24, as fi_u01f."""
+    return _mul(float32(uint32(w) >> uint32(8)), float32(5.9604644775390625e-08))
+
+
+@register_jitable
+def _u01oc_f32(w):
+    """(0, 1] on a 2^-24 grid, as fi_u01f_oc."""
+    return _mul(float32((uint32(w) >> uint32(8)) + uint32(1)), float32(5.9604644775390625e-08))
+
+
+@register_jitable
+def _word64(whi, wlo):
+    return (uint64(whi) << uint64(32)) | uint64(wlo)
+
+
+@register_jitable
+def u01_f64(whi, wlo):
+    """[0, 1) on a 2^-53 grid from two words, first high, as fi_u01d."""
+    return _mul(float64(_word64(whi, wlo) >> uint64(11)), float64(1.1102230246251565e-16))
+
+
+@register_jitable
+def _u01oc_f64(whi, wlo):
+    return _mul(float64((_word64(whi, wlo) >> uint64(11)) + uint64(1)),
+                float64(1.1102230246251565e-16))
+
+
+# ---- fi_math.h ----
+
+_LN2_HI_F, _LN2_LO_F, _SQRT2_F = _F("0.693359375"), _F("-2.12194440e-4"), _F("1.41421356")
+_PIO4_F = _F("0.785398163397448310")
+_LOGF_C = (_F(1) / _F(9), _F(1) / _F(7), _F(1) / _F(5), _F(1) / _F(3))
+_LOG_C = tuple(1.0 / k for k in (21, 19, 17, 15, 13, 11, 9, 7, 5, 3))
+
+
+@register_jitable
+def _logf(x):
+    """fi_logf: log of a normal float32 > 0, 2 atanh series to s^9."""
+    u = _f2u(x)
+    e = int64((u >> uint32(23)) & uint32(0xFF)) - 127
+    m = _u2f((u & uint32(0x007FFFFF)) | uint32(0x3F800000))
+    big = m > _SQRT2_F
+    half = _mul(m, float32(0.5))
+    m = half if big else m
+    e = e + 1 if big else e
+    s = _div(_sub(m, float32(1)), _add(m, float32(1)))
+    s2 = _mul(s, s)
+    p = _LOGF_C[0]
+    for k in range(1, 4):
+        p = _add(_mul(p, s2), _LOGF_C[k])
+    two_s = _mul(float32(2), s)
+    lm = _add(two_s, _mul(two_s, _mul(s2, p)))
+    ef = float32(e)
+    return _add(_add(_mul(ef, _LN2_LO_F), lm), _mul(ef, _LN2_HI_F))
+
+
+@register_jitable
+def _log(x):
+    """fi_log: log of a double > 0 (subnormals included), series to s^21."""
+    sub = x < 2.2250738585072014e-308
+    scaled = _mul(x, float64(18014398509481984.0))
+    x = scaled if sub else x
+    u = _d2u(x)
+    e = int64((u >> uint64(52)) & uint64(0x7FF)) - 1023 - (54 if sub else 0)
+    m = _u2d((u & uint64(0x000FFFFFFFFFFFFF)) | uint64(0x3FF0000000000000))
+    big = m > 1.4142135623730951
+    half = _mul(m, float64(0.5))
+    m = half if big else m
+    e = e + 1 if big else e
+    s = _div(_sub(m, float64(1)), _add(m, float64(1)))
+    s2 = _mul(s, s)
+    p = _LOG_C[0]
+    for k in range(1, 10):
+        p = _add(_mul(p, s2), _LOG_C[k])
+    two_s = _mul(float64(2), s)
+    lm = _add(two_s, _mul(two_s, _mul(s2, p)))
+    ed = float64(e)
+    return _add(_add(_mul(ed, 1.90821492927058770002e-10), lm),
+                _mul(ed, 6.93147180369123816490e-01))
+
+
+_SINF_C = (-_F(1) / _F(39916800), _F(1) / _F(362880), -_F(1) / _F(5040), _F(1) / _F(120),
+           -_F(1) / _F(6))
+_COSF_C = (_F(1) / _F(479001600), -_F(1) / _F(3628800), _F(1) / _F(40320), -_F(1) / _F(720),
+           _F(1) / _F(24))
+_SIN_C = (1.0 / 121645100408832000.0, -1.0 / 355687428096000.0, 1.0 / 1307674368000.0,
+          -1.0 / 6227020800.0, 1.0 / 39916800.0, -1.0 / 362880.0, 1.0 / 5040.0,
+          -1.0 / 120.0, 1.0 / 6.0)
+_COS_C = (1.0 / 2432902008176640000.0, -1.0 / 6402373705728000.0, 1.0 / 20922789888000.0,
+          -1.0 / 87178291200.0, 1.0 / 479001600.0, -1.0 / 3628800.0, 1.0 / 40320.0,
+          -1.0 / 720.0, 1.0 / 24.0)
+
+
+@register_jitable
+def _horner(c, x):
+    """c[0] x^(n-1) + ... + c[n-1] as ((c[0] x + c[1]) x + ...), each step p * x + c[k]."""
+    p = c[0]
+    for k in range(1, len(c)):
+        p = _add(_mul(p, x), c[k])
+    return p
+
+
+@register_jitable
+def _sincos_pio4_f32(t):
+    """fi_sincos_pio4f: (sin t, cos t) for t in [0, pi/4]."""
+    t2 = _mul(t, t)
+    s = _add(t, _mul(t, _mul(t2, _horner(_SINF_C, t2))))
+    c = _add(_sub(float32(1), _mul(float32(0.5), t2)), _mul(_mul(t2, t2), _horner(_COSF_C, t2)))
+    return s, c
+
+
+@register_jitable
+def _sincos_pio4_f64(t):
+    """fi_sincos_pio4: the double series (to t^19 and t^20)."""
+    t2 = _mul(t, t)
+    s = _sub(t, _mul(t, _mul(t2, _horner(_SIN_C, t2))))
+    c = _add(_sub(float64(1), _mul(float64(0.5), t2)), _mul(_mul(t2, t2), _horner(_COS_C, t2)))
+    return s, c
+
+
+@register_jitable
+def _octant(q, st, ct):
+    """FI_OCTANT_RECONSTRUCT: (cos, sin) of (q + f) pi/4 from those of the reduced t."""
+    odd = (q & uint32(1)) != uint32(0)
+    n = int64(((q + uint32(1 if odd else 0)) >> uint32(1)) & uint32(3))
+    s_odd = -st if odd else st
+    c_ = s_odd if n & 1 else ct
+    s_ = ct if n & 1 else s_odd
+    return (-c_ if (n + 1) & 2 else c_), (-s_ if n & 2 else s_)
+
+
+_NDTRI_NC = (2509.0809287301226727, 33430.575583588128105, 67265.770927008700853,
+             45921.953931549871457, 13731.693765509461125, 1971.5909503065514427,
+             133.14166789178437745, 3.387132872796366608)
+_NDTRI_DC = (5226.495278852854561, 28729.085735721942674, 39307.89580009271061,
+             21213.794301586595867, 5394.1960214247511077, 687.1870074920579083,
+             42.313330701600911252, 1.0)
+_NDTRI_N1 = (7.7454501427834140764e-4, 0.0227238449892691845833, 0.24178072517745061177,
+             1.27045825245236838258, 3.64784832476320460504, 5.7694972214606914055,
+             4.6303378461565452959, 1.42343711074968357734)
+_NDTRI_D1 = (1.05075007164441684324e-9, 5.475938084995344946e-4, 0.0151986665636164571966,
+             0.14810397642748007459, 0.68976733498510000455, 1.6763848301838038494,
+             2.05319162663775882187, 1.0)
+_NDTRI_N2 = (2.01033439929228813265e-7, 2.71155556874348757815e-5, 0.0012426609473880784386,
+             0.026532189526576123093, 0.29656057182850489123, 1.7848265399172913358,
+             5.4637849111641143699, 6.6579046435011037772)
+_NDTRI_D2 = (2.04426310338993978564e-15, 1.4215117583164458887e-7, 1.8463183175100546818e-5,
+             7.868691311456132591e-4, 0.0148753612908506148525, 0.13692988092273580531,
+             0.59983220655588793769, 1.0)
+
+
+@register_jitable
+def _ndtri(p):
+    """fi_ndtri: Phi^-1(p), Wichura's AS 241, all three approximations evaluated."""
+    q = _sub(p, 0.5)
+    rc = _sub(0.180625, _mul(q, q))
+    nc = _horner(_NDTRI_NC, rc)
+    dc = _horner(_NDTRI_DC, rc)
+    upper = _sub(1.0, p)
+    tail = p if q < 0.0 else upper
+    tail = tail if tail > 0.0 else 1e-300
+    r = _sqrt(-_log(tail))
+    r1 = _sub(r, 1.6)
+    r2 = _sub(r, 5.0)
+    central = (-q if q < 0.0 else q) <= 0.425
+    mid = r <= 5.0
+    qnc = _mul(q, nc)
+    num = qnc if central else (_horner(_NDTRI_N1, r1) if mid else _horner(_NDTRI_N2, r2))
+    den = dc if central else (_horner(_NDTRI_D1, r1) if mid else _horner(_NDTRI_D2, r2))
+    z = _div(num, den)
+    return z if (central or q >= 0.0) else -z
+
+
+_ERFINV_P1 = (_F("2.81022636e-08"), _F("3.43273939e-07"), _F("-3.5233877e-06"),
+              _F("-4.39150654e-06"), _F("0.00021858087"), _F("-0.00125372503"),
+              _F("-0.00417768164"), _F("0.246640727"), _F("1.50140941"))
+_ERFINV_P2 = (_F("-0.000200214257"), _F("0.000100950558"), _F("0.00134934322"),
+              _F("-0.00367342844"), _F("0.00573950773"), _F("-0.0076224613"),
+              _F("0.00943887047"), _F("1.00167406"), _F("2.83297682"))
+
+
+@register_jitable
+def _erfinv_w_f32(x, w):
+    """fi_erfinv_w_f32: Giles' single-precision erfinv given w = -log((1 - x)(1 + x))."""
+    p1 = _horner(_ERFINV_P1, _sub(w, float32(2.5)))
+    p2 = _horner(_ERFINV_P2, _sub(_sqrt(w), float32(3)))
+    return _mul(p1 if w < float32(5) else p2, x)
+
+
+@register_jitable
+def f32_to_bf16_bits(x):
+    """bfloat16 bits of float32 x, round to nearest even (fi_f32_to_bf16)."""
+    u = uint64(_f2u(float32(x)))
+    u = (u + uint64(0x7FFF) + ((u >> uint64(16)) & uint64(1))) & uint64(MASK)
+    return uint16(u >> uint64(16))
+
+
+@register_jitable
+def f32_to_f16_bits(x):
+    """IEEE binary16 bits of float32 x, round to nearest even, subnormals and overflow
+    handled (fi_f32_to_f16)."""
+    u = uint64(_f2u(float32(x)))
+    sign = u & uint64(0x80000000)
+    u ^= sign
+    fsub = _add(_u2f(uint32(u)), _u2f(uint32(126 << 23)))
+    osub = (uint64(_f2u(fsub)) - uint64(126 << 23)) & uint64(MASK)
+    onorm = ((u + uint64(((15 - 127) << 23) & MASK) + uint64(0xFFF)
+              + ((u >> uint64(13)) & uint64(1))) & uint64(MASK)) >> uint64(13)
+    o = osub if u < uint64(113 << 23) else onorm
+    o = uint64(0x7C00) if u >= uint64(143 << 23) else o
+    return uint16((o | (sign >> uint64(16))) & uint64(0xFFFF))
+
+
+# ---- the transforms of fi_dist.h, on prepared constants ----
+
+@register_jitable
+def _clamp(v, lo, hi):
+    v = lo if v < lo else v
+    return hi if v > hi else v
+
+
+@register_jitable
+def _boxmuller_f32(wa, wb):
+    """fi_boxmuller_f32: (r cos, r sin) of a word pair, the angle reduced exactly."""
+    r = _sqrt(_mul(float32(-2), _logf(_u01oc_f32(wa))))
+    wb = uint32(wb)
+    q = wb >> uint32(29)
+    f = (wb >> uint32(8)) & uint32(0x1FFFFF)
+    f = uint32(0x200000) - f if q & uint32(1) else f
+    st, ct = _sincos_pio4_f32(_mul(float32(f), _PIO4_F / _F(2097152)))
+    c, s = _octant(q, st, ct)
+    return _mul(r, c), _mul(r, s)
+
+
+@register_jitable
+def _boxmuller_f64(w0, w1, w2, w3):
+    """fi_boxmuller_f64: radius from w0, w1, angle from w2, w3."""
+    r = _sqrt(_mul(-2.0, _log(_u01oc_f64(w0, w1))))
+    x = _word64(w2, w3) >> uint64(11)
+    q = uint32(x >> uint64(50))
+    f = x & uint64(0x3FFFFFFFFFFFF)
+    f = uint64(0x4000000000000) - f if q & uint32(1) else f
+    st, ct = _sincos_pio4_f64(_mul(float64(f), 0.78539816339744830962 / 1125899906842624.0))
+    c, s = _octant(q, st, ct)
+    return _mul(r, c), _mul(r, s)
+
+
+@register_jitable
+def _affine(loc, scale, z):
+    return _add(loc, _mul(scale, z))
+
+
+@register_jitable
+def _truncnormal_f32(w, c):
+    """fi_truncnormal_f32 with c = (loc, signed scale, lo, hi, pa, pd), all float64."""
+    u = _mul(_add(float64(w), 0.5), 2.3283064365386963e-10)
+    pp = _add(c[4], _mul(u, c[5]))
+    upper = _sub(1.0, pp)
+    if (pp if pp < upper else upper) >= 2.98023223876953125e-08:
+        x = float32(_sub(_mul(2.0, pp), 1.0))
+        g = float32(_mul(_mul(4.0, pp), _sub(1.0, pp)))
+        z = _mul(_SQRT2_F, _erfinv_w_f32(x, -_logf(g)))
+        v = _affine(float32(c[0]), float32(c[1]), z)
+    else:
+        v = float32(_affine(c[0], c[1], _ndtri(pp)))
+    return _clamp(v, float32(c[2]), float32(c[3]))
+
+
+@register_jitable
+def _truncnormal_f64(whi, wlo, c):
+    """fi_truncnormal_f64: 53-bit u, AS 241 in double."""
+    u = _mul(_add(float64(_word64(whi, wlo) >> uint64(11)), 0.5), 1.1102230246251565e-16)
+    v = _affine(c[0], c[1], _ndtri(_add(c[4], _mul(u, c[5]))))
+    return _clamp(v, c[2], c[3])
+
+
+@register_jitable
+def _uniform_f32(w, c):
+    """fi_uniform_f32 with c = (low, span, lo, hi) in float32."""
+    return _clamp(_affine(c[0], c[1], u01_f32(w)), c[2], c[3])
+
+
+@register_jitable
+def _uniform_f64(whi, wlo, c):
+    return _clamp(_affine(c[0], c[1], u01_f64(whi, wlo)), c[2], c[3])
+
+
+@register_jitable
+def _values_w32(dist, seed, stream, b, c):
+    """fi_values_w32: the float32 values of elements 4b .. 4b + 3 for dist 1 (uniform,
+    c = (low, span, lo, hi)), 2 (normal, c[:2] = (loc, scale)) or 3 (truncated normal,
+    c = truncnorm_params), c float64 as the C kernels' fi_params."""
+    w0, w1, w2, w3 = bits_block(seed, stream, b)
+    if dist == 1:
+        cf = (float32(c[0]), float32(c[1]), float32(c[2]), float32(c[3]))
+        return (_uniform_f32(w0, cf), _uniform_f32(w1, cf), _uniform_f32(w2, cf),
+                _uniform_f32(w3, cf))
+    if dist == 2:
+        loc, scale = float32(c[0]), float32(c[1])
+        z0, z1 = _boxmuller_f32(w0, w1)
+        z2, z3 = _boxmuller_f32(w2, w3)
+        return (_affine(loc, scale, z0), _affine(loc, scale, z1), _affine(loc, scale, z2),
+                _affine(loc, scale, z3))
+    return (_truncnormal_f32(w0, c), _truncnormal_f32(w1, c), _truncnormal_f32(w2, c),
+            _truncnormal_f32(w3, c))
+
+
+@register_jitable
+def _values_w64(dist, seed, stream, b, c):
+    """fi_values_w64: the float64 values of elements 2b, 2b + 1."""
+    w0, w1, w2, w3 = bits_block(seed, stream, b)
+    if dist == 1:
+        return _uniform_f64(w0, w1, c), _uniform_f64(w2, w3, c)
+    if dist == 2:
+        z0, z1 = _boxmuller_f64(w0, w1, w2, w3)
+        return _affine(c[0], c[1], z0), _affine(c[0], c[1], z1)
+    return _truncnormal_f64(w0, w1, c), _truncnormal_f64(w2, w3, c)
+
+
+# ---- the constants of one call, from its parameters (fastinit._generate's rules) ----
+
+@register_jitable
+def _next_f32(x, up):
+    """The float32 neighbour of float32 x toward +inf (up) or -inf."""
+    if x == float32(0):
+        return _u2f(uint32(0x00000001 if up else 0x80000001))
+    u = _f2u(x)
+    step_up = (x > float32(0)) == up
+    return _u2f(u + uint32(1) if step_up else u - uint32(1))
+
+
+@register_jitable
+def _next_f64(x, up):
+    if x == 0.0:
+        # uint64 on both arms: Numba types a mix of int64 and uint64 literals as float64
+        return _u2d(uint64(1) if up else uint64(0x8000000000000001))
+    u = _d2u(x)
+    return _u2d(u + uint64(1) if (x > 0.0) == up else u - uint64(1))
+
+
+@register_jitable
+def _bounds_f32(low, high, open_high):
+    """Smallest float32 >= low, largest <= high (< high when open_high), as float64."""
+    lo = float32(low)
+    if float64(lo) < low:
+        lo = _next_f32(lo, True)
+    hi = float32(high)
+    if float64(hi) > high or (open_high and float64(hi) >= high):
+        hi = _next_f32(hi, False)
+    if lo > hi:
+        raise ValueError("the interval holds no float32 value")
+    return float64(lo), float64(hi)
+
+
+@register_jitable
+def _bounds_f64(low, high, open_high):
+    hi = _next_f64(high, False) if open_high else high
+    if low > hi:
+        raise ValueError("the interval holds no float64 value")
+    return low, hi
+
+
+@register_jitable
+def _half_bits(x, bf16):
+    return f32_to_bf16_bits(x) if bf16 else f32_to_f16_bits(x)
+
+
+@register_jitable
+def _half_to_f32(h, bf16):
+    """The float32 value of float16 (or bfloat16) bits h, exact."""
+    h = uint32(h)
+    if bf16:
+        return _u2f(h << uint32(16))
+    sign = (h & uint32(0x8000)) << uint32(16)
+    e = (h >> uint32(10)) & uint32(0x1F)
+    m = h & uint32(0x3FF)
+    if e == uint32(0):  # zero or subnormal: m 2^-24
+        v = _mul(float32(m), float32(5.9604644775390625e-08))
+        return -v if sign else v
+    e = uint32(255) if e == uint32(31) else e + uint32(112)
+    return _u2f(sign | (e << uint32(23)) | (m << uint32(13)))
+
+
+@register_jitable
+def _next_half(x, up, bf16):
+    """The float16/bfloat16 neighbour of x (a value of that type) toward +inf or -inf."""
+    if x == float32(0):
+        return _half_to_f32(uint32(0x0001 if up else 0x8001), bf16)
+    h = uint32(_half_bits(x, bf16))
+    return _half_to_f32(h + uint32(1) if (x > float32(0)) == up else h - uint32(1), bf16)
+
+
+@register_jitable
+def _bounds_half(low, high, open_high, bf16):
+    """Smallest float16/bfloat16 >= low, largest <= high (< high when open_high), as
+    float64: the nearest value then one step (rounding through float32 still lands on a
+    neighbour of the exact value)."""
+    lo = _half_to_f32(_half_bits(float32(low), bf16), bf16)
+    if float64(lo) < low:
+        lo = _next_half(lo, True, bf16)
+    hi = _half_to_f32(_half_bits(float32(high), bf16), bf16)
+    if float64(hi) > high or (open_high and float64(hi) >= high):
+        hi = _next_half(hi, False, bf16)
+    if lo > hi:
+        raise ValueError("the interval holds no float16/bfloat16 value")
+    return float64(lo), float64(hi)
+
+
+@register_jitable
+def _check_finite(x):
+    if not math.isfinite(x):
+        raise ValueError("parameters must be finite")
+
+
+F32, F64, F16, BF16 = 0, 1, 2, 3  # the output kinds of the bounds (and of the fills)
+
+
+@register_jitable
+def _bounds(low, high, open_high, kind):
+    """The clamp interval of fastinit._generate._inner_bounds for output kind `kind`."""
+    if kind == F64:
+        return _bounds_f64(low, high, open_high)
+    if kind == F32:
+        return _bounds_f32(low, high, open_high)
+    return _bounds_half(low, high, open_high, kind == BF16)
+
+
+@register_jitable
+def _uniform_consts(low, high, kind):
+    """(low, span, lo, hi, 0, 0) of fastinit._generate._uniform_params."""
+    low, high = float64(low), float64(high)
+    _check_finite(low)
+    _check_finite(high)
+    if not low <= high:
+        raise ValueError("uniform: low must be <= high")
+    span = _sub(high, low)
+    _check_finite(span)
+    if low == high:
+        return low, 0.0, low, low, 0.0, 0.0
+    lo, hi = _bounds(low, high, True, kind)
+    return low, span, lo, hi, 0.0, 0.0
+
+
+@register_jitable
+def _normal_consts(loc, scale):
+    loc, scale = float64(loc), float64(scale)
+    _check_finite(loc)
+    _check_finite(scale)
+    if scale < 0.0:
+        raise ValueError("normal: scale must be >= 0")
+    return loc, scale, 0.0, 0.0, 0.0, 0.0
+
+
+_SQRT1_2 = math.sqrt(0.5)
+
+
+@register_jitable
+def _ncdf(x):
+    """Standard normal CDF, 0.5 erfc(-x / sqrt 2), as fastinit._generate._ncdf."""
+    return _mul(0.5, math.erfc(_mul(-x, _SQRT1_2)))
+
+
+@register_jitable
+def _truncnorm_consts(loc, scale, a, b, kind):
+    """(loc, signed scale, lo, hi, Phi(alpha), Phi(beta) - Phi(alpha)) of
+    fastinit._generate._truncnormal_params."""
+    loc, scale, a, b = float64(loc), float64(scale), float64(a), float64(b)
+    _check_finite(loc)
+    _check_finite(scale)
+    _check_finite(a)
+    _check_finite(b)
+    if not scale > 0.0:
+        raise ValueError("truncated_normal: scale must be > 0")
+    if not a < b:
+        raise ValueError("truncated_normal: a must be < b")
+    alpha, beta = _div(_sub(a, loc), scale), _div(_sub(b, loc), scale)
+    sign = 1.0
+    if alpha > 0.0:
+        alpha, beta, sign = -beta, -alpha, -1.0
+    pa = _ncdf(alpha)
+    pd = _sub(_ncdf(beta), pa)
+    if not pd > 1e-300:
+        raise ValueError("truncated_normal: [a, b] lies beyond 37 standard deviations")
+    lo, hi = _bounds(a, b, False, kind)
+    return loc, _mul(sign, scale), lo, hi, pa, pd
+
+
+def truncnorm_params(loc, scale, a, b, dtype=np.float32):
+    """The constants (loc, signed scale, lo, hi, Phi(alpha), Phi(beta) - Phi(alpha)) of a
+    truncated normal, computed on the host exactly as fastinit.truncated_normal does, for
+    truncated_normal_p_f32/f64 (pass them to a kernel as a tuple argument)."""
+    from ._generate import _truncnormal_params
+    from ._validate import check_float_dtype
+
+    p = _truncnormal_params(loc, scale, a, b, check_float_dtype(dtype))
+    return tuple(float(p[k]) for k in ("a", "b", "lo", "hi", "pa", "pd"))
+
+
+# ---- public: blocks ----
+
+@register_jitable
+def uniform_block_f32(seed, stream, blk, low, high):
+    """float32 elements 4 blk .. 4 blk + 3 of fastinit.uniform(low, high)."""
+    return _values_w32(1, seed, stream, blk, _uniform_consts(low, high, F32))
+
+
+@register_jitable
+def uniform_block_f64(seed, stream, blk, low, high):
+    """float64 elements 2 blk, 2 blk + 1 of fastinit.uniform(low, high)."""
+    return _values_w64(1, seed, stream, blk, _uniform_consts(low, high, F64))
+
+
+@register_jitable
+def normal_block_f32(seed, stream, blk, loc, scale):
+    """float32 elements 4 blk .. 4 blk + 3 of fastinit.normal(loc, scale)."""
+    return _values_w32(2, seed, stream, blk, _normal_consts(loc, scale))
+
+
+@register_jitable
+def normal_block_f64(seed, stream, blk, loc, scale):
+    return _values_w64(2, seed, stream, blk, _normal_consts(loc, scale))
+
+
+@register_jitable
+def truncated_normal_block_f32(seed, stream, blk, loc, scale, a, b):
+    """float32 elements 4 blk .. 4 blk + 3 of fastinit.truncated_normal(loc, scale, a, b)."""
+    return _values_w32(3, seed, stream, blk, _truncnorm_consts(loc, scale, a, b, F32))
+
+
+@register_jitable
+def truncated_normal_block_f64(seed, stream, blk, loc, scale, a, b):
+    return _values_w64(3, seed, stream, blk, _truncnorm_consts(loc, scale, a, b, F64))
+
+
+@register_jitable
+def truncated_normal_block_p_f32(seed, stream, blk, c):
+    """As truncated_normal_block_f32 with c = truncnorm_params(..., float32)."""
+    return _values_w32(3, seed, stream, blk, c)
+
+
+@register_jitable
+def truncated_normal_block_p_f64(seed, stream, blk, c):
+    return _values_w64(3, seed, stream, blk, c)
+
+
+# ---- public: elements ----
+
+@register_jitable
+def _pick2(v, i):
+    return v[int64(_index(i) % uint64(2))]
+
+
+@register_jitable
+def _words_of(seed, stream, i, wide):
+    """The words element i of a uniform or truncated normal takes (32-bit: one word, the
+    second slot 0; float64: the pair (w_2j, w_2j+1))."""
+    if wide:
+        w = bits_block(seed, stream, _index(i) // uint64(2))
+        return (w[0], w[1]) if _index(i) % uint64(2) == uint64(0) else (w[2], w[3])
+    return bits(seed, stream, i), uint32(0)
+
+
+@register_jitable
+def uniform_f32(seed, stream, i, low, high):
+    """Element i of fastinit.uniform(low, high, dtype=float32, seed, stream)."""
+    c = _uniform_consts(low, high, F32)
+    w, _ = _words_of(seed, stream, i, False)
+    return _uniform_f32(w, (float32(c[0]), float32(c[1]), float32(c[2]), float32(c[3])))
+
+
+@register_jitable
+def uniform_f64(seed, stream, i, low, high):
+    """Element i of fastinit.uniform(low, high, dtype=float64, seed, stream)."""
+    whi, wlo = _words_of(seed, stream, i, True)
+    return _uniform_f64(whi, wlo, _uniform_consts(low, high, F64))
+
+
+@register_jitable
+def normal_f32(seed, stream, i, loc, scale):
+    """Element i of fastinit.normal(loc, scale, dtype=float32, seed, stream): the cosine
+    (even i) or sine (odd i) branch of the pair (w_2p, w_2p+1), p = (i % 4) // 2."""
+    c = _normal_consts(loc, scale)
+    w = bits_block(seed, stream, _index(i) // uint64(4))
+    j = int64(_index(i) % uint64(4))
+    z0, z1 = _boxmuller_f32(w[j & 2], w[(j & 2) + 1])
+    return _affine(float32(c[0]), float32(c[1]), z1 if j & 1 else z0)
+
+
+@register_jitable
+def normal_f64(seed, stream, i, loc, scale):
+    """Element i of fastinit.normal(loc, scale, dtype=float64, seed, stream)."""
+    return _pick2(normal_block_f64(seed, stream, _index(i) // uint64(2), loc, scale), i)
+
+
+@register_jitable
+def truncated_normal_f32(seed, stream, i, loc, scale, a, b):
+    """Element i of fastinit.truncated_normal(loc, scale, a, b, dtype=float32)."""
+    return truncated_normal_p_f32(seed, stream, i, _truncnorm_consts(loc, scale, a, b, F32))
+
+
+@register_jitable
+def truncated_normal_f64(seed, stream, i, loc, scale, a, b):
+    """Element i of fastinit.truncated_normal(loc, scale, a, b, dtype=float64)."""
+    return truncated_normal_p_f64(seed, stream, i, _truncnorm_consts(loc, scale, a, b, F64))
+
+
+@register_jitable
+def truncated_normal_p_f32(seed, stream, i, c):
+    """As truncated_normal_f32 with c = truncnorm_params(loc, scale, a, b, float32)."""
+    w, _ = _words_of(seed, stream, i, False)
+    return _truncnormal_f32(w, c)
+
+
+@register_jitable
+def truncated_normal_p_f64(seed, stream, i, c):
+    """As truncated_normal_f64 with c = truncnorm_params(loc, scale, a, b, float64)."""
+    whi, wlo = _words_of(seed, stream, i, True)
+    return _truncnormal_f64(whi, wlo, c)
+
+
+# ---- float16 / bfloat16 elements, as uint16 bit patterns ----
+
+@register_jitable
+def _uniform_half(seed, stream, i, low, high, bf16):
+    c = _uniform_consts(low, high, BF16 if bf16 else F16)
+    w, _ = _words_of(seed, stream, i, False)
+    v = _uniform_f32(w, (float32(c[0]), float32(c[1]), float32(c[2]), float32(c[3])))
+    return _half_bits(v, bf16)
+
+
+@register_jitable
+def uniform_f16(seed, stream, i, low, high):
+    """Element i of fastinit.uniform(low, high, dtype=float16), its bits as uint16."""
+    return _uniform_half(seed, stream, i, low, high, False)
+
+
+@register_jitable
+def uniform_bf16(seed, stream, i, low, high):
+    """Element i of fastinit.uniform(low, high, dtype=bfloat16), its bits as uint16."""
+    return _uniform_half(seed, stream, i, low, high, True)
+
+
+@register_jitable
+def normal_f16(seed, stream, i, loc, scale):
+    """Element i of fastinit.normal(loc, scale, dtype=float16), its bits as uint16."""
+    return f32_to_f16_bits(normal_f32(seed, stream, i, loc, scale))
+
+
+@register_jitable
+def normal_bf16(seed, stream, i, loc, scale):
+    """Element i of fastinit.normal(loc, scale, dtype=bfloat16), its bits as uint16."""
+    return f32_to_bf16_bits(normal_f32(seed, stream, i, loc, scale))
+
+
+@register_jitable
+def truncated_normal_f16(seed, stream, i, loc, scale, a, b):
+    """Element i of fastinit.truncated_normal(loc, scale, a, b, dtype=float16), bits."""
+    return truncated_normal_p_f16(seed, stream, i, _truncnorm_consts(loc, scale, a, b, F16))
+
+
+@register_jitable
+def truncated_normal_bf16(seed, stream, i, loc, scale, a, b):
+    """Element i of fastinit.truncated_normal(loc, scale, a, b, dtype=bfloat16), bits."""
+    return truncated_normal_p_bf16(seed, stream, i, _truncnorm_consts(loc, scale, a, b, BF16))
+
+
+@register_jitable
+def truncated_normal_p_f16(seed, stream, i, c):
+    """As truncated_normal_f16 with c = truncnorm_params(loc, scale, a, b, float16)."""
+    return f32_to_f16_bits(truncated_normal_p_f32(seed, stream, i, c))
+
+
+@register_jitable
+def truncated_normal_p_bf16(seed, stream, i, c):
+    """As truncated_normal_bf16 with c = truncnorm_params(loc, scale, a, b, bfloat16)."""
+    return f32_to_bf16_bits(truncated_normal_p_f32(seed, stream, i, c))
