@@ -10,6 +10,7 @@ keeps its meaning where absolute times do not.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -125,8 +126,9 @@ def judged_rounds(bench: dict) -> np.ndarray | None:
 
 def load_runs(storage: Path) -> dict[str, list[dict]]:
     """Every pytest-benchmark JSON under `storage` (autosaved or --benchmark-json), grouped by
-    run key (machine class and size) and sorted by commit time.  Each run: commit, time,
-    dirty, path and {benchmark name: round ratios} of its fastinit benchmarks."""
+    run key (machine class and size) and sorted by commit time, then run time.  Each run:
+    commit (short id, + when dirty), time, datetime, path and {benchmark name: round
+    ratios} of its fastinit benchmarks."""
     storage = Path(storage)
     if not storage.is_dir():
         raise ValueError(f"storage must be a directory of pytest-benchmark runs, got {storage}")
@@ -146,24 +148,24 @@ def load_runs(storage: Path) -> dict[str, list[dict]]:
                   if role(b.get("extra_info", {})) == "fastinit"
                   and (r := judged_rounds(b)) is not None}
         groups.setdefault(key, []).append(dict(
-            commit=(commit.get("id") or "unknown")[:10], time=commit.get("time") or
-            data.get("datetime", ""), dirty=bool(commit.get("dirty")), path=path,
+            commit=(commit.get("id") or "unknown")[:10] + ("+" if commit.get("dirty") else ""),
+            time=commit.get("time") or "", datetime=data.get("datetime", ""), path=path,
             ratios=ratios))
     for runs in groups.values():
-        runs.sort(key=lambda r: r["time"])
+        runs.sort(key=lambda r: (r["time"], r["datetime"]))
     return groups
 
 
 def history_rows(runs: list[dict], min_effect=MIN_EFFECT, bound=BOUND) -> list[dict]:
-    """One row per (benchmark, run): its level (ratio), and the verdict against the previous run
-    of that benchmark (None for its first run)."""
+    """One row per (benchmark, run): the run's index and commit, the level of its ratios,
+    and the verdict against the previous run of that benchmark (None for its first)."""
     rows, previous = [], {}
-    for run in runs:
+    for index, run in enumerate(runs):
         for name, rounds in sorted(run["ratios"].items()):
             verdict = judge(rounds, previous[name], min_effect, bound) if name in previous \
                 else None
-            rows.append(dict(name=name, commit=run["commit"] + ("+" if run["dirty"] else ""),
-                             time=run["time"], ratio=level(rounds), verdict=verdict))
+            rows.append(dict(name=name, index=index, commit=run["commit"], ratio=level(rounds),
+                             verdict=verdict))
             previous[name] = rounds
     return rows
 
@@ -172,7 +174,7 @@ def history_table(key: str, rows: list[dict]) -> str:
     """The rows as text, grouped by benchmark; flagged commits end in REGRESSION."""
     lines = [f"machine class {key}", f"  {'benchmark':<44}{'commit':<13}{'ratio':>8}  "
                                      f"slowdown vs previous [90% interval]"]
-    for row in sorted(rows, key=lambda r: (r["name"], r["time"])):
+    for row in sorted(rows, key=lambda r: (r["name"], r["index"])):
         vs = "-" if row["verdict"] is None else str(row["verdict"])
         lines.append(f"  {row['name']:<44}{row['commit']:<13}{row['ratio']:>8.4f}  {vs}")
     return "\n".join(lines)
@@ -185,19 +187,17 @@ def history_plot(key: str, runs: list[dict], rows: list[dict], path: Path) -> No
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    position = {(run["commit"] + ("+" if run["dirty"] else ""), run["time"]): i
-                for i, run in enumerate(runs)}
     fig, ax = plt.subplots(figsize=(max(6.0, 0.4 * len(runs) + 4), 5))
     for name in sorted({r["name"] for r in rows}):
         mine = [r for r in rows if r["name"] == name]
-        x = [position[r["commit"], r["time"]] for r in mine]
+        x = [r["index"] for r in mine]
         ax.plot(x, [r["ratio"] for r in mine], marker="o", ms=3, lw=1, label=name)
         bad = [i for i, r in enumerate(mine) if r["verdict"] and r["verdict"].regressed]
         if bad:
             ax.plot([x[i] for i in bad], [mine[i]["ratio"] for i in bad], "x", color="red",
                     ms=10, mew=2)
     ax.set_yscale("log")
-    ax.set_xticks(range(len(runs)), [label for label, _ in position], rotation=60, fontsize=7)
+    ax.set_xticks(range(len(runs)), [run["commit"] for run in runs], rotation=60, fontsize=7)
     ax.set_ylabel(f"ratio to the write limit (q{QUANTILE:.2f} of rounds)")
     ax.set_title(f"{key}: red x = regression flagged against the previous run")
     ax.legend(fontsize=6, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1))
@@ -227,3 +227,40 @@ def history(storage: Path, png: Path | None = None, last: int = 50,
             history_plot(key, runs, rows, out)
             written.append(out)
     return "\n\n".join(texts), written
+
+
+def add_history_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `fastinit bench --history` and bench/history.py."""
+    parser.add_argument("--storage", type=Path, default=Path(".benchmarks"),
+                        help="pytest-benchmark storage or any folder of its JSONs "
+                             "(default .benchmarks)")
+    parser.add_argument("--png", type=Path, default=Path("history.png"),
+                        help="plot file (default history.png; one per machine class)")
+    parser.add_argument("--last", type=int, default=50, help="runs shown (default 50)")
+
+
+def print_history(args) -> int:
+    """Print the table, write the PNGs (if matplotlib is installed); 0."""
+    try:
+        import matplotlib  # noqa: F401
+        png = args.png
+    except ImportError:
+        png = None
+    text, written = history(args.storage, png, args.last)
+    print(text)
+    for path in written:
+        print(f"wrote {path}")
+    if png is None:
+        print("matplotlib is not installed: no plot (pip install matplotlib)")
+    return 0
+
+
+def history_main(argv: list[str] | None = None) -> int:
+    """bench/history.py."""
+    parser = argparse.ArgumentParser(description="fastinit benchmark ratios over commits")
+    add_history_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return print_history(args)
+    except ValueError as exc:
+        parser.error(str(exc))
