@@ -187,7 +187,7 @@ def history_plot(key: str, runs: list[dict], rows: list[dict], path: Path) -> No
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.4 * len(runs) + 4), 5))
+    fig, ax = plt.subplots(figsize=(max(8.0, 0.25 * len(runs) + 4), 5))
     for name in sorted({r["name"] for r in rows}):
         mine = [r for r in rows if r["name"] == name]
         x = [r["index"] for r in mine]
@@ -199,10 +199,9 @@ def history_plot(key: str, runs: list[dict], rows: list[dict], path: Path) -> No
     ax.set_yscale("log")
     ax.set_xticks(range(len(runs)), [run["commit"] for run in runs], rotation=60, fontsize=7)
     ax.set_ylabel(f"ratio to the write limit (q{QUANTILE:.2f} of rounds)")
-    ax.set_title(f"{key}: red x = regression flagged against the previous run")
-    ax.legend(fontsize=6, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1))
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    ax.set_title(f"{key}\nred x: regression flagged against the previous run", fontsize=10)
+    ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.22))
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
 
 
