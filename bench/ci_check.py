@@ -5,6 +5,7 @@ by noise (a slowdown of at least 1.6x whose 95 % lower bound is at least 1.3x) a
 
     python bench/ci_check.py                    # run, judge; exit 1 on a confirmed regression
     python bench/ci_check.py --write-baseline   # run and store this machine class's baseline
+    python bench/ci_check.py --storage DIR      # also keep the run in DIR for bench/history.py
 
 The full bench stays a manual command (`pytest bench --benchmark-json ...`, compare.py).
 """
@@ -34,8 +35,9 @@ SELECTED = (
 )
 
 
-def run_selected(out: Path) -> None:
-    """pytest-benchmark on SELECTED at FASTINIT_BENCH_N=N, JSON to `out`."""
+def run_selected(out: Path, storage: Path | None = None) -> None:
+    """pytest-benchmark on SELECTED at FASTINIT_BENCH_N=N, JSON to `out` (and autosaved in
+    `storage`, for bench/history.py, when given)."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
     env["FASTINIT_BENCH_N"] = str(N)
@@ -44,6 +46,8 @@ def run_selected(out: Path) -> None:
     env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
            f"--benchmark-json={out}", *SELECTED]
+    if storage is not None:
+        cmd += ["--benchmark-autosave", f"--benchmark-storage=file://{storage.resolve()}"]
     done = subprocess.run(cmd, cwd=compare.ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         print(done.stdout[-3000:], done.stderr[-3000:], sep="\n")
@@ -55,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", type=Path, default=compare.BASELINE)
     parser.add_argument("--write-baseline", action="store_true",
                         help="store this run as the baseline of this machine class")
+    parser.add_argument("--storage", type=Path, default=None,
+                        help="also keep the run there (pytest-benchmark autosave) for "
+                             "bench/history.py")
     parser.add_argument("--allow-missing-baseline", action="store_true",
                         help="pass (with a notice) when this machine class has no baseline")
     args = parser.parse_args(argv)
@@ -64,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{os.cpu_count()} cores; the verdict relies on the re-run of flagged results")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "ci.json"
-        run_selected(out)
+        run_selected(out, args.storage)
         _, machine_info = compare.load_run(out)
         key = _benchtrack.run_key(machine_info)
         common = [str(out), "--baseline", str(args.baseline)]
