@@ -13,11 +13,13 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-N = int(os.environ.get("FASTINIT_BENCH_N", 2**26))
+from fastinit._benchtrack import DEFAULT_N
+
+N = int(os.environ.get("FASTINIT_BENCH_N", DEFAULT_N))
 LIMIT_THREADS = 2  # "the limit" that every ratio_to_limit divides by
 LIMIT_ROUNDS = 15  # the limit is cheap to time and noisy on shared hosts: best of many
-ROUND_BUDGET_S = 1.5  # timed rounds per benchmark: as many as fit, between min_rounds and
-MAX_ROUNDS = 50  # MAX_ROUNDS
+ROUND_BUDGET_S = 1.5  # timed rounds per benchmark: as many as fit, within
+MAX_ROUNDS = 50  # [min_rounds, MAX_ROUNDS]
 LIMIT_PER_ROUND = 3  # the limit beside each round: best of a few fills (one may be preempted)
 MIN_ROUNDS = 5  # fastinit's own benchmarks: enough rounds for compare.py's interval
 OUTPUT_DTYPES = {"float32": np.dtype(np.float32), "bfloat16": np.dtype(ml_dtypes.bfloat16)}
