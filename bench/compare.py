@@ -1,75 +1,137 @@
-"""Compare a pytest-benchmark JSON with the baseline ratios to the memory-write limit.
+"""Judge a pytest-benchmark JSON against the baseline of its machine class: fastinit's own
+benchmarks only, noise-aware.
 
     pytest bench --benchmark-json results.json
-    python bench/compare.py results.json                    # table; exit 1 on regressions
+    python bench/compare.py results.json                    # table; exit 1 on a regression
+    python bench/compare.py results.json --confirm          # re-run flagged ones, judge again
     python bench/compare.py results.json --write-baseline   # store results as the baseline
 
-A benchmark regresses when its ratio_to_limit falls more than --threshold (default 25 %)
-below bench/baseline.json.  Ratios, not times, are compared, so a baseline taken on one
-machine still means something on another of the same kind; the baseline is kept per SIMD
-path (avx512, avx2, baseline: recorded by bench/conftest.py in the JSON's machine_info),
-because the generator's speed relative to memory differs between them.  The performance
-targets are printed for information and never fail the run.
+Each benchmark records one ratio to the write limit per round (bench/conftest.py,
+`against_limit`: the limit is timed beside every round, so load slows both).  For each
+fastinit benchmark the slowdown is level(baseline rounds) / level(rounds now) (level: the
+upper quartile, the figure of the rounds that load did not slow), with a 90 % bootstrap
+interval; it is a REGRESSION only when the slowdown is at least --min-effect and
+the interval's lower end (a one-sided 95 % bound) is at least --bound.  Peers (numpy, torch,
+jax, ...) and the write limit are printed for context, never judged; benchmarks without
+round ratios are listed without a verdict.  Baselines (bench/baseline.json) are kept per
+machine class (SIMD path, cores, CPU model) and size, as recorded in the JSON's machine_info.
+The performance targets are printed for information and never fail the run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+from fastinit import _benchtrack
+from fastinit._benchtrack import level
+
 BASELINE = Path(__file__).with_name("baseline.json")
+ROOT = Path(__file__).resolve().parent.parent
 # fastinit float32 ratio_to_limit targets; bfloat16 must also fill at least as many
 # elements/s as float32.
 TARGETS = {"uniform": 0.6, "normal": 0.3, "truncated_normal": 0.2}
 
 
-def load_results(path: Path) -> tuple[dict[str, dict], str | None]:
-    """(extra_info of each benchmark that recorded a ratio_to_limit, by benchmark name;
-    the SIMD path of the run, if recorded)."""
-    data = json.loads(path.read_text())
-    results = {b["name"]: b["extra_info"] for b in data["benchmarks"]
-               if "ratio_to_limit" in b["extra_info"]}
-    return results, data.get("machine_info", {}).get("fastinit_simd")
+def load_run(path: Path) -> tuple[list[dict], dict]:
+    """(the benchmarks, the machine_info) of a pytest-benchmark JSON."""
+    data = json.loads(Path(path).read_text())
+    if not isinstance(data, dict) or "benchmarks" not in data:
+        raise ValueError(f"{path} is not a pytest-benchmark JSON (no 'benchmarks')")
+    return data["benchmarks"], data.get("machine_info", {})
 
 
-def load_baselines(path: Path) -> dict[str, dict[str, float]]:
-    """{simd path: {benchmark: ratio}} (a flat file is the avx512 baseline of old)."""
-    data = json.loads(path.read_text()) if path.exists() else {}
-    if data and all(isinstance(v, (int, float)) for v in data.values()):
-        return {"avx512": data}
-    return data
+def load_baselines(path: Path) -> dict[str, dict[str, list[float]]]:
+    """{run key: {benchmark: round ratios}}."""
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
-def compare(results: dict[str, dict], baseline: dict[str, float], threshold: float) -> list:
-    """Print ratio now vs baseline for every benchmark; return the names that regressed."""
-    names = sorted(results.keys() | baseline.keys())
-    width = max(map(len, names), default=4)
-    print(f"{'name':<{width}}  {'ratio':>9}  {'baseline':>9}  {'change':>7}")
-    regressed = []
-    for name in names:
-        now = results[name]["ratio_to_limit"] if name in results else None
-        base = baseline.get(name)
-        if now is None:
-            change = "missing"
-        elif base is None:
-            change = "new"
+def baseline_entry(benchmarks: list[dict]) -> dict[str, list[float]]:
+    """The round ratios of every benchmark that recorded them (peers too, for context)."""
+    return {b["name"]: [float(f"{r:.5g}") for r in rounds] for b in benchmarks
+            if (rounds := _benchtrack.judged_rounds(b)) is not None}
+
+
+def judge_run(benchmarks: list[dict], baseline: dict[str, list[float]],
+              min_effect: float, bound: float) -> list[str]:
+    """Print fastinit's verdicts, then the context rows and the unjudged benchmarks;
+    return the names of the regressions."""
+    judged, context, unjudged = [], [], []
+    for b in benchmarks:
+        role = _benchtrack.role(b.get("extra_info", {}))
+        rounds = _benchtrack.judged_rounds(b)
+        if role is None or rounds is None:
+            unjudged.append((b["name"], "no role (library)" if role is None
+                             else "no round ratios"))
         else:
-            change = f"{now / base - 1:+.1%}"
-            if now < base * (1 - threshold):
+            (judged if role == "fastinit" else context).append((b["name"], role, rounds))
+    names = [name for name, *_ in judged + context] + [name for name, _ in unjudged]
+    width = max(map(len, names), default=4)
+    regressed = []
+    print(f"fastinit (judged: REGRESSION = slowdown >= {min_effect}x and its 95 % lower bound "
+          f">= {bound}x)")
+    print(f"  {'name':<{width}}  {'rounds':>6}  {'ratio':>8}  {'baseline':>8}  "
+          f"slowdown [90% interval]  verdict")
+    for name, _, rounds in judged:
+        base = baseline.get(name)
+        if base is None:
+            cells = f"{'-':>8}  new: no baseline"
+        else:
+            verdict = _benchtrack.judge(rounds, base, min_effect, bound)
+            if verdict.regressed:
                 regressed.append(name)
-                change += "  REGRESSED"
-        now_s = "-" if now is None else f"{now:.3g}"
-        base_s = "-" if base is None else f"{base:.3g}"
-        print(f"{name:<{width}}  {now_s:>9}  {base_s:>9}  {change:>7}")
+            cells = f"{level(base):>8.4f}  {verdict}"
+        print(f"  {name:<{width}}  {rounds.size:>6}  {level(rounds):>8.4f}  {cells}")
+    missing = sorted(set(baseline) - {name for name, *_ in judged + context})
+    if context:
+        print("\ncontext (peers and the write limit: not judged)")
+        for name, role, rounds in context:
+            base = baseline.get(name)
+            change = "-" if base is None else f"{level(rounds) / level(base) - 1:+.0%}"
+            print(f"  {name:<{width}}  {role:<8}  ratio {level(rounds):8.4f}  "
+                  f"vs baseline {change}")
+    if unjudged:
+        print("\nnot judged")
+        for name, why in unjudged:
+            print(f"  {name:<{width}}  {why}")
+    if missing:
+        print(f"\nin the baseline but not in this run: {', '.join(missing)}")
     return regressed
 
 
-def print_targets(results: dict[str, dict]) -> None:
+def confirm(benchmarks: list[dict], flagged: list[str], machine_info: dict,
+            baseline: dict[str, list[float]], min_effect: float, bound: float) -> list[str]:
+    """Re-run the flagged benchmarks (their pytest node ids, at the run's size) and judge
+    the new rounds; return the names flagged again."""
+    ids = [b["fullname"] for b in benchmarks if b["name"] in flagged]
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    env["FASTINIT_BENCH_N"] = str(machine_info.get("fastinit_bench_n", _benchtrack.DEFAULT_N))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "confirm.json"
+        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+               f"--benchmark-json={out}", *ids]
+        print(f"\nconfirming {len(ids)} flagged benchmark(s): {' '.join(cmd)}")
+        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        if done.returncode != 0 or not out.exists():
+            print(done.stdout[-2000:], done.stderr[-2000:], sep="\n")
+            raise RuntimeError(f"the confirmation run failed (exit {done.returncode})")
+        rerun, _ = load_run(out)
+    print()
+    return judge_run(rerun, {k: v for k, v in baseline.items() if k in flagged},
+                     min_effect, bound)
+
+
+def print_targets(benchmarks: list[dict]) -> None:
     """Print each fastinit performance target as met / not met."""
-    fills = {(i["dist"], i["dtype"], i["threads"]): i for i in results.values()
-             if i["library"] == "fastinit"}
+    fills = {(i["dist"], i["dtype"], i["threads"]): i
+             for i in (b["extra_info"] for b in benchmarks)
+             if i.get("library") == "fastinit" and "ratio_to_limit" in i}
     print("\ntargets (fastinit; informational)")
     for (dist, dtype, threads), info in sorted(fills.items()):
         if dtype == "float32" and dist in TARGETS:
@@ -86,14 +148,15 @@ def print_targets(results: dict[str, dict]) -> None:
         print(f"  {label:<68} {'met' if met else 'not met'}")
 
 
-def print_side_by_side(results: dict[str, dict]) -> None:
-    """For each workload (dist, dtype) that several libraries ran: seconds per call, and
-    fastinit's speed-up over each (the rate ratio within one run)."""
+def print_side_by_side(benchmarks: list[dict]) -> None:
+    """For each workload (dist, dtype) that several libraries ran: fastinit's speed-up over
+    each (the rate ratio within one run)."""
     groups: dict[tuple, dict[str, dict]] = {}
-    for info in results.values():
-        key = (info["dist"], info["dtype"])
+    for info in (b["extra_info"] for b in benchmarks):
+        if "ratio_to_limit" not in info:
+            continue
         lib = f"{info['library']}-t{info['threads']}"
-        groups.setdefault(key, {})[lib] = info
+        groups.setdefault((info["dist"], info["dtype"]), {})[lib] = info
     print("\nside by side (speed-up = fastinit rate / peer rate, best fastinit thread count)")
     for (dist, dtype), libs in sorted(groups.items()):
         ours = [i for name, i in libs.items() if name.startswith("fastinit")]
@@ -145,44 +208,54 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path, help="JSON from pytest --benchmark-json")
     parser.add_argument("--baseline", type=Path, default=BASELINE,
-                        help=f"baseline ratios (default {BASELINE})")
-    parser.add_argument("--threshold", type=float, default=0.25,
-                        help="tolerated fractional drop below the baseline (default 0.25)")
+                        help=f"baseline round ratios (default {BASELINE})")
+    parser.add_argument("--min-effect", type=float, default=_benchtrack.MIN_EFFECT,
+                        help="smallest slowdown that fails (default %(default)s)")
+    parser.add_argument("--bound", type=float, default=_benchtrack.BOUND,
+                        help="the slowdown's 95 %% lower bound must reach this "
+                             "(default %(default)s)")
+    parser.add_argument("--confirm", action="store_true",
+                        help="re-run the flagged benchmarks; fail only if flagged again")
     parser.add_argument("--write-baseline", action="store_true",
-                        help="write the ratios of RESULTS to the baseline file and stop")
-    parser.add_argument("--simd", default=None,
-                        help="SIMD path of RESULTS when the JSON does not record it")
+                        help="store the round ratios of RESULTS as the baseline of its "
+                             "machine class and stop")
     args = parser.parse_args(argv)
-
-    results, simd = load_results(args.results)
-    simd = args.simd or simd
-    if simd is None:
-        parser.error("the results do not say which SIMD path ran them: pass --simd")
+    if not args.min_effect >= args.bound >= 1:
+        parser.error(f"need --min-effect >= --bound >= 1, got {args.min_effect}, {args.bound}")
+    try:
+        benchmarks, machine_info = load_run(args.results)
+    except (OSError, ValueError) as exc:
+        parser.error(str(exc))
+    key = _benchtrack.run_key(machine_info)
+    if key is None:
+        parser.error(f"{args.results} records no machine class: run it with this bench/ "
+                     f"(bench/conftest.py records fastinit_machine_class)")
     baselines = load_baselines(args.baseline)
     if args.write_baseline:
-        baselines[simd] = {name: float(f"{info['ratio_to_limit']:.4g}")
-                           for name, info in results.items()}
-        args.baseline.write_text(json.dumps(baselines, indent=2, sort_keys=True) + "\n")
-        print(f"wrote {len(baselines[simd])} {simd} ratios to {args.baseline}")
+        baselines[key] = baseline_entry(benchmarks)
+        args.baseline.write_text(json.dumps(baselines, indent=1, sort_keys=True) + "\n")
+        print(f"wrote the round ratios of {len(baselines[key])} benchmarks for {key} "
+              f"to {args.baseline}")
         return 0
 
-    if simd not in baselines:
-        print(f"no {simd} baseline in {args.baseline}: nothing to compare "
-              f"(record one with --write-baseline)")
-    baseline = baselines.get(simd, {})
-    print(f"SIMD path: {simd}")
-    if results:
-        info = next(iter(results.values()))
-        limit = info["gb_per_s"] / info["ratio_to_limit"]
-        print(f"write limit measured in this run: {limit:.1f} GB/s\n")
-    regressed = compare(results, baseline, args.threshold)
-    print_targets(results)
-    print_side_by_side(results)
+    print(f"machine class: {key}")
+    if key not in baselines:
+        print(f"no baseline for {key} in {args.baseline}: nothing to judge "
+              f"(record one with --write-baseline on a quiet machine)")
+    baseline = baselines.get(key, {})
+    regressed = judge_run(benchmarks, baseline, args.min_effect, args.bound)
+    print_targets(benchmarks)
+    print_side_by_side(benchmarks)
     print_propagation(args.results)
+    if regressed and args.confirm:
+        regressed = confirm(benchmarks, regressed, machine_info, baseline, args.min_effect,
+                            args.bound)
     if regressed:
-        print(f"\n{len(regressed)} benchmark(s) fell more than {args.threshold:.0%} below the "
-              f"baseline: {', '.join(regressed)}")
+        print(f"\n{len(regressed)} regression(s) beyond the noise and beyond "
+              f"{args.min_effect}x{' (confirmed by a re-run)' if args.confirm else ''}: "
+              f"{', '.join(regressed)}")
         return 1
+    print("\nno regression")
     return 0
 
 

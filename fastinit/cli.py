@@ -8,6 +8,10 @@ import importlib.util
 import os
 import sys
 
+from fastinit import _benchtrack
+
+REPEAT = 7  # `fastinit bench`: timed calls per figure
+
 
 def info() -> str:
     """Version, OpenMP, threads, SIMD path and the optional backends importable here."""
@@ -36,9 +40,13 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("info", help="print version, OpenMP, threads, SIMD path, backends")
     b = sub.add_parser("bench", help="fills side by side with numpy, torch and the "
-                                     "memory-write limit")
-    b.add_argument("--quick", action="store_true", help="2**24 elements, 3 repeats")
+                                     "memory-write limit; --history: stored bench runs")
+    b.add_argument("--quick", action="store_true", help="2**24 elements")
     b.add_argument("--size", type=int, default=None, help="elements (default 2**26)")
+    b.add_argument("--history", action="store_true",
+                   help="instead: each fastinit ratio over the stored pytest-benchmark runs "
+                        "(table + PNG), regressions flagged")
+    _benchtrack.add_history_arguments(b)
     c = sub.add_parser("checkpoint", help="write a safetensors file of initialized tensors")
     src = c.add_mutually_exclusive_group(required=True)
     src.add_argument("--spec", help='JSON file: {"name": shape, ...} or '
@@ -91,6 +99,11 @@ def main(argv=None) -> int:
         return 0
     if args.command == "checkpoint":
         return _checkpoint(parser, args)
+    if args.history:
+        try:
+            return _benchtrack.print_history(args)
+        except ValueError as exc:
+            parser.error(str(exc))
     from fastinit import _bench
 
     n = args.size or (1 << 24 if args.quick else 1 << 26)
@@ -98,8 +111,10 @@ def main(argv=None) -> int:
         parser.error(f"--size must be >= 1, got {n}")
     print(info().splitlines()[2])
     print(info().splitlines()[3])
-    print(f"{n} elements per fill, best of {3 if args.quick else 5}\n")
-    print(_bench.table(_bench.run(n, repeat=3 if args.quick else 5)))
+    print(f"{n} elements per fill, best of {REPEAT} after a warm-up "
+          f"(spread: median over best)\n")
+    rows = _bench.run(n, repeat=REPEAT)
+    print(_bench.table(rows, _bench.busy_warnings(rows)))
     return 0
 
 
