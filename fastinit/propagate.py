@@ -407,25 +407,25 @@ class _Engine:
 
     def times_w(self, layer, slot, x):
         """W x for every network: W generated and multiplied ("dense"), or W x sampled
-        directly ("gram", exact in distribution, O(N m^2)): for Gaussian W its rows are
-        i.i.d. N(0, sigma_w^2 / N_in x^T x), sampled as Z L^T with L L^T that covariance;
-        for W = sigma_w Haar, W x = sigma_w (W Q) R with x = Q R and W Q a uniform random
-        orthonormal N x m frame (the Haar frame of a Gaussian N x m matrix)."""
+        directly ("gram", exact in distribution, O(N m^2)) from x = Q R (Householder QR):
+        W x = (W Q) R, where for Gaussian W the N x k matrix W Q has i.i.d.
+        N(0, sigma_w^2 / N_in) entries, and for W = sigma_w Haar it is sigma_w times a
+        uniform random orthonormal N x m frame (the Haar frame of a Gaussian N x m
+        matrix).  The QR is backward stable column by column, so each column of W x
+        keeps its own relative accuracy however different the tracked vectors' scales
+        (a tangent 1e20 times h would swamp h in the eigenvalues of x^T x)."""
         if self.method == "dense":
             return self.dense_product(layer, slot, x)
         n_out, n_in = self.widths[layer], x.shape[1]
         m = x.shape[2]
         out = self.xp.empty((self.nets, n_out, m), self.dtype)
         for i, s in enumerate(self.seeds):
-            xi = x[i].astype(np.float64)
-            z = self.xp.asarray(g.normal((n_out, m), seed=s, stream=8 * layer + slot,
-                                         dtype=np.float64))
+            r = np.linalg.qr(x[i].astype(np.float64), mode="r")  # (min(n_in, m), m)
+            z = self.xp.asarray(g.normal((n_out, r.shape[0]), seed=s,
+                                         stream=8 * layer + slot, dtype=np.float64))
             if self.init == "gaussian":
-                cov = (self.sigma_w2 / n_in) * (xi.T @ xi)
-                vals, vecs = np.linalg.eigh(cov)
-                out[i] = z @ (vecs * np.sqrt(np.maximum(vals, 0))).T
+                out[i] = math.sqrt(self.sigma_w2 / n_in) * (z @ r)
             else:  # orthogonal, n_out == n_in
-                q, r = np.linalg.qr(xi)
                 frame, rz = np.linalg.qr(z)
                 frame *= np.where(np.diagonal(rz) < 0, -1.0, 1.0)  # Haar (Mezzadri 2007)
                 out[i] = math.sqrt(self.sigma_w2) * (frame @ r)
