@@ -29,6 +29,17 @@ def check_u64(value, name: str) -> int:
     return value
 
 
+def check_int(value, name: str, minimum: int = 0) -> int:
+    """An integer (any numbers.Integral, not bool) >= minimum."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got "
+                        f"{type(value).__name__} {value!r}")
+    value = int(value)
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+    return value
+
+
 def check_shape(size, name: str = "size") -> tuple[int, ...]:
     """A non-negative int or a sequence of them."""
     if isinstance(size, bool | np.bool_):

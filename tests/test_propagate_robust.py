@@ -2,7 +2,11 @@
 scales, non-finite and overflowing parameters, oversized ensembles, bad output paths,
 interruption (SIGINT, SIGTERM) and dask worker loss."""
 
+import math
+import warnings
+
 import numpy as np
+import pytest
 
 from fastinit import propagate as P
 
@@ -22,3 +26,137 @@ def test_gram_matches_dense_when_the_tangent_outgrows_h():
         md, sd = dense.ensemble(name)
         z = np.abs(mg - md)[20:] / np.sqrt(sg ** 2 + sd ** 2)[20:]
         assert z.max() < 5, (name, z.max())
+
+
+@pytest.mark.parametrize("kw,exc,match", [
+    (dict(sigma_w2=1e300), ValueError, "sigma_w2=1e\\+300.*float32"),  # sqrt(.) x overflows
+    (dict(sigma_w2=1e300, q0=1e10, dtype=np.float64), ValueError, "float64"),
+    (dict(sigma_w2=math.inf), ValueError, "sigma_w2 must be finite"),
+    (dict(sigma_b2=math.nan), ValueError, "sigma_b2 must be finite"),
+    (dict(q0=math.inf), ValueError, "q0 must be finite"),
+    (dict(c0=math.nan), ValueError, "c0 must be finite"),
+    (dict(alpha=math.nan), ValueError, "alpha must be finite"),
+    (dict(alpha=math.inf, residual="one"), ValueError, "alpha must be finite"),
+    (dict(dropout=math.nan), ValueError, "dropout must be finite"),
+    (dict(activation="leaky_relu", activation_param=math.nan), ValueError, "activation_param"),
+    (dict(inputs=np.full((8, 2), np.nan)), ValueError, "inputs must be finite"),
+    (dict(inputs=np.r_[np.ones((7, 2)), [[np.inf, 1]]]), ValueError, "inputs must be finite"),
+    (dict(width=2.7), TypeError, "width must be an integer"),
+    (dict(width="64"), TypeError, "width must be an integer"),
+    (dict(width=[8, 8.5, 8, 8]), TypeError, "width must be an integer"),
+    (dict(depth=3.0), TypeError, "depth must be an integer"),
+    (dict(depth=True), TypeError, "depth must be an integer"),
+    (dict(n_networks="4"), TypeError, "n_networks must be an integer"),
+    (dict(n_inputs=2.0), TypeError, "n_inputs must be an integer"),
+    (dict(n_inputs=0), ValueError, "n_inputs must be an integer >= 1"),
+    (dict(networks=[0, 1.5]), TypeError, "networks must be an integer"),
+    (dict(networks=[-1]), ValueError, "networks must be an integer >= 0"),
+    (dict(jacobian_at=(1.5,)), TypeError, "jacobian_at must be an integer"),
+    (dict(seed=-1), ValueError, "seed"),
+    (dict(track=("bogus",)), ValueError, "track names must be among .*'grad_fwd'"),
+    (dict(track=("q", "gradient")), ValueError, "'gradient'"),
+])
+def test_bad_parameters_are_refused_before_any_work(kw, exc, match):
+    args = dict(depth=3, width=8, activation="tanh", n_networks=2)
+    args.update(kw)
+    with pytest.raises(exc, match=match):
+        P.simulate(**args)
+
+
+def test_numpy_integers_are_integers():
+    r = P.simulate(np.int64(3), np.int32(8), n_networks=np.int64(2), n_inputs=np.uint8(2),
+                   seed=np.uint64(4), jacobian_at=(np.int64(2),), track="q")
+    assert r.q.shape == (4, 2, 2) and r.depth == 3 and sorted(r.jacobian_sv) == [2]
+    assert type(r.params["depth"]) is int and type(r.params["width"]) is int
+    ref = P.simulate(3, 8, n_networks=2, seed=4, track=("q",))
+    np.testing.assert_array_equal(r.q, ref.q)
+
+
+@pytest.mark.parametrize("case", ["overflow", "nan_activation"])
+def test_nonfinite_statistics_warn_and_are_flagged(case, tmp_path):
+    if case == "overflow":  # linear, float64: q grows 1e300-fold per layer, inf at layer 2
+        kw = dict(activation="linear", sigma_w2=1e300, dtype=np.float64)
+    else:  # log: NaN for the negative pre-activations of layer 1, used from layer 2
+        kw = dict(activation=(np.log, np.reciprocal))
+    with pytest.warns(RuntimeWarning, match="from layer 2 on") as record:
+        r = P.simulate(5, 8, n_networks=2, seed=1, **kw)
+    assert r.nonfinite_layer == 2
+    ours = [w for w in record if w.filename.endswith("propagate.py")
+            or "propagation" in str(w.message)]
+    assert len(ours) == 1  # numpy's own floating point warnings from the run are quiet
+    assert np.isfinite(r.q[:2]).all() and not np.isfinite(r.q[2:]).all()
+    assert "non-finite statistics from layer 2" in r.summary()
+    r.save(tmp_path / "r.npz")
+    assert P.PropagationResult.load(tmp_path / "r.npz").nonfinite_layer == 2
+
+
+def test_finite_runs_are_not_flagged(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = P.simulate(6, 16, "tanh", sigma_w2=1.5, n_networks=2, seed=2)
+    assert r.nonfinite_layer is None and "non-finite" not in r.summary()
+    r.save(tmp_path / "r.npz")
+    assert P.PropagationResult.load(tmp_path / "r.npz").nonfinite_layer is None
+
+
+def test_oversized_ensembles_fail_at_once_with_the_estimate(monkeypatch):
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(MemoryError, match=r"need about \d+ bytes = .* GiB .* available"):
+        P.simulate(1000, 256, n_networks=10 ** 9)
+    assert time.perf_counter() - start < 5  # nothing allocated, nothing looped over
+    est = P.memory_estimate(10, [64] * 11, 100, 2, np.float32, ("q", "c", "grad"))
+    assert est["statistics"] == 8 * 11 * 100 * (4 * 2 + 1)
+    assert est["weights"] == 100 * 64 * 64 * 4
+    assert est["total"] == sum(v for k, v in est.items() if k != "total")
+    monkeypatch.setattr(P, "available_memory", lambda: est["total"] - 1)
+    with pytest.raises(MemoryError, match=f"{est['total']} bytes"):
+        P.simulate(10, 64, n_networks=100, track=("q", "c", "grad"), method="dense")
+    monkeypatch.setattr(P, "available_memory", lambda: est["total"])
+    assert P.simulate(10, 64, n_networks=100, track=("q", "c", "grad"),
+                      method="dense").q.shape == (11, 100, 2)
+
+
+def test_available_memory_is_positive():
+    assert P.available_memory() > 2 ** 20
+
+
+PARAM_VALUES = {
+    "np_float": np.float64(1.5), "np_float32": np.float32(0.25), "np_int": np.int64(7),
+    "np_bool": np.bool_(True), "np_array": np.arange(3), "tuple": (1, 2.5, "a", None),
+    "nested": ((0.5, (1, 2)), [3, (4,)]), "none": None, "str": "tanh", "bool": False,
+    "int": 2 ** 63 + 5, "float": 0.1, "inf": math.inf, "list": [1, 2.0, "x"],
+    "dict": {"a": (1, 2), "b": np.float64(3.0)},
+}
+
+
+def test_save_load_round_trips_every_parameter_type(tmp_path):
+    r = P.simulate(3, 8, "tanh", sigma_w2=np.float64(1.5), sigma_b2=np.float32(0.05),
+                   n_networks=2, seed=np.int64(3), activation_param=None)
+    r.params.update(PARAM_VALUES)
+    r.save(tmp_path / "r.npz")
+    back = P.PropagationResult.load(tmp_path / "r.npz").params
+    assert back["sigma_w2"] == 1.5 and back["seed"] == 3
+    for name, value in PARAM_VALUES.items():
+        want = value.tolist() if isinstance(value, np.ndarray) else value
+        assert back[name] == want, name
+        assert type(back[name]) is type(want.item() if isinstance(want, np.generic)
+                                         else want), name
+    assert back["nested"][0][1] == (1, 2) and isinstance(back["nested"][1][1], tuple)
+    assert back["dict"]["a"] == (1, 2)
+
+
+def test_save_refuses_unsavable_parameters_and_loads_the_old_format(tmp_path):
+    r = P.simulate(3, 8, n_networks=1, track=("q",))
+    r.params["fn"] = np.tanh
+    with pytest.raises(TypeError, match="cannot save the parameter"):
+        r.save(tmp_path / "bad.npz")
+    del r.params["fn"]
+    # the older format: parameters as a Python repr under "params"
+    np.savez_compressed(tmp_path / "old.npz", q=r.q, mean=r.mean, c=r.c, grad_fwd=r.grad_fwd,
+                        grad_bwd=r.grad_bwd, params=np.array(repr(r.params)),
+                        interrupted=False, seconds=1.0)
+    old = P.PropagationResult.load(tmp_path / "old.npz")
+    assert old.params == r.params and old.nonfinite_layer is None
+    np.testing.assert_array_equal(old.q, r.q)
