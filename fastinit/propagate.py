@@ -933,9 +933,9 @@ def _event_stop(name):
 def _run_on_client(client, args, nets, x, track, jacobian_at, method, backend, flag):
     """The ensemble split over the workers of ``client``, one part per worker.  Waits in
     short timeouts (Ctrl-C lands between them): on Ctrl-C (``flag``) the workers stop at
-    their next layer and the parts are cut to the layers all completed, as locally;
-    a KeyboardInterrupt (a second Ctrl-C) cancels the parts.  With no worker left for
-    _NO_WORKERS_SECONDS the parts are cancelled and a RuntimeError raised."""
+    their next layer and the parts are cut to the layers all completed, as locally.
+    With no worker left for _NO_WORKERS_SECONDS: a RuntimeError.  Whatever happens
+    (an error, a KeyboardInterrupt: a second Ctrl-C) no part is left on the cluster."""
     import uuid
 
     from distributed import Event, wait
@@ -969,10 +969,8 @@ def _run_on_client(client, args, nets, x, track, jacobian_at, method, backend, f
                 raise RuntimeError(f"simulate(client=...): no dask worker left for "
                                    f"{_NO_WORKERS_SECONDS} s; the parts were cancelled")
         results = client.gather(futures)
-    except BaseException:
+    finally:  # nothing left running or held on the cluster, whatever happened
         client.cancel(futures)
-        raise
-    finally:
         if event.is_set():
             event.clear()
     keep = min(r[0].shape[0] for r in results)

@@ -3,6 +3,13 @@ scales, non-finite and overflowing parameters, oversized ensembles, bad output p
 interruption (SIGINT, SIGTERM) and dask worker loss."""
 
 import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
 import warnings
 
 import numpy as np
@@ -160,3 +167,100 @@ def test_save_refuses_unsavable_parameters_and_loads_the_old_format(tmp_path):
     old = P.PropagationResult.load(tmp_path / "old.npz")
     assert old.params == r.params and old.nonfinite_layer is None
     np.testing.assert_array_equal(old.q, r.q)
+
+
+def _slow(seconds):
+    """tanh that sleeps per call: a run whose length the test controls."""
+    return P.Activation("slow", lambda x: (time.sleep(seconds), np.tanh(x))[1], None)
+
+
+def _sigint_self_after(delay):
+    timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    return timer
+
+
+def test_sigint_stops_the_local_run_at_a_layer_boundary():
+    start = time.perf_counter()
+    _sigint_self_after(0.4)
+    r = P.simulate(400, 16, _slow(0.01), n_networks=2, track=("q", "c"))
+    assert time.perf_counter() - start < 3  # the whole run would take 4 s and more
+    assert r.interrupted and 2 <= r.q.shape[0] < 401
+    assert np.isfinite(r.q).all() and np.isfinite(r.c).all()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+@pytest.fixture
+def inproc_client():
+    distributed = pytest.importorskip("distributed")
+
+    def make(n_workers):
+        cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1,
+                                           processes=False, dashboard_address=None)
+        return cluster, distributed.Client(cluster)
+
+    made = []
+    yield lambda n: made.append(make(n)) or made[-1][1]
+    for cluster, client in made:
+        client.close()
+        cluster.close()
+
+
+def test_client_without_workers_fails_at_once(inproc_client):
+    client = inproc_client(0)
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="client has no workers"):
+        P.simulate(3, 8, n_networks=2, client=client)
+    assert time.perf_counter() - start < 5
+
+
+def test_sigint_during_a_dask_run_returns_the_partial_result_and_cancels(inproc_client):
+    client = inproc_client(1)
+    start = time.perf_counter()
+    _sigint_self_after(1.0)
+    r = P.simulate(400, 16, _slow(0.01), n_networks=2, track=("q", "c"), client=client)
+    assert time.perf_counter() - start < 5  # the whole run would take 8 s and more
+    assert r.interrupted and 2 <= r.q.shape[0] < 401 and r.q.shape[1] == 2
+    assert np.isfinite(r.q).all()
+    # the same networks' layers as a local run
+    local = P.simulate(r.q.shape[0] - 1, 16, "tanh", n_networks=2, track=("q", "c"))
+    np.testing.assert_array_equal(r.q, local.q)
+    # nothing left running or held on the cluster
+    assert client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) == 0
+    assert not any(client.processing().values())
+
+
+def _child_env():
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [os.path.dirname(os.path.dirname(os.path.abspath(P.__file__)))] +
+        os.environ.get("PYTHONPATH", "").split(os.pathsep)))
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.pop(name, None)
+    return env
+
+
+def test_scipy_blas_is_capped_inside_the_run():
+    """threadpoolctl caps the BLAS libraries loaded when the cap begins: LAPACK (scipy's
+    BLAS) must be loaded before, or the orthogonal fills run it with every core and
+    oversubscribe the fill threads (up to 20x slower)."""
+    code = textwrap.dedent("""
+        import json, sys
+        import numpy as np, threadpoolctl
+        assert "scipy.linalg" not in sys.modules
+        from fastinit import propagate as P
+        seen = []
+        def phi(x):
+            seen.append({i["filepath"]: i["num_threads"]
+                         for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"})
+            return np.tanh(x)
+        P.simulate(3, 16, P.Activation("t", phi, None), "orthogonal", n_networks=2,
+                   track=("q",), method="dense")
+        print(json.dumps(seen))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], env=_child_env(), capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    import json
+
+    seen = json.loads(out.stdout)
+    assert seen and all(n == 1 for libs in seen for n in libs.values()), seen
