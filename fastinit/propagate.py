@@ -60,7 +60,7 @@ _W, _WB, _B, _BB, _DROP, _SD, _DROP_IN = range(7)  # stream slots of a layer
 
 def network_seed(seed: int, network: int) -> int:
     """The seed of network ``network`` of an ensemble of seed ``seed``."""
-    return derived_seed(seed, f"net{int(network)}")
+    return derived_seed(check_u64(seed, "seed"), f"net{check_int(network, 'network', 0)}")
 
 
 # ---- results ----
@@ -667,7 +667,7 @@ def _run_engine(eng, depth, x, track, progress, jacobian_at, stop):
                                               dtype=dtype) for s in eng.seeds]))
         gf[0] = _sumsq(t, t, x.shape[0])
     _stats(h, q[0], mean[0], c[0], eng.run_nets)
-    every = max(1, int(math.sqrt(depth)))
+    every = _checkpoint_every(depth)
     checkpoints = {0: h}
     done = 0
     interrupted = False
@@ -701,6 +701,11 @@ def _run_engine(eng, depth, x, track, progress, jacobian_at, stop):
         keep = done + 1
         q, mean, c, gf, gb = q[:keep], mean[:keep], c[:keep], gf[:keep], gb[:keep]
     return q, mean, c, gf, gb, interrupted, jsv
+
+
+def _checkpoint_every(depth):
+    """The backward pass keeps the states of every this-many-th layer."""
+    return max(1, math.isqrt(depth))
 
 
 def _backward(eng, depth, checkpoints, every, gb, n_inputs, stop):
@@ -852,7 +857,7 @@ def memory_estimate(depth, widths, n_networks, n_inputs, dtype="float32", track=
     fwd = "grad" in track or "grad_fwd" in track
     bwd = "grad" in track or "grad_bwd" in track
     m = n_inputs * (2 if fwd else 1)
-    every = max(1, int(math.sqrt(depth)))
+    every = _checkpoint_every(depth)
     part = {
         "statistics": 8 * (depth + 1) * nets * (4 * n_inputs + n_inputs // 2),
         "weights": nets * wmax * wmax * b if method == "dense" else 2 * wmax * m * 8,

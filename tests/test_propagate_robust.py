@@ -125,6 +125,27 @@ def test_oversized_ensembles_fail_at_once_with_the_estimate(monkeypatch):
                       method="dense").q.shape == (11, 100, 2)
 
 
+def test_oversized_dask_runs_fail_at_once(monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  memory_limit=2 ** 20, dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        with pytest.raises(MemoryError, match="available to a dask worker"):
+            P.simulate(10, 64, n_networks=100, client=client, method="dense")
+        monkeypatch.setattr(P, "available_memory", lambda: 2 ** 10)
+        with pytest.raises(MemoryError, match="on the client"):
+            P.simulate(10, 8, n_networks=100, client=client)
+        assert client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) == 0
+
+
+def test_network_seed_takes_integers_only():
+    assert P.network_seed(np.uint64(5), np.int64(3)) == P.network_seed(5, 3)
+    with pytest.raises(TypeError, match="network must be an integer"):
+        P.network_seed(5, 2.7)
+    with pytest.raises(ValueError, match="seed"):
+        P.network_seed(-1, 2)
+
+
 def test_available_memory_is_positive():
     assert P.available_memory() > 2 ** 20
 
