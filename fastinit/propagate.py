@@ -974,10 +974,15 @@ def _run_on_client(client, args, nets, x, track, jacobian_at, method, backend, f
                 raise RuntimeError(f"simulate(client=...): no dask worker left for "
                                    f"{_NO_WORKERS_SECONDS} s; the parts were cancelled")
         results = client.gather(futures)
-    finally:  # nothing left running or held on the cluster, whatever happened
-        client.cancel(futures)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            event.set()  # a part still running on a worker stops at its next layer
+        raise
+    else:
         if event.is_set():
             event.clear()
+    finally:  # nothing left held on the cluster, whatever happened
+        client.cancel(futures)
     keep = min(r[0].shape[0] for r in results)
     order = np.argsort(np.concatenate(parts))
     arrays = (np.concatenate([r[k][:keep] for r in results], axis=1)[:, order]

@@ -235,6 +235,17 @@ def test_client_without_workers_fails_at_once(inproc_client):
     assert time.perf_counter() - start < 5
 
 
+def test_losing_every_worker_is_an_error_not_a_hang(inproc_client, monkeypatch):
+    monkeypatch.setattr(P, "_NO_WORKERS_SECONDS", 1.0)
+    client = inproc_client(1)
+    threading.Timer(0.5, client.cluster.scale, (0,)).start()
+    start = time.perf_counter()
+    with pytest.raises(RuntimeError, match="no dask worker left for 1.0 s"):
+        P.simulate(400, 16, _slow(0.01), n_networks=2, track=("q",), client=client)
+    assert time.perf_counter() - start < 10
+    assert client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) == 0
+
+
 def test_sigint_during_a_dask_run_returns_the_partial_result_and_cancels(inproc_client):
     client = inproc_client(1)
     start = time.perf_counter()
