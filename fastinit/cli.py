@@ -152,7 +152,7 @@ def _propagate(args) -> int:
                 write[opt](path)
                 written.add(opt)
                 print(f"wrote {path}", flush=True)
-            except Exception as exc:  # noqa: BLE001  (any failure: report, write the rest)
+            except Exception as exc:  # any failure: report it, write the rest
                 failed.append(f"fastinit propagate: error: {opt} {path}: "
                               f"{type(exc).__name__}: {exc}")
         if failed and "--save" not in written:
