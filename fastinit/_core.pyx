@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from fastinit._validate import check_count
+from fastinit._validate import check_int
 
 cnp.import_array()
 
@@ -83,7 +83,7 @@ def set_num_threads(n):
     """Set the threads a fill uses: an integer n >= 1 (TypeError/ValueError otherwise).
     The values never depend on it.  A process made by fork() fills serially whatever n."""
     global _num_threads
-    _num_threads = check_count(n, "n")
+    _num_threads = check_int(n, "n", 1, 1 << 31)
 
 
 def simd_supported():

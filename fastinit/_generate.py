@@ -20,8 +20,8 @@ from ._validate import (
     DTYPE_CODES,
     FLOAT_DTYPES,
     U64_LIMIT,
-    check_count,
     check_float_dtype,
+    check_int,
     check_out,
     check_real,
     check_shape,
@@ -256,7 +256,7 @@ _LOCAL = threading.local()
 def fill_threads(n: int):
     """CPU fills started by this Python thread use ``n`` OpenMP threads inside the block
     (workers that each fill their own buffer: 1); the bits never depend on it."""
-    n = check_count(n, "n")
+    n = check_int(n, "n", 1, 1 << 31)
     previous = getattr(_LOCAL, "threads", 0)
     _LOCAL.threads = n
     try:

@@ -86,13 +86,18 @@ def check_seed(seed, name: str = "seed") -> int:
     return check_u64(seed, name)
 
 
-def check_count(value, name: str) -> int:
-    """An integer in [1, 2**31) (a thread count)."""
+def check_int(value, name: str, minimum: int | None = 0, maximum: int | None = None) -> int:
+    """The one integer check: any numbers.Integral but bool, in [minimum, maximum) (None:
+    unbounded on that side)."""
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= 1, got {type(value).__name__}")
+        what = "an integer" if minimum is None else f"an integer >= {minimum}"
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__} {value!r}")
     value = int(value)
-    if not 1 <= value < 1 << 31:
-        raise ValueError(f"{name} must be >= 1 and < 2**31, got {value}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+    if maximum is not None and value >= maximum:
+        raise ValueError(f"{name} must be an integer < {maximum}, got {value}")
+    return value
     return value
 
 

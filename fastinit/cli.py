@@ -92,8 +92,10 @@ def main(argv=None) -> int:
     if args.command == "propagate":
         try:
             return _propagate(args)
-        except (ValueError, TypeError, ImportError, RuntimeError) as exc:
+        except (ValueError, TypeError, ImportError, RuntimeError, MemoryError) as exc:
             parser.exit(2, f"fastinit propagate: error: {exc}\n")
+        except KeyboardInterrupt:  # before the run began, or a second Ctrl-C
+            parser.exit(130, "fastinit propagate: interrupted\n")
     if args.command == "info":
         print(info())
         return 0
@@ -118,26 +120,70 @@ def main(argv=None) -> int:
     return 0
 
 
+def _output_path(path: str, option: str) -> str:
+    """The file an output option will write (``--save`` gets numpy's .npz suffix),
+    checked before the run: its directory exists and is writable, it is not a
+    directory, and it is writable if it exists.  ValueError naming the option."""
+    if os.path.isdir(path):
+        raise ValueError(f"{option} {path}: is a directory")
+    if option == "--save" and not path.endswith(".npz"):
+        path += ".npz"
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise ValueError(f"{option} {path}: the directory {parent} does not exist")
+    if os.path.isdir(path):
+        raise ValueError(f"{option} {path}: is a directory")
+    if not os.access(parent, os.W_OK | os.X_OK) or \
+            (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise ValueError(f"{option} {path}: not writable")
+    return path
+
+
 def _propagate(args) -> int:
+    """Ctrl-C anywhere in here (the run, the summary, the writes) stops the run at the
+    next layer; the partial result is printed and written (exit 130).  Output paths are
+    checked before the run; a write that still fails does not stop the others, and the
+    whole result then goes to a temporary .npz named on stderr (exit 1, one line per
+    failure).  Non-finite statistics: exit 1 after the writes."""
     from fastinit import propagate
 
-    result = propagate.simulate(
-        args.depth, args.width, args.activation, args.init, args.sigma_w2, args.sigma_b2,
-        n_inputs=args.inputs, q0=args.q0, c0=args.c0, n_networks=args.networks,
-        residual=args.residual, alpha=args.alpha, dropout=args.dropout,
-        activation_param=args.activation_param, seed=args.seed, dtype=args.dtype,
-        track=("q", "c") if args.no_grad else ("q", "c", "grad"),
-        progress=not args.no_progress, backend=args.backend)
-    print(result.summary())
-    if args.csv:
-        result.to_csv(args.csv)
-        print(f"wrote {args.csv}")
-    if args.save:
-        result.save(args.save)
-        print(f"wrote {args.save}")
-    if args.plot:
-        result.plot(args.plot)
-        print(f"wrote {args.plot}")
+    outputs = [(opt, _output_path(path, opt)) for opt, path in
+               (("--csv", args.csv), ("--save", args.save), ("--plot", args.plot)) if path]
+    if args.plot and importlib.util.find_spec("matplotlib") is None:
+        raise ImportError("--plot needs matplotlib: pip install matplotlib")
+    with propagate.sigint_flag():
+        result = propagate.simulate(
+            args.depth, args.width, args.activation, args.init, args.sigma_w2,
+            args.sigma_b2, n_inputs=args.inputs, q0=args.q0, c0=args.c0,
+            n_networks=args.networks, residual=args.residual, alpha=args.alpha,
+            dropout=args.dropout, activation_param=args.activation_param, seed=args.seed,
+            dtype=args.dtype, track=("q", "c") if args.no_grad else ("q", "c", "grad"),
+            progress=not args.no_progress, backend=args.backend)
+        print(result.summary(), flush=True)
+        write = {"--csv": result.to_csv, "--save": result.save, "--plot": result.plot}
+        failed, written = [], set()
+        for opt, path in outputs:
+            try:
+                write[opt](path)
+                written.add(opt)
+                print(f"wrote {path}", flush=True)
+            except Exception as exc:  # any failure: report it, write the rest
+                failed.append(f"fastinit propagate: error: {opt} {path}: "
+                              f"{type(exc).__name__}: {exc}")
+        if failed and "--save" not in written:
+            import tempfile
+
+            fd, rescue = tempfile.mkstemp(prefix="fastinit-propagate-", suffix=".npz")
+            os.close(fd)
+            result.save(rescue)
+            failed.append(f"fastinit propagate: the result was saved to {rescue}")
+    for line in failed:
+        print(line, file=sys.stderr)
+    if result.nonfinite_layer is not None:
+        print(f"fastinit propagate: error: non-finite statistics from layer "
+              f"{result.nonfinite_layer} on", file=sys.stderr)
+    if failed or result.nonfinite_layer is not None:
+        return 1
     return 130 if result.interrupted else 0
 
 

@@ -32,8 +32,6 @@ their parameters and seed, and so the same weights.
 from __future__ import annotations
 
 import math
-import numbers
-import operator
 import secrets
 import sys
 
@@ -52,6 +50,7 @@ from ._structured import (
 from ._validate import (
     check_fill_value,
     check_float_dtype,
+    check_int,
     check_real,
     check_seed,
     check_shape,
@@ -278,12 +277,6 @@ xavier_uniform, xavier_normal = glorot_uniform, glorot_normal
 kaiming_uniform, kaiming_normal = he_uniform, he_normal
 
 
-def _check_int(value, name):
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    return operator.index(value)
-
-
 def _column_axis(column_axis, ndim):
     if not -ndim <= column_axis < ndim:
         raise ValueError(f"column_axis must be in [-{ndim}, {ndim}) for a {ndim}-D shape, "
@@ -297,7 +290,7 @@ def orthogonal(scale=1.0, column_axis=-1, dtype=None):
     otherwise) times scale, reshaped with the column axis put back.  Any float dtype
     (jax fails on bfloat16/float16); complex64/complex128 give unitary frames, as jax."""
     scale = check_real(scale, "scale")
-    column_axis = _check_int(column_axis, "column_axis")
+    column_axis = check_int(column_axis, "column_axis", None)
 
     def plan(shape, dtype):
         shape = check_shape(shape, "shape")

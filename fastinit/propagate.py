@@ -31,8 +31,13 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
+import os
+import signal
 import sys
+import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,18 +46,21 @@ from . import _activations
 from . import _generate as g
 from ._activations import Activation as Activation  # noqa: F401  (public: kinks=)
 from ._structured import orthogonal_fill
-from ._validate import derived_seed
+from ._validate import check_int, check_real, check_u64, derived_seed
 from ._variance import TRUNC_STD_2SIGMA
 
 INITS = ("gaussian", "uniform", "truncated_normal", "orthogonal")
 RESIDUALS = (None, "one", "two")
+TRACKS = ("q", "c", "grad", "grad_fwd", "grad_bwd")
+_RANGE_MARGIN = 1e3  # the first layer's scale times this must stay below the dtype's max
+_NO_WORKERS_SECONDS = 30.0
 _INPUT_STREAM = 1 << 62
 _W, _WB, _B, _BB, _DROP, _SD, _DROP_IN = range(7)  # stream slots of a layer
 
 
 def network_seed(seed: int, network: int) -> int:
     """The seed of network ``network`` of an ensemble of seed ``seed``."""
-    return derived_seed(seed, f"net{int(network)}")
+    return derived_seed(check_u64(seed, "seed"), f"net{check_int(network, 'network', 0)}")
 
 
 # ---- results ----
@@ -64,7 +72,8 @@ class PropagationResult:
     and of the back-propagated delta (NaN where not tracked).  ``jacobian_sv[l]``: the
     singular values of the input-output Jacobian dh^l / dx of input 0, shape (networks,
     min(N_l, N_0)), at the depths asked for.  ``interrupted`` when Ctrl-C stopped the run:
-    the arrays then end at the last completed layer."""
+    the arrays then end at the last completed layer.  ``nonfinite_layer``: the first layer
+    with a non-finite statistic (overflow, NaN), None when all are finite."""
 
     q: np.ndarray
     mean: np.ndarray
@@ -75,6 +84,7 @@ class PropagationResult:
     interrupted: bool = False
     seconds: float = 0.0
     jacobian_sv: dict = field(default_factory=dict)
+    nonfinite_layer: int | None = None
 
     @property
     def depth(self) -> int:
@@ -82,12 +92,15 @@ class PropagationResult:
 
     def ensemble(self, name: str):
         """(mean, standard error) over networks of the per-network average over inputs (or
-        pairs) of ``name``, shape (depth + 1,) each."""
-        per_net = np.nanmean(getattr(self, name), axis=2)
-        n = per_net.shape[1]
-        sem = per_net.std(axis=1, ddof=1) / math.sqrt(n) if n > 1 else np.full(len(per_net),
-                                                                                np.nan)
-        return per_net.mean(axis=1), sem
+        pairs) of ``name``, shape (depth + 1,) each (NaN where not tracked or not finite,
+        quietly)."""
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN layers: NaN
+            per_net = np.nanmean(getattr(self, name), axis=2)
+            n = per_net.shape[1]
+            sem = per_net.std(axis=1, ddof=1) / math.sqrt(n) if n > 1 \
+                else np.full(len(per_net), np.nan)
+            return per_net.mean(axis=1), sem
 
     def chi_forward(self) -> float:
         """Geometric-mean growth per layer of the forward tangent (chi_1 estimate)."""
@@ -142,6 +155,9 @@ class PropagationResult:
                  f"width={self.params.get('width')} depth={self.depth} "
                  f"networks={self.q.shape[1]} inputs={self.q.shape[2]}"
                  + ("  (interrupted)" if self.interrupted else "")]
+        if self.nonfinite_layer is not None:
+            lines.append(f"WARNING: non-finite statistics from layer {self.nonfinite_layer} "
+                         "on (overflow or NaN)")
         qm, qs = self.ensemble("q")
         cm, cs = self.ensemble("c")
         lines.append(f"{'layer':>7} {'q':>12} {'+-':>9} {'c':>9} {'+-':>9}")
@@ -185,21 +201,28 @@ class PropagationResult:
                    comments="")
 
     def save(self, path) -> None:
-        """npz with the arrays and the parameters."""
+        """npz with the arrays and the parameters (JSON: _params_to_json)."""
         np.savez_compressed(path, q=self.q, mean=self.mean, c=self.c, grad_fwd=self.grad_fwd,
-                            grad_bwd=self.grad_bwd, params=np.array(repr(self.params)),
+                            grad_bwd=self.grad_bwd,
+                            params_json=np.array(_params_to_json(self.params)),
                             interrupted=self.interrupted, seconds=self.seconds,
+                            nonfinite_layer=-1 if self.nonfinite_layer is None
+                            else self.nonfinite_layer,
                             **{f"jsv_{k}": v for k, v in self.jacobian_sv.items()})
 
     @classmethod
     def load(cls, path) -> PropagationResult:
+        """A saved result; files of the older format (parameters as a Python repr) too."""
         import ast
 
         with np.load(path) as z:
             jsv = {int(k[4:]): z[k] for k in z.files if k.startswith("jsv_")}
-            return cls(z["q"], z["mean"], z["c"], z["grad_fwd"], z["grad_bwd"],
-                       ast.literal_eval(str(z["params"])), bool(z["interrupted"]),
-                       float(z["seconds"]), jsv)
+            params = _params_from_json(str(z["params_json"])) if "params_json" in z.files \
+                else ast.literal_eval(str(z["params"]))
+            bad = int(z["nonfinite_layer"]) if "nonfinite_layer" in z.files else -1
+            return cls(z["q"], z["mean"], z["c"], z["grad_fwd"], z["grad_bwd"], params,
+                       bool(z["interrupted"]), float(z["seconds"]), jsv,
+                       None if bad < 0 else bad)
 
     def plot(self, path=None, theory=None):
         """q, c and gradient norms vs depth (log axes), bands of +-2 standard errors, and
@@ -250,6 +273,37 @@ class PropagationResult:
         if path is not None:
             fig.savefig(path, dpi=120)
         return fig
+
+
+def _params_to_json(params) -> str:
+    """JSON of a parameter dict: numpy scalars and arrays become Python numbers and lists,
+    tuples become {"__tuple__": [...]} (so that they come back as tuples); NaN and
+    infinities as JSON's extensions NaN / Infinity."""
+    import json
+
+    def plain(v):
+        if isinstance(v, tuple):
+            return {"__tuple__": [plain(e) for e in v]}
+        if isinstance(v, list):
+            return [plain(e) for e in v]
+        if isinstance(v, dict):
+            return {str(k): plain(e) for k, e in v.items()}
+        if isinstance(v, np.ndarray):
+            return plain(v.tolist())
+        if isinstance(v, np.generic):
+            return v.item()
+        if v is None or isinstance(v, bool | int | float | str):
+            return v
+        raise TypeError(f"cannot save the parameter value {v!r} ({type(v).__name__})")
+
+    return json.dumps(plain(params))
+
+
+def _params_from_json(text: str) -> dict:
+    import json
+
+    return json.loads(text, object_hook=lambda d: tuple(d["__tuple__"])
+                      if set(d) == {"__tuple__"} else d)
 
 
 # ---- the engine ----
@@ -407,10 +461,14 @@ class _Engine:
 
     def times_w(self, layer, slot, x):
         """W x for every network: W generated and multiplied ("dense"), or W x sampled
-        directly ("gram", exact in distribution, O(N m^2)): for Gaussian W its rows are
-        i.i.d. N(0, sigma_w^2 / N_in x^T x), sampled as Z L^T with L L^T that covariance;
-        for W = sigma_w Haar, W x = sigma_w (W Q) R with x = Q R and W Q a uniform random
-        orthonormal N x m frame (the Haar frame of a Gaussian N x m matrix)."""
+        directly ("gram", exact in distribution, O(N m^2)).  Gaussian W: the rows of W x
+        are i.i.d. N(0, sigma_w^2 / N_in x^T x), sampled as (Z L^T) S with S the columns'
+        norms and L L^T the correlation matrix (x S^-1)^T (x S^-1) (eigh): unit diagonal,
+        so each column keeps its own relative accuracy however different the tracked
+        vectors' scales (a tangent 1e16 times h would swamp h in the eigenvalues of
+        x^T x itself).  W = sigma_w Haar: W x = sigma_w (W Q) R with x = Q R (Householder
+        QR, column-wise backward stable) and W Q a uniform random orthonormal N x m frame
+        (the Haar frame of a Gaussian N x m matrix)."""
         if self.method == "dense":
             return self.dense_product(layer, slot, x)
         n_out, n_in = self.widths[layer], x.shape[1]
@@ -418,14 +476,19 @@ class _Engine:
         out = self.xp.empty((self.nets, n_out, m), self.dtype)
         for i, s in enumerate(self.seeds):
             xi = x[i].astype(np.float64)
-            z = self.xp.asarray(g.normal((n_out, m), seed=s, stream=8 * layer + slot,
-                                         dtype=np.float64))
             if self.init == "gaussian":
-                cov = (self.sigma_w2 / n_in) * (xi.T @ xi)
-                vals, vecs = np.linalg.eigh(cov)
-                out[i] = z @ (vecs * np.sqrt(np.maximum(vals, 0))).T
+                z = self.xp.asarray(g.normal((n_out, m), seed=s, stream=8 * layer + slot,
+                                             dtype=np.float64))
+                norms = np.sqrt(np.einsum("ij,ij->j", xi, xi))
+                norms[norms == 0] = 1.0
+                xs = xi / norms
+                vals, vecs = np.linalg.eigh(xs.T @ xs)
+                out[i] = (z @ (vecs * np.sqrt(np.maximum(vals, 0))).T) * \
+                    (math.sqrt(self.sigma_w2 / n_in) * norms)
             else:  # orthogonal, n_out == n_in
-                q, r = np.linalg.qr(xi)
+                r = np.linalg.qr(xi, mode="r")  # (min(n_in, m), m)
+                z = self.xp.asarray(g.normal((n_out, r.shape[0]), seed=s,
+                                             stream=8 * layer + slot, dtype=np.float64))
                 frame, rz = np.linalg.qr(z)
                 frame *= np.where(np.diagonal(rz) < 0, -1.0, 1.0)  # Haar (Mezzadri 2007)
                 out[i] = math.sqrt(self.sigma_w2) * (frame @ r)
@@ -433,11 +496,17 @@ class _Engine:
 
     def run_nets(self, fn):
         """fn(i) for every network over the worker pool (each call releases the GIL in its
-        numpy loops), or fn(slice(None)) once on the whole batch (GPU, no pool)."""
+        numpy loops), or fn(slice(None)) once on the whole batch (GPU, no pool).  Floating
+        point errors are quiet (errstate is per thread): non-finite statistics are reported
+        once, by simulate."""
         if self.pool is None:
             fn(slice(None))
         else:
-            list(self.pool.map(fn, range(self.nets)))
+            def quiet(i):
+                with np.errstate(all="ignore"):
+                    fn(i)
+
+            list(self.pool.map(quiet, range(self.nets)))
 
     def _dense(self, layer, w_slot, b_slot, drop_slot, h, t):
         """W D phi(h) + b and its tangent W D (phi'(h) t), one product for both: phi and
@@ -523,6 +592,8 @@ def _blas_one_thread(eng):
     follow (measured: 124 vs 71 ms per layer of 16 x 1024^2 fills).  With threadpoolctl
     installed, run BLAS single-threaded inside the simulation and give each of
     fastinit's threads whole networks: generate W, multiply, next (dense_product).
+    Every BLAS the run uses is loaded before the cap (threadpoolctl caps the libraries
+    loaded when it is entered).
     Without it, fill with all threads, then numpy's batched matmul."""
     try:
         from threadpoolctl import threadpool_limits
@@ -536,6 +607,10 @@ def _blas_one_thread(eng):
 
     from . import _core
 
+    if eng.init == "orthogonal" and eng.method == "dense":
+        from . import _linalg
+
+        _linalg.load_lapack()  # scipy's BLAS, loaded inside the cap, would escape it
     with threadpool_limits(1, user_api="blas"), \
             ThreadPoolExecutor(max(1, _core.get_num_threads())) as pool:
         eng.pool = pool
@@ -546,14 +621,20 @@ def _blas_one_thread(eng):
 
 
 def _run(depth, widths, act, init, sigma_w2, sigma_b2, residual, alpha, dropout, sd, dtype,
-         seed, networks, x, track, progress, jacobian_at=(), method="dense", backend="cpu"):
+         seed, networks, x, track, progress, jacobian_at=(), method="dense", backend="cpu",
+         stop=None):
+    """The engine over ``networks``; ``stop``: a callable checked between layers, or the
+    name of a dask Event (on a worker), or None."""
+    if isinstance(stop, str):
+        stop = _event_stop(stop)
     xp, device = _array_module(backend)
     device_ctx = contextlib.nullcontext() if xp is np else xp.cuda.Device(device)
-    with device_ctx:
+    with device_ctx, np.errstate(all="ignore"):  # reported once: simulate's warning
         eng = _Engine(depth, widths, act, init, sigma_w2, sigma_b2, residual, alpha, dropout,
                       sd, dtype, seed, networks, method, xp)
         with _blas_one_thread(eng):
-            return _run_engine(eng, depth, xp.asarray(x), track, progress, jacobian_at)
+            return _run_engine(eng, depth, xp.asarray(x), track, progress, jacobian_at,
+                               stop or (lambda: False))
 
 
 def _jacobian_step(eng, layer, h_prev, jac):
@@ -570,17 +651,15 @@ def _jacobian_step(eng, layer, h_prev, jac):
     return eng.bmm(w, d * jac)
 
 
-def _run_engine(eng, depth, x, track, progress, jacobian_at=()):
+def _run_engine(eng, depth, x, track, progress, jacobian_at, stop):
     nets, n_inputs = eng.nets, x.shape[1]
-    dtype, act = eng.dtype, eng.act
+    dtype = eng.dtype
     shape = (depth + 1, nets, n_inputs)
     q, mean = np.full(shape, np.nan), np.full(shape, np.nan)
     c = np.full((depth + 1, nets, n_inputs // 2), np.nan)
     gf, gb = np.full(shape, np.nan), np.full(shape, np.nan)
     want_fwd = "grad" in track or "grad_fwd" in track
     want_bwd = "grad" in track or "grad_bwd" in track
-    if (want_fwd or want_bwd) and act.dphi is None:
-        raise ValueError("gradients need the activation's derivative: pass (phi, dphi)")
     h = np.broadcast_to(x, (nets,) + x.shape).astype(dtype)
     t = None
     if want_fwd:
@@ -588,7 +667,7 @@ def _run_engine(eng, depth, x, track, progress, jacobian_at=()):
                                               dtype=dtype) for s in eng.seeds]))
         gf[0] = _sumsq(t, t, x.shape[0])
     _stats(h, q[0], mean[0], c[0], eng.run_nets)
-    every = max(1, int(math.sqrt(depth)))
+    every = _checkpoint_every(depth)
     checkpoints = {0: h}
     done = 0
     interrupted = False
@@ -596,6 +675,8 @@ def _run_engine(eng, depth, x, track, progress, jacobian_at=()):
     jac, jsv = None, {}
     try:
         for layer in range(1, depth + 1):
+            if stop():
+                raise KeyboardInterrupt
             h_prev = h
             h, t, _ = eng.forward(layer, h, t)
             if jacobian_at and layer <= max(jacobian_at):
@@ -611,7 +692,7 @@ def _run_engine(eng, depth, x, track, progress, jacobian_at=()):
             done = layer
             bar.update(layer)
         if want_bwd:
-            _backward(eng, depth, checkpoints, every, gb, x.shape[1])
+            _backward(eng, depth, checkpoints, every, gb, x.shape[1], stop)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -622,7 +703,12 @@ def _run_engine(eng, depth, x, track, progress, jacobian_at=()):
     return q, mean, c, gf, gb, interrupted, jsv
 
 
-def _backward(eng, depth, checkpoints, every, gb, n_inputs):
+def _checkpoint_every(depth):
+    """The backward pass keeps the states of every this-many-th layer."""
+    return max(1, math.isqrt(depth))
+
+
+def _backward(eng, depth, checkpoints, every, gb, n_inputs, stop):
     """delta^depth ~ N(0, 1) entries; back to the input, recomputing each segment's
     states from its checkpoint and regenerating the weights."""
     delta = eng.xp.asarray(np.stack([g.normal((eng.widths[depth], n_inputs), seed=s,
@@ -636,9 +722,13 @@ def _backward(eng, depth, checkpoints, every, gb, n_inputs):
         saved = {}
         h = checkpoints[seg_start]
         for layer in range(seg_start + 1, seg_end):  # states h^{seg_start+1 .. seg_end-1}
+            if stop():
+                raise KeyboardInterrupt
             h, _, saved[layer] = eng.forward(layer, h)
             states[layer] = h
         for layer in range(seg_end, seg_start, -1):
+            if stop():
+                raise KeyboardInterrupt
             if layer == 1:
                 d0 = eng.dense_product(1, _W, delta, transpose=True)
                 gb[0] = _sumsq(d0, d0, d0.shape[1])
@@ -670,43 +760,252 @@ class _Bar:
 
 
 def _check(depth, width, init, residual, dropout, sd, n_inputs, c0, q0, sigma_w2, sigma_b2,
-           dtype, inputs, n_networks):
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
-        raise ValueError(f"depth must be an int >= 1, got {depth!r}")
-    widths = [int(width)] * (depth + 1) if np.ndim(width) == 0 else [int(w) for w in width]
-    if len(widths) != depth + 1 or min(widths) < 1:
-        raise ValueError(f"width must be a positive int or depth + 1 = {depth + 1} positive "
-                         f"ints, got {width!r}")
-    if inputs is not None:
-        inputs = np.asarray(inputs)
-        if inputs.ndim != 2 or inputs.shape[0] != widths[0]:
-            raise ValueError(f"inputs must have shape ({widths[0]}, n_inputs), got "
-                             f"{inputs.shape}")
+           alpha, dtype, inputs, n_networks, networks, track, seed, activation_param):
+    """Every argument of simulate checked (ValueError / TypeError naming it) before any
+    work; returns the normalised ones."""
+    depth = check_int(depth, "depth", 1)
+    if np.ndim(width) == 0:
+        widths = [check_int(width, "width", 1)] * (depth + 1)
+    else:
+        widths = [check_int(w, "width", 1) for w in width]
+        if len(widths) != depth + 1:
+            raise ValueError(f"width must be a positive int or depth + 1 = {depth + 1} "
+                             f"positive ints, got {len(widths)}")
     if init not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {init!r}")
     if residual not in RESIDUALS:
         raise ValueError(f"residual must be one of {RESIDUALS}, got {residual!r}")
     if residual is not None and len(set(widths[1:])) != 1:
         raise ValueError("residual networks need a constant width after the first layer")
-    if not 0 <= dropout < 1:
+    f = {k: check_real(v, k) for k, v in dict(dropout=dropout, stochastic_depth=sd, c0=c0,
+                                               q0=q0, sigma_w2=sigma_w2, sigma_b2=sigma_b2,
+                                               alpha=alpha).items()}
+    if not 0 <= f["dropout"] < 1:
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-    if not 0 <= sd < 1:
+    if not 0 <= f["stochastic_depth"] < 1:
         raise ValueError(f"stochastic_depth must be in [0, 1), got {sd}")
-    if sd and residual is None:
+    if f["stochastic_depth"] and residual is None:
         raise ValueError("stochastic_depth needs residual='one' or 'two'")
-    if not -1 <= c0 <= 1 or not q0 > 0:
+    if not -1 <= f["c0"] <= 1 or not f["q0"] > 0:
         raise ValueError(f"need q0 > 0 and -1 <= c0 <= 1, got q0={q0}, c0={c0}")
-    if not sigma_w2 >= 0 or not sigma_b2 >= 0:
+    if not f["sigma_w2"] >= 0 or not f["sigma_b2"] >= 0:
         raise ValueError(f"sigma_w2 and sigma_b2 must be >= 0, got {sigma_w2}, {sigma_b2}")
-    if isinstance(n_networks, bool) or not isinstance(n_networks, int) or n_networks < 1:
-        raise ValueError(f"n_networks must be an int >= 1, got {n_networks!r}")
-    if inputs is None and (isinstance(n_inputs, bool) or not isinstance(n_inputs, int)
-                           or n_inputs < 1):
-        raise ValueError(f"n_inputs must be an int >= 1, got {n_inputs!r}")
+    for v in np.ravel(np.asarray(activation_param, dtype=object)):
+        if v is not None and isinstance(v, numbers.Real):
+            check_real(v, "activation_param")
+    n_networks = check_int(n_networks, "n_networks", 1)
+    nets = range(n_networks) if networks is None else \
+        [check_int(n, "networks", 0) for n in networks]
+    if not nets:
+        raise ValueError("networks must name at least one network index")
+    if inputs is not None:
+        inputs = np.asarray(inputs)
+        if inputs.ndim != 2 or inputs.shape[0] != widths[0]:
+            raise ValueError(f"inputs must have shape ({widths[0]}, n_inputs), got "
+                             f"{inputs.shape}")
+        if not np.issubdtype(inputs.dtype, np.number) or not np.isfinite(inputs).all():
+            raise ValueError("inputs must be finite real numbers")
+    else:
+        check_int(n_inputs, "n_inputs", 1)
+    track = (track,) if isinstance(track, str) else tuple(track)
+    for name in track:
+        if name not in TRACKS:
+            raise ValueError(f"track names must be among {TRACKS}, got {name!r}")
+    seed = check_u64(seed, "seed")
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise TypeError(f"dtype must be float32 or float64, got {dtype.name}")
-    return widths, inputs, dtype
+    return depth, widths, inputs, dtype, f, nets, track, seed
+
+
+def _check_range(x, dtype, sigma_w2, sigma_b2, alpha):
+    """The first layer's values, of order sqrt(sigma_w2 q + sigma_b2) (q the largest input
+    second moment), and the weights and biases must sit well inside the float range."""
+    q_in = float(np.max(np.einsum("ij,ij->j", x, x, dtype=np.float64))) / x.shape[0]
+    scale = max(math.sqrt(sigma_w2 * q_in + sigma_b2), math.sqrt(sigma_w2),
+                math.sqrt(sigma_b2)) * max(1.0, abs(alpha))
+    top = float(np.finfo(dtype).max)
+    if not _RANGE_MARGIN * scale < top:
+        raise ValueError(f"sigma_w2={sigma_w2}, sigma_b2={sigma_b2} (alpha={alpha}, inputs "
+                         f"with q up to {q_in:.3g}) give values of order {scale:.3g}, "
+                         f"beyond what {dtype.name} holds (max {top:.3g}): use "
+                         "dtype=float64 or smaller parameters")
+
+
+def available_memory() -> int:
+    """Bytes of memory available: /proc/meminfo MemAvailable, else the physical memory."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def memory_estimate(depth, widths, n_networks, n_inputs, dtype="float32", track=("q", "c"),
+                    method="dense", jacobian_at=()) -> dict:
+    """Bytes a simulation holds at its peak, by part: ``statistics`` (5 float64 arrays of
+    (depth + 1, networks, inputs)), ``weights`` (dense: one W per network; gram: one
+    N x m float64 draw), ``activations`` (h, its tangent, the product's input and output,
+    the previous layer: ~6 (networks, N, m) arrays), ``checkpoints`` (backward pass:
+    ~sqrt(depth) saved states plus a segment's) and ``jacobian`` (networks x N x N_0
+    matrices and a float64 copy for the SVD), ``bookkeeping`` (per-network Python
+    objects); ``total`` their sum."""
+    b, wmax, nets = np.dtype(dtype).itemsize, max(widths), n_networks
+    fwd = "grad" in track or "grad_fwd" in track
+    bwd = "grad" in track or "grad_bwd" in track
+    m = n_inputs * (2 if fwd else 1)
+    every = _checkpoint_every(depth)
+    part = {
+        "statistics": 8 * (depth + 1) * nets * (4 * n_inputs + n_inputs // 2),
+        "weights": nets * wmax * wmax * b if method == "dense" else 2 * wmax * m * 8,
+        "activations": 6 * nets * wmax * m * b,
+        "checkpoints": (depth // every + 1 + 2 * every) * nets * wmax * n_inputs * b
+        if bwd else 0,
+        "jacobian": nets * wmax * widths[0] * (3 * b + 8) if jacobian_at else 0,
+        "bookkeeping": 128 * nets,  # a seed and an index (Python ints) per network
+    }
+    part["total"] = sum(part.values())
+    return part
+
+
+def _check_memory(need, have, where, hint):
+    """MemoryError when the estimate ``need`` (memory_estimate) exceeds ``have`` bytes."""
+    if need["total"] > have:
+        parts = ", ".join(f"{k} {v / 2**30:.3g}" for k, v in need.items()
+                          if v and k != "total")
+        raise MemoryError(f"{hint} need about {need['total']} bytes = "
+                          f"{need['total'] / 2**30:.3g} GiB ({parts} GiB), more than the "
+                          f"{have} bytes = {have / 2**30:.3g} GiB available {where}; use "
+                          "fewer networks, inputs or layers, a smaller width, or more "
+                          "machines (client=)")
+
+
+class _SigintFlag:
+    """A SIGINT handler: the first Ctrl-C sets ``event`` (the loops stop at the next layer
+    boundary, so no KeyboardInterrupt lands inside a lock or a wait); a second one raises
+    KeyboardInterrupt as usual."""
+
+    def __init__(self):
+        self.event = threading.Event()
+
+    def __call__(self, signum, frame):
+        if self.event.is_set():
+            raise KeyboardInterrupt
+        self.event.set()
+
+
+@contextlib.contextmanager
+def sigint_flag():
+    """Ctrl-C as a flag (_SigintFlag) for the duration, in the main thread when SIGINT has
+    Python's default handler (or already this one: the same flag); elsewhere a flag that
+    only KeyboardInterrupt-free code paths ignore (KeyboardInterrupt is still caught)."""
+    current = signal.getsignal(signal.SIGINT)
+    if isinstance(current, _SigintFlag):
+        yield current.event
+        return
+    if threading.current_thread() is not threading.main_thread() or \
+            current is not signal.default_int_handler:
+        yield threading.Event()
+        return
+    handler = _SigintFlag()
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield handler.event
+    finally:
+        signal.signal(signal.SIGINT, current)
+
+
+def _event_stop(name):
+    """On a dask worker: a stop callable reading the client's Event ``name`` (at most
+    every 0.2 s)."""
+    from distributed import Event
+
+    event, last = Event(name), [-math.inf]
+
+    def stop():
+        now = time.monotonic()
+        if now - last[0] < 0.2:
+            return False
+        last[0] = now
+        return event.is_set()
+
+    return stop
+
+
+def _run_on_client(client, args, nets, x, track, jacobian_at, method, backend, flag):
+    """The ensemble split over the workers of ``client``, one part per worker.  Waits in
+    short timeouts (Ctrl-C lands between them): on Ctrl-C (``flag``) the workers stop at
+    their next layer and the parts are cut to the layers all completed, as locally.
+    With no worker left for _NO_WORKERS_SECONDS: a RuntimeError.  Whatever happens
+    (an error, a KeyboardInterrupt: a second Ctrl-C) no part is left on the cluster."""
+    import uuid
+
+    from distributed import Event, wait
+
+    n_workers = len(client.scheduler_info()["workers"])
+    if n_workers == 0:
+        raise ValueError("client has no workers: start some (or client.wait_for_workers(n)) "
+                         "before simulate(client=...)")
+    parts = [nets[i::n_workers] for i in range(min(len(nets), n_workers))]
+    name = f"fastinit-propagate-stop-{uuid.uuid4().hex}"
+    event = Event(name, client=client)
+    futures = client.map(_run, *[[a] * len(parts) for a in args], parts,
+                         [x] * len(parts), [track] * len(parts), [False] * len(parts),
+                         [jacobian_at] * len(parts), [method] * len(parts),
+                         [backend] * len(parts), [name] * len(parts), pure=False)
+    try:
+        lonely = None
+        while True:
+            try:
+                wait(futures, timeout=0.25)
+                break
+            except TimeoutError:
+                pass
+            if flag.is_set() and not event.is_set():
+                event.set()
+            if client.scheduler_info()["workers"]:
+                lonely = None
+            elif lonely is None:
+                lonely = time.monotonic()
+            elif time.monotonic() - lonely > _NO_WORKERS_SECONDS:
+                raise RuntimeError(f"simulate(client=...): no dask worker left for "
+                                   f"{_NO_WORKERS_SECONDS} s; the parts were cancelled")
+        results = client.gather(futures)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            event.set()  # a part still running on a worker stops at its next layer
+        raise
+    else:
+        if event.is_set():
+            event.clear()
+    finally:  # nothing left held on the cluster, whatever happened
+        client.cancel(futures)
+    keep = min(r[0].shape[0] for r in results)
+    order = np.argsort(np.concatenate(parts))
+    arrays = (np.concatenate([r[k][:keep] for r in results], axis=1)[:, order]
+              for k in range(5))
+    jsv = {d: np.concatenate([r[6][d] for r in results])[order]
+           for d in results[0][6] if all(d in r[6] for r in results)}
+    return (*arrays, any(r[5] for r in results), jsv)
+
+
+def _nonfinite_layers(a):
+    """The layers (first axis) of ``a`` holding a non-finite value."""
+    return np.flatnonzero(~np.isfinite(a.reshape(a.shape[0], -1)).all(axis=1))
+
+
+def _first_nonfinite(forward, backward):
+    """The first layer, in the order computed, with a non-finite statistic: the lowest
+    among the ``forward`` arrays, else the highest of the ``backward`` ones (computed from
+    the last layer down), else None; and which pass it is in."""
+    bad = [b[0] for b in map(_nonfinite_layers, forward) if b.size]
+    if bad:
+        return int(min(bad)), "forward"
+    bad = [b[-1] for b in map(_nonfinite_layers, backward) if b.size]
+    return (int(max(bad)), "backward") if bad else (None, None)
 
 
 def simulate(depth, width, activation="tanh", init="gaussian", sigma_w2=1.0, sigma_b2=0.0, *,
@@ -726,11 +1025,11 @@ def simulate(depth, width, activation="tanh", init="gaussian", sigma_w2=1.0, sig
         theory's quadrature splits there
     init : gaussian | uniform | truncated_normal | orthogonal (all with variance
         sigma_w2 / fan_in; orthogonal is sigma_w times Haar)
-    inputs : (width[0], n) array, or None for random inputs with q = q0 exactly and
-        correlation c0 exactly within each pair (2k, 2k + 1)
+    inputs : (width[0], n) array of finite values, or None for random inputs with q = q0
+        exactly and correlation c0 exactly within each pair (2k, 2k + 1)
     track : any of "q", "c" (always computed; cheap), "grad" (= "grad_fwd" + "grad_bwd")
-    client : a dask.distributed Client: the networks are spread over its workers; the
-        result equals the local run bit for bit.
+    client : a dask.distributed Client (with workers): the networks are spread over its
+        workers; the result equals the local run bit for bit.
     jacobian_at : depths at which to record the singular values of the input-output
         Jacobian of input 0 (plain networks; costs a width x width x N_0 GEMM per layer)
     method : "dense" (generate each W, one GEMM per layer: O(N^2 m)), "gram" (sample
@@ -743,37 +1042,33 @@ def simulate(depth, width, activation="tanh", init="gaussian", sigma_w2=1.0, sig
         batched GEMMs, the fills of kernels/fill_cuda.cu: the weights have the CPU's bits,
         the products cuBLAS's rounding, so CPU and GPU agree statistically); user
         activations must then accept CuPy arrays (numpy functions dispatch to CuPy).
-    Ctrl-C stops cleanly: the result holds the layers completed (``interrupted``).
+
+    Integers may be any numbers.Integral, reals must be finite; parameters whose first
+    layer leaves the float range of ``dtype`` are refused, and so is an ensemble whose
+    memory_estimate exceeds the available memory (MemoryError), all before any work.
+    Statistics that become non-finite during the run (overflow, an activation returning
+    NaN) give a RuntimeWarning and ``nonfinite_layer``.  Ctrl-C stops cleanly at the next
+    layer (locally and over dask): the result holds the layers completed
+    (``interrupted``).
     """
     if not isinstance(backend, str):
         raise TypeError(f"backend must be 'cpu', 'cuda' or 'cuda:N', got {backend!r}")
     if backend != "cpu" and not (backend == "cuda" or (backend.startswith("cuda:") and
                                                       backend[5:].isdigit())):
         raise ValueError(f"backend must be 'cpu', 'cuda' or 'cuda:N', got {backend!r}")
+    depth, widths, inputs, dtype, f, nets, track, seed = _check(
+        depth, width, init, residual, dropout, stochastic_depth, n_inputs, c0, q0, sigma_w2,
+        sigma_b2, alpha, dtype, inputs, n_networks, networks, track, seed, activation_param)
+    sigma_w2, sigma_b2, alpha = f["sigma_w2"], f["sigma_b2"], f["alpha"]
+    jacobian_at = tuple(sorted({check_int(d, "jacobian_at", 1) for d in jacobian_at}))
     if client is None:
         _array_module(backend)  # no CuPy or no device: before any work
-    widths, inputs, dtype = _check(depth, width, init, residual, dropout, stochastic_depth,
-                                   n_inputs, c0, q0, sigma_w2, sigma_b2, dtype, inputs,
-                                   n_networks)
-    act = _activations.get(activation, activation_param, compile=backend == "cpu")
-    x = _random_inputs(widths[0], n_inputs, q0, c0, seed, dtype) if inputs is None \
-        else inputs.astype(dtype)
-    nets = list(range(n_networks)) if networks is None else [int(n) for n in networks]
-    params = dict(depth=depth, width=width if np.ndim(width) == 0 else list(widths),
-                  activation=act.name, init=init, sigma_w2=sigma_w2, sigma_b2=sigma_b2,
-                  residual=residual, alpha=alpha, dropout=dropout,
-                  stochastic_depth=stochastic_depth, dtype=dtype.name, seed=seed,
-                  networks=len(nets), inputs=x.shape[1], q0=q0, c0=c0,
-                  activation_name=activation if isinstance(activation, str) else None,
-                  activation_param=activation_param)
-    jacobian_at = tuple(sorted({int(d) for d in jacobian_at}))
-    if jacobian_at and (residual is not None or act.dphi is None or
-                        not 1 <= jacobian_at[0] <= jacobian_at[-1] <= depth):
-        raise ValueError("jacobian_at needs depths in [1, depth], a plain network "
-                         "(residual=None) and the activation's derivative")
-    params["jacobian_at"] = list(jacobian_at)
+    x = _random_inputs(widths[0], n_inputs, f["q0"], f["c0"], seed, dtype) \
+        if inputs is None else inputs.astype(dtype)
+    _check_range(x, dtype, sigma_w2, sigma_b2, alpha)
+    want_fwd = "grad" in track or "grad_fwd" in track
     want_bwd = "grad" in track or "grad_bwd" in track
-    m = x.shape[1] * (2 if ("grad" in track or "grad_fwd" in track) else 1)
+    m = x.shape[1] * (2 if want_fwd else 1)
     gram_ok = (init == "gaussian" or (init == "orthogonal" and len(set(widths)) == 1)) \
         and not want_bwd and not jacobian_at
     if method not in ("dense", "gram", "auto"):
@@ -784,26 +1079,57 @@ def simulate(depth, width, activation="tanh", init="gaussian", sigma_w2=1.0, sig
         raise ValueError("method='gram' needs gaussian (or constant-width orthogonal) weights "
                          "and no backward gradients or Jacobians (track=('q', 'c', "
                          "'grad_fwd'))")
-    params["method"] = method
-    params["backend"] = backend
-    args = (depth, widths, act, init, sigma_w2, sigma_b2, residual, alpha, dropout,
-            stochastic_depth, dtype, seed)
-    start = time.perf_counter()
-    if client is not None:
-        parts = [nets[i::len(client.scheduler_info()["workers"]) or 1]
-                 for i in range(min(len(nets), len(client.scheduler_info()["workers"]) or 1))]
-        futures = client.map(_run, *[[a] * len(parts) for a in args], parts,
-                             [x] * len(parts), [tuple(track)] * len(parts),
-                             [False] * len(parts), [jacobian_at] * len(parts),
-                             [method] * len(parts), [backend] * len(parts), pure=False)
-        results = client.gather(futures)
-        order = np.argsort(np.concatenate(parts))
-        q, mean, c, gf, gb = (np.concatenate([r[k] for r in results], axis=1)[:, order]
-                              for k in range(5))
-        interrupted = any(r[5] for r in results)
-        jsv = {d: np.concatenate([r[6][d] for r in results])[order] for d in results[0][6]}
+    if jacobian_at and (residual is not None or not jacobian_at[-1] <= depth):
+        raise ValueError("jacobian_at needs depths in [1, depth], a plain network "
+                         "(residual=None) and the activation's derivative")
+    hint = f"n_networks={len(nets)}, width={max(widths)}, depth={depth}, " \
+           f"inputs={x.shape[1]}, {dtype.name}"
+    if client is None:
+        need = memory_estimate(depth, widths, len(nets), x.shape[1], dtype, track, method,
+                               jacobian_at)
+        if backend != "cpu":  # the buffers are on the device: the host keeps the statistics
+            need = {"statistics": need["statistics"], "total": need["statistics"]}
+        _check_memory(need, available_memory(), "here", hint)
     else:
-        q, mean, c, gf, gb, interrupted, jsv = _run(*args, nets, x, tuple(track), progress,
-                                                    jacobian_at, method, backend)
+        stats = memory_estimate(depth, widths, len(nets), x.shape[1])["statistics"]
+        _check_memory({"statistics": 2 * stats, "total": 2 * stats}, available_memory(),
+                      "on the client to gather the statistics", hint)
+        limits = [w.get("memory_limit") or 0
+                  for w in client.scheduler_info()["workers"].values()]
+        per_part = math.ceil(len(nets) / max(1, len(limits)))
+        if limits and min(limits) > 0:
+            _check_memory(memory_estimate(depth, widths, per_part, x.shape[1], dtype, track,
+                                          method, jacobian_at), min(limits),
+                          "to a dask worker", hint)
+    act = _activations.get(activation, activation_param, compile=backend == "cpu")
+    if (want_fwd or want_bwd or jacobian_at) and act.dphi is None:
+        raise ValueError("gradients and jacobian_at need the activation's derivative: pass "
+                         "(phi, dphi)")
+    params = dict(depth=depth, width=widths[0] if np.ndim(width) == 0 else list(widths),
+                  activation=act.name, init=init, sigma_w2=sigma_w2, sigma_b2=sigma_b2,
+                  residual=residual, alpha=alpha, dropout=f["dropout"],
+                  stochastic_depth=f["stochastic_depth"], dtype=dtype.name, seed=seed,
+                  networks=len(nets), inputs=x.shape[1], q0=f["q0"], c0=f["c0"],
+                  activation_name=activation if isinstance(activation, str) else None,
+                  activation_param=activation_param, jacobian_at=list(jacobian_at),
+                  method=method, backend=backend)
+    args = (depth, widths, act, init, sigma_w2, sigma_b2, residual, alpha, f["dropout"],
+            f["stochastic_depth"], dtype, seed)
+    start = time.perf_counter()
+    with sigint_flag() as flag:
+        if client is not None:
+            q, mean, c, gf, gb, interrupted, jsv = _run_on_client(
+                client, args, nets, x, track, jacobian_at, method, backend, flag)
+        else:
+            q, mean, c, gf, gb, interrupted, jsv = _run(*args, nets, x, track, progress,
+                                                        jacobian_at, method, backend,
+                                                        flag.is_set)
+    bad, where = _first_nonfinite([q, mean, c] + [gf] * want_fwd,
+                                  [gb] * (want_bwd and not interrupted))
+    if bad is not None:
+        warnings.warn(f"propagation: non-finite statistics in the {where} pass from layer "
+                      f"{bad} on (overflow in {dtype.name}, or NaN from the activation or "
+                      "the parameters); result.nonfinite_layer records it", RuntimeWarning,
+                      stacklevel=2)
     return PropagationResult(q, mean, c, gf, gb, params, interrupted,
-                             time.perf_counter() - start, jsv)
+                             time.perf_counter() - start, jsv, bad)

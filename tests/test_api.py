@@ -80,7 +80,7 @@ def test_threads_share_a_generator():
 def test_set_num_threads():
     fastinit.set_num_threads(1)
     assert fastinit.get_num_threads() == 1
-    with pytest.raises(ValueError, match="n must be >= 1"):
+    with pytest.raises(ValueError, match="n must be an integer >= 1"):
         fastinit.set_num_threads(0)
 
 

@@ -152,7 +152,7 @@ BAD_JAX_STYLE = [
     (lambda: I.variance_scaling(1.0, "fan_in", "cauchy"), ValueError, "^distribution must be"),
     (lambda: I.variance_scaling(1e300, "fan_in", "normal")(0, (3, 4), np.float16), ValueError,
      r"^scale must be in \[0, .*float16"),
-    (lambda: I.orthogonal(column_axis=1.5), TypeError, "^column_axis must be an int"),
+    (lambda: I.orthogonal(column_axis=1.5), TypeError, "^column_axis must be an integer"),
     (lambda: I.orthogonal(column_axis=5)(0, (3, 4)), ValueError,
      r"^column_axis must be in \[-2, 2\)"),
     (lambda: I.orthogonal(NAN), ValueError, "^scale must be finite"),
