@@ -161,10 +161,51 @@ def _illinois(f, lo, hi, flo, fhi, tol, iters=200):
     return x
 
 
+def _second_slope(act, q):
+    """(E[phi^2], d/dq E[phi^2]) on one rule."""
+    if act.moments:
+        return act.moments.second(_qe(q)), act.moments.slope(_qe(q))
+    q = _qe(q)
+    u, w = _gauss.line(act, np.zeros_like(q), np.sqrt(q))
+    p, d = act.phi(u), act.dphi(u)
+    return (w * p * p).sum(-1), (w * u * p * d).sum(-1) / q
+
+
+def _q_roots(act, a, b, lo, hi, tol):
+    """Roots of V(q) - q = a E[phi^2] + b - q (arrays a, b) in brackets [lo, hi] where it
+    changes sign: Newton's method kept inside the shrinking bracket (bisection when a
+    step leaves it), stopped at |step| <= tol q."""
+    a, b, lo, hi = (np.array(v, float).ravel() for v in np.broadcast_arrays(a, b, lo, hi))
+    f_lo = a * _second(act, lo) + b - lo
+    x = np.where(lo > 0, np.sqrt(lo * hi), 0.5 * hi)
+    idx = np.arange(x.size)
+    for _ in range(200):
+        if idx.size == 0:
+            break
+        m, dm = _second_slope(act, x[idx])
+        f = a[idx] * m + b[idx] - x[idx]
+        left = np.sign(f) == np.sign(f_lo[idx])  # the root lies above x
+        lo[idx] = np.where(left, x[idx], lo[idx])
+        hi[idx] = np.where(left, hi[idx], x[idx])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            nxt = x[idx] - f / (a[idx] * dm - 1)
+        inside = (nxt > lo[idx]) & (nxt < hi[idx])
+        nxt = np.where(inside, nxt, 0.5 * (lo[idx] + hi[idx]))
+        # the step within tol, or V(x) - x at the rounding level of V(x)
+        done = (np.abs(nxt - x[idx]) <= tol * np.abs(x[idx])) | \
+            (np.abs(f) <= 4e-16 * (np.abs(a[idx] * m) + np.abs(b[idx])))
+        x[idx] = np.where(f == 0, x[idx], nxt)
+        idx = idx[~done]
+    return x
+
+
 @functools.lru_cache(maxsize=256)
 def _table(act):
-    """E[phi^2] on the scan grid (q = 0 first)."""
-    return _second(act, _QGRID)
+    """E[phi^2] on the scan grid, q = 0 first (there phi(0)^2 exactly: V(0) = 0 makes 0 a
+    fixed point)."""
+    table = np.array(_second(act, _QGRID), float)
+    table[0] = float(act.phi(np.zeros(1))[0]) ** 2
+    return table
 
 
 def _growth(act):
@@ -192,8 +233,7 @@ def _fixed_points(act, a, b, tol=1e-14):
         if vals[k] == 0:
             out.append((grid[k], vals[k + 1] < 0))
             continue
-        root = _illinois(lambda x, idx: a * _second(act, x) + b - x, [grid[k]],
-                         [grid[k + 1]], [vals[k]], [vals[k + 1]], tol)[0]
+        root = _q_roots(act, a, b, grid[k], grid[k + 1], tol)[0]
         out.append((float(root), bool(vals[k] > 0)))
     if vals[-1] > 0:
         out.append((math.inf, True))
@@ -263,38 +303,114 @@ def cmap(c, q, activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None) -> fl
     return float(_cmap_parts(_act(activation, param), q, sigma_w2, sigma_b2, c, dropout)[0])
 
 
-def _c_solve(act, q, sigma_w2, sigma_b2, dropout, c0, tol):
-    """c* for arrays q, sigma_w2, sigma_b2: c0 where C(c0) = c0 (a line of fixed points:
-    q* = 0 with a smooth phi), 1 in the ordered phase (C(1) = 1, C'(1) <= 1), else the
-    root of C(c) = c in [0, 1) by Newton's method from c = 0 (C is convex on [0, 1]: its
-    Taylor coefficients are the squared Hermite coefficients of phi, so the iterates
-    increase monotonically to c*)."""
-    q, sw, sb = np.broadcast_arrays(*(np.asarray(v, float) for v in (q, sigma_w2, sigma_b2)))
-    out = np.empty(q.shape)
-    c1, d1 = _cmap_parts(act, q, sw, sb, 1.0, dropout)
-    cc0, _ = _cmap_parts(act, q, sw, sb, c0, dropout)
-    ident = np.abs(cc0 - c0) <= tol
-    ordered = ~ident & (np.abs(c1 - 1) <= 1e-12) & ((d1 <= 1) | (c0 == 1))
-    out[ident], out[ordered] = c0, 1.0
-    idx = np.flatnonzero(~ident & ~ordered)
-    c = np.zeros(idx.size)
+_HERMITE_N = 256  # Mehler series length
+
+
+@functools.cache
+def _hermite_basis():
+    """Nodes z (10-point Gauss-Legendre on panels of 1/8 over |z| <= 14) and the matrix
+    w_k phi(z_k) h_n(z_k), h_n = He_n / sqrt(n!) (n <= 256: wavelength >= 0.27)."""
+    edges = np.linspace(-14.0, 14.0, 225)
+    z, w = _gauss._panels(edges)
+    h = np.empty((z.size, _HERMITE_N + 1))
+    h[:, 0], h[:, 1] = 1.0, z
+    for n in range(1, _HERMITE_N):
+        h[:, n + 1] = (z * h[:, n] - math.sqrt(n) * h[:, n - 1]) / math.sqrt(n + 1)
+    return z, (w * np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi))[:, None] * h
+
+
+def _mehler(act, q):
+    """Squared Hermite coefficients a_n^2 of phi(sqrt(q) z) (rows of q): by Mehler's
+    formula E[phi(u_1) phi(u_2)] = sum_n a_n^2 c^n (nonnegative: C is convex on [0, 1])
+    and E[phi'(u_1) phi'(u_2)] = sum_n n a_n^2 c^(n-1) / q; with the exact totals
+    E[phi^2] and q E[phi'^2] the truncation errors are at most c^(N+1) and c^N times the
+    coefficients' missing mass.  For phi smooth at the panels' scale (q <= 100 scale^2)."""
+    z, basis = _hermite_basis()
+    a = act.phi(np.sqrt(_qe(q))[:, None] * z) @ basis
+    return a * a
+
+
+def _series(a2, c):
+    """(sum a_n^2 c^n, sum n a_n^2 c^(n-1)) by Horner's rule, per row."""
+    k, dk = np.zeros(c.shape), np.zeros(c.shape)
+    for n in range(a2.shape[1] - 1, -1, -1):
+        dk = dk * c + k
+        k = k * c + a2[:, n]
+    return k, dk
+
+
+def _newton(parts, c, tol):
+    """Newton's method for C(c) = c from below (``parts(c, idx)`` -> (C, C') for the points
+    idx); C convex: the iterates increase monotonically to c*.  Returns (c*, C'(c*))."""
+    c = np.array(c, float)
+    slope = np.empty(c.shape)
+    idx = np.arange(c.size)
     for _ in range(100):
         if idx.size == 0:
             break
-        g, dg = _cmap_parts(act, q.flat[idx], sw.flat[idx], sb.flat[idx], c, dropout)
-        nxt = np.minimum(c - (g - c) / (dg - 1), 1.0)
+        g, dg = parts(c[idx], idx)
+        nxt = np.minimum(c[idx] - (g - c[idx]) / (dg - 1), 1.0)
         # converged, or rounding has stopped the monotone increase (a near-double root)
-        done = (np.abs(nxt - c) <= tol) | (nxt <= c)
-        out.flat[idx[done]] = nxt[done]
-        idx, c = idx[~done], nxt[~done]
-    out.flat[idx] = c
-    return out
+        done = (np.abs(nxt - c[idx]) <= tol) | (nxt <= c[idx])
+        slope[idx] = dg
+        c[idx] = np.where(done, c[idx], nxt)
+        idx = idx[~done]
+    return c, slope
+
+
+def _c_solve(act, q, sigma_w2, sigma_b2, dropout, c0, tol):
+    """(c*, C'(c*)) for arrays q, sigma_w2, sigma_b2: c0 where C(c0) = c0 (a line of fixed
+    points: q* = 0 with a smooth phi), 1 in the ordered phase (C(1) = 1, C'(1) <= 1), else
+    the root of C(c) = c in [0, 1) by Newton's method from c = 0 (C convex on [0, 1]):
+    on the Mehler series (:func:`_mehler`) where its error bound is below 1e-14 of
+    E[phi^2], then on the pair rule from the series' root (which lies below c*)."""
+    q, sw, sb = (np.array(v, float).ravel() for v in np.broadcast_arrays(q, sigma_w2,
+                                                                          sigma_b2))
+    c, slope = np.empty(q.shape), np.empty(q.shape)
+    v = sw / (1 - dropout) * _second(act, q) + sb
+    c1, d1 = _cmap_parts(act, q, sw, sb, 1.0, dropout)
+    ident = np.zeros(q.shape, bool)
+    check = np.flatnonzero((q == 0) | bool(act.moments))
+    if check.size:
+        cc0, dc0 = _cmap_parts(act, q[check], sw[check], sb[check], c0, dropout)
+        hit = np.abs(cc0 - c0) <= tol
+        ident[check[hit]] = True
+        c[check[hit]], slope[check[hit]] = c0, dc0[hit]
+    ordered = ~ident & (np.abs(c1 - 1) <= 1e-12) & ((d1 <= 1) | (c0 == 1))
+    c[ordered], slope[ordered] = 1.0, d1[ordered]
+    rest = np.flatnonzero(~ident & ~ordered)
+    start = np.zeros(rest.size)
+    series = np.flatnonzero(not act.kinks and not act.moments and np.ones(rest.size, bool)
+                            & (q[rest] <= 100 * act.scale ** 2))
+    if series.size:
+        j = rest[series]
+        a2 = _mehler(act, q[j])
+        qj = _qe(q[j])
+        cs, ds = _newton(lambda cc, i: ((sw[j][i] * _series(a2[i], cc)[0] + sb[j][i]) / v[j][i],
+                                        sw[j][i] * _series(a2[i], cc)[1] / v[j][i]),
+                         np.zeros(j.size), tol)
+        total0, total1 = _second(act, q[j]), qj * _dphi2(act, q[j])
+        miss0 = np.maximum(total0 - a2.sum(1), 0) * cs ** (_HERMITE_N + 1)
+        miss1 = np.maximum(total1 - (np.arange(_HERMITE_N + 1) * a2).sum(1), 0) \
+            * cs ** _HERMITE_N
+        good = (miss0 <= 1e-14 * total0) & (miss1 <= 1e-14 * total1)
+        c[j[good]], slope[j[good]] = cs[good], ds[good]
+        start[series] = cs
+        rest_good = np.zeros(rest.size, bool)
+        rest_good[series[good]] = True
+        rest, start = rest[~rest_good], start[~rest_good]
+    if rest.size:
+        c[rest], slope[rest] = _newton(
+            lambda cc, i: _cmap_parts(act, q[rest][i], sw[rest][i], sb[rest][i], cc, dropout),
+            start, tol)
+    return c, slope
 
 
 @functools.lru_cache(maxsize=65536)
 def _c_star(act, sigma_w2, sigma_b2, dropout, c0, tol):
     q = _q_star(act, sigma_w2, sigma_b2, dropout, 1.0, 1e-14)
-    return float(_c_solve(act, q, sigma_w2, sigma_b2, dropout, c0, tol))
+    c, slope = _c_solve(act, q, sigma_w2, sigma_b2, dropout, c0, tol)
+    return float(c[0]), float(slope[0])
 
 
 def c_star(activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None, c0=0.5,
@@ -305,7 +421,7 @@ def c_star(activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None, c0=0.5,
     if not -1 <= c0 <= 1:
         raise ValueError(f"c0 must be in [-1, 1], got {c0}")
     return _c_star(_act(activation, param), float(sigma_w2), float(sigma_b2),
-                   float(dropout), float(c0), float(tol))
+                   float(dropout), float(c0), float(tol))[0]
 
 
 def _chi1_at(act, sigma_w2, q):
@@ -330,9 +446,8 @@ def _xi(slope):
 @functools.lru_cache(maxsize=65536)
 def _depth_scales(act, sigma_w2, sigma_b2, dropout):
     q = _q_star(act, sigma_w2, sigma_b2, dropout, 1.0, 1e-14)
-    c = _c_star(act, sigma_w2, sigma_b2, dropout, 0.5, 1e-13)
+    slope_c = _c_star(act, sigma_w2, sigma_b2, dropout, 0.5, 1e-13)[1]
     slope_q = sigma_w2 / (1 - dropout) * _slope(act, q)
-    slope_c = _cmap_parts(act, q, sigma_w2, sigma_b2, c, dropout)[1]
     return float(_xi(slope_q)), float(_xi(slope_c))
 
 
@@ -344,7 +459,7 @@ def depth_scales(activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None) -> 
                          float(dropout))
 
 
-_SW_SCAN = np.geomspace(1e-4, 1e6, 101)
+_SW_SCAN = np.geomspace(1e-4, 1e6, 51)
 
 
 def _chi1_minus_1(act, sw, sb):
@@ -355,30 +470,79 @@ def _chi1_minus_1(act, sw, sb):
 
 def critical_sigma_w2(activation, sigma_b2, *, param=None) -> float:
     """sigma_w^2 on the order-to-chaos line (chi_1 = 1) at this sigma_b^2: the first
-    crossing on a scan of sigma_w2 over [1e-4, 1e6] (10 points a decade), refined by the
+    crossing on a scan of sigma_w2 over [1e-4, 1e6] (5 points a decade), refined by the
     Illinois method; a ValueError names the range when chi_1 stays on one side or jumps
     over 1 (where the fixed point q* reached from q0 = 1 changes)."""
     act = _act(activation, param)
     return float(_critical(act, np.array([float(sigma_b2)]))[0])
 
 
-def _critical(act, sb):
+@functools.lru_cache(maxsize=256)
+def _dtable(act):
+    """E[phi'^2] on the scan grid."""
+    return _dphi2(act, _QGRID)
+
+
+def _critical_by_q(act, sb):
+    """Critical points by their fixed point: chi_1 = 1 at a fixed point q means
+    sigma_w^2 = 1 / E[phi'^2](q) and q = E[phi^2](q) / E[phi'^2](q) + sigma_b^2, one
+    equation in q (roots: the scan grid, then the Illinois method).  Returns the smallest
+    such sigma_w^2 whose q is the fixed point reached from q0 = 1 (nan where none is)."""
+    def f(q, idx):
+        return _second(act, q) / _dphi2(act, q) + sb[idx] - q
+
+    grid = _table(act) / _dtable(act) + sb[:, None] - _QGRID
+    rows, ks = np.nonzero((grid[:, :-1] * grid[:, 1:] < 0) | (grid[:, :-1] == 0))
+    out = np.full(sb.size, np.nan)
+    if rows.size == 0:
+        return out
+    q = _illinois(lambda x, idx: f(x, rows[idx]), _QGRID[ks], _QGRID[ks + 1],
+                  grid[rows, ks], grid[rows, ks + 1], 1e-14)
+    sw = 1.0 / _dphi2(act, q)
+    reached = _q_grid(act, sw, sb[rows])
+    ok = np.isclose(reached, q, rtol=1e-8, atol=1e-300) | ((q == 0) & (reached == 0))
+    for r, s_ in zip(rows[ok], sw[ok], strict=True):
+        out[r] = s_ if np.isnan(out[r]) else min(out[r], s_)
+    return out
+
+
+def _critical(act, sb, strict=True):
+    """The critical sigma_w^2 at each sigma_b^2 of the array sb, all at once (nan where
+    there is none, or a ValueError when ``strict``): from :func:`_critical_by_q`, else
+    the first upward crossing of chi_1 = 1 on a scan of sigma_w2, refined by the Illinois
+    method."""
+    sb = np.asarray(sb, float)
+    root = _critical_by_q(act, sb)
+    todo = np.flatnonzero(np.isnan(root))
+    if todo.size:
+        root[todo] = _critical_scan(act, sb[todo], strict)
+    return root
+
+
+def _critical_scan(act, sb, strict):
     sb = np.asarray(sb, float)
     f = _chi1_minus_1(act, _SW_SCAN[None, :] + 0 * sb[:, None], sb[:, None])
-    lo, hi, flo, fhi = (np.empty(sb.size) for _ in range(4))
-    for i in range(sb.size):
-        up = np.flatnonzero((f[i, :-1] < 0) & (f[i, 1:] >= 0))
-        if up.size == 0:
-            raise ValueError(f"no critical point (chi_1 = 1) for sigma_w2 in "
-                             f"[{_SW_SCAN[0]:g}, {_SW_SCAN[-1]:g}] at sigma_b2={sb[i]}: chi_1 "
-                             f"ranges over [{f[i].min() + 1:.4g}, {f[i].max() + 1:.4g}]")
-        k = up[0]
-        lo[i], hi[i], flo[i], fhi[i] = _SW_SCAN[k], _SW_SCAN[k + 1], f[i, k], f[i, k + 1]
-    root = _illinois(lambda x, idx: _chi1_minus_1(act, x, sb[idx]), lo, hi, flo, fhi, 1e-13)
-    err = _chi1_minus_1(act, root, sb)
-    for i in np.flatnonzero(np.abs(err) > 1e-8):
-        raise ValueError(f"chi_1 jumps over 1 at sigma_w2={root[i]:.6g}, sigma_b2={sb[i]} "
-                         f"(the fixed point q* reached from q0 = 1 changes there)")
+    up = (f[:, :-1] < 0) & (f[:, 1:] >= 0)
+    found = up.any(1)
+    if strict and not found.all():
+        i = int(np.flatnonzero(~found)[0])
+        raise ValueError(f"no critical point (chi_1 = 1) for sigma_w2 in "
+                         f"[{_SW_SCAN[0]:g}, {_SW_SCAN[-1]:g}] at sigma_b2={sb[i]}: chi_1 "
+                         f"ranges over [{f[i].min() + 1:.4g}, {f[i].max() + 1:.4g}]")
+    root = np.full(sb.size, np.nan)
+    rows = np.flatnonzero(found)
+    k = up[rows].argmax(1)
+    lo, hi = _SW_SCAN[k], _SW_SCAN[k + 1]
+    sbr = sb[rows]
+    root[rows] = _illinois(lambda x, idx: _chi1_minus_1(act, x, sbr[idx]), lo, hi,
+                           f[rows, k], f[rows, k + 1], 1e-13)
+    err = _chi1_minus_1(act, root[rows], sbr)
+    jump = np.abs(err) > 1e-8
+    if strict and jump.any():
+        i = int(np.flatnonzero(jump)[0])
+        raise ValueError(f"chi_1 jumps over 1 at sigma_w2={root[rows][i]:.6g}, sigma_b2="
+                         f"{sbr[i]} (the fixed point q* reached from q0 = 1 changes there)")
+    root[rows[jump]] = np.nan
     return root
 
 
@@ -395,16 +559,9 @@ def phase_diagram(activation, sigma_w2_grid, sigma_b2_grid, *, param=None) -> di
     chi = _chi1_at(act, S, q)
     c = np.ones(S.shape)
     chaos = chi > 1
-    c[chaos] = _c_solve(act, q[chaos], S[chaos], B[chaos], 0.0, 0.5, 1e-13)
-    slope_c = np.where(chaos, 0.0, chi)
-    if chaos.any():
-        slope_c[chaos] = _cmap_parts(act, q[chaos], S[chaos], B[chaos], c[chaos])[1]
-    crit = np.full(sb.size, np.nan)
-    for i, b in enumerate(sb):
-        try:
-            crit[i] = _critical(act, np.array([b]))[0]
-        except ValueError:
-            pass
+    slope_c = chi.copy()
+    c[chaos], slope_c[chaos] = _c_solve(act, q[chaos], S[chaos], B[chaos], 0.0, 0.5, 1e-13)
+    crit = _critical(act, sb, strict=False)
     return {"sigma_w2": sw, "sigma_b2": sb, "q_star": q, "chi1": chi, "c_star": c,
             "xi_q": _xi(S * _slope(act, q)), "xi_c": _xi(slope_c), "critical": crit}
 
@@ -442,11 +599,7 @@ def _q_grid(act, S, B):
         q[i] = _q_star(act, float(S[i]), float(B[i]), 0.0, 1.0, 1e-14)
     ref = q == -1.0
     if ref.any():
-        s, b = S[ref], B[ref]
-        flo = s * _second(act, lo[ref]) + b - lo[ref]
-        fhi = s * _second(act, hi[ref]) + b - hi[ref]
-        q[ref] = _illinois(lambda x, idx: s[idx] * _second(act, x) + b[idx] - x,
-                           lo[ref], hi[ref], flo, fhi, 1e-14)
+        q[ref] = _q_roots(act, S[ref], B[ref], lo[ref], hi[ref], 1e-14)
     return q
 
 
