@@ -85,13 +85,19 @@ class Activation:
     (where that quadrature places its panels); ``gain``: the weight gain of
     :func:`fastinit.init.calculate_gain` (None: the variance-preserving
     1 / sqrt(E[phi(z)^2]), z ~ N(0, 1)); ``moments``: closed forms (:class:`Moments`)
-    where they exist.  A user's Activation has none, whatever its name."""
+    where they exist; ``both``: u -> (phi(u), phi'(u)) sharing work (default: the two
+    calls).  A user's Activation has none of these, whatever its name."""
 
-    def __init__(self, name, phi, dphi, kinks=(), *, scale=1.0, gain=None, moments=None):
+    def __init__(self, name, phi, dphi, kinks=(), *, scale=1.0, gain=None, moments=None,
+                 both=None):
         self.name, self.phi, self.dphi = name, phi, dphi
         self.kinks = tuple(sorted(float(k) for k in kinks))
         self.scale, self.moments = float(scale), moments
-        self._gain = gain
+        self._gain, self._both = gain, both
+
+    def both(self, u):
+        """(phi(u), phi'(u))."""
+        return self._both(u) if self._both else (self.phi(u), self.dphi(u))
 
     @property
     def gain(self) -> float:
@@ -212,6 +218,16 @@ def _mish_dphi(x):
     return t + x * (1 - t * t) * _sigmoid(x)
 
 
+def _tanh_both(x):
+    t = np.tanh(x)
+    return t, 1 - t * t
+
+
+def _sigmoid_both(x):
+    t = np.tanh(0.5 * x)
+    return 0.5 * (1.0 + t), 0.25 * (1.0 - t * t)
+
+
 _LINEAR = _leaky_moments(1.0)
 REGISTRY = {
     "linear": _fixed("linear", lambda x: x, lambda x: np.ones_like(x), gain=1.0,
@@ -219,10 +235,11 @@ REGISTRY = {
     "relu": _fixed("relu", lambda x: np.maximum(x, 0), lambda x: (x > 0).astype(x.dtype),
                    (0.0,), gain=math.sqrt(2.0), moments=_leaky_moments(0.0)),
     "leaky_relu": _leaky_relu,
-    "tanh": _fixed("tanh", np.tanh, lambda x: 1 - np.tanh(x) ** 2, gain=5.0 / 3),
+    "tanh": _fixed("tanh", np.tanh, lambda x: 1 - np.tanh(x) ** 2, gain=5.0 / 3,
+                   both=_tanh_both),
     "erf": _fixed("erf", _erf, lambda x: (2 / math.sqrt(math.pi)) * np.exp(-x * x),
                   moments=ERF_MOMENTS),
-    "sigmoid": _fixed("sigmoid", _sigmoid, _dsigmoid, gain=1.0),
+    "sigmoid": _fixed("sigmoid", _sigmoid, _dsigmoid, gain=1.0, both=_sigmoid_both),
     "selu": _fixed("selu", lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(
         np.minimum(x, 0))), lambda x: SELU_SCALE * np.where(x > 0, 1.0, SELU_ALPHA * np.exp(
             np.minimum(x, 0))), (0.0,), gain=0.75),

@@ -98,8 +98,8 @@ def _pair(act, q, c):
     if idx.size == 1:  # one point: the 0-d rule drops its empty panels
         i = np.unravel_index(idx[0], q.shape)
         u1, u2, w = _gauss.plane(act, q[i], c[i])
-        k[i] = (w * act.phi(u1) * act.phi(u2)).sum()
-        kd[i] = (w * act.dphi(u1) * act.dphi(u2)).sum()
+        (p1, d1), (p2, d2) = act.both(u1), act.both(u2)
+        k[i], kd[i] = (w * p1 * p2).sum(), (w * d1 * d2).sum()
         return k, kd
     qf, cf = q.reshape(-1), c.reshape(-1)
     kf, kdf = k.reshape(-1), kd.reshape(-1)
@@ -107,8 +107,8 @@ def _pair(act, q, c):
     for start in range(0, idx.size, max(1, _CHUNK // per)):
         j = idx[start:start + max(1, _CHUNK // per)]
         u1, u2, w = _gauss.plane(act, qf[j], cf[j])
-        kf[j] = (w * act.phi(u1) * act.phi(u2)).sum((-2, -1))
-        kdf[j] = (w * act.dphi(u1) * act.dphi(u2)).sum((-2, -1))
+        (p1, d1), (p2, d2) = act.both(u1), act.both(u2)
+        kf[j], kdf[j] = (w * p1 * p2).sum((-2, -1)), (w * d1 * d2).sum((-2, -1))
     return kf.reshape(q.shape), kdf.reshape(q.shape)
 
 
@@ -167,7 +167,7 @@ def _second_slope(act, q):
         return act.moments.second(_qe(q)), act.moments.slope(_qe(q))
     q = _qe(q)
     u, w = _gauss.line(act, np.zeros_like(q), np.sqrt(q))
-    p, d = act.phi(u), act.dphi(u)
+    p, d = act.both(u)
     return (w * p * p).sum(-1), (w * u * p * d).sum(-1) / q
 
 
