@@ -546,6 +546,13 @@ def _critical_scan(act, sb, strict):
     return root
 
 
+def critical_line(activation, sigma_b2_grid, *, param=None) -> np.ndarray:
+    """:func:`critical_sigma_w2` at every sigma_b^2 of the grid at once (nan where there is
+    none)."""
+    return _critical(_act(activation, param), np.asarray(sigma_b2_grid, float).ravel(),
+                     strict=False)
+
+
 def phase_diagram(activation, sigma_w2_grid, sigma_b2_grid, *, param=None) -> dict:
     """chi_1, q*, c*, xi_q, xi_c over a (sigma_w^2, sigma_b^2) grid (arrays of shape
     (len(sigma_b2_grid), len(sigma_w2_grid)); chi_1 < 1 is ordered, > 1 chaotic) and
@@ -561,7 +568,7 @@ def phase_diagram(activation, sigma_w2_grid, sigma_b2_grid, *, param=None) -> di
     chaos = chi > 1
     slope_c = chi.copy()
     c[chaos], slope_c[chaos] = _c_solve(act, q[chaos], S[chaos], B[chaos], 0.0, 0.5, 1e-13)
-    crit = _critical(act, sb, strict=False)
+    crit = critical_line(act, sb)
     return {"sigma_w2": sw, "sigma_b2": sb, "q_star": q, "chi1": chi, "c_star": c,
             "xi_q": _xi(S * _slope(act, q)), "xi_c": _xi(slope_c), "critical": crit}
 
