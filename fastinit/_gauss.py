@@ -63,17 +63,22 @@ def plane(act, q, c):
     N(0, q) with correlation c, |c| < 1: u1 on the line rule, then u2 | u1 ~ N(c u1,
     q (1 - c^2)) on the line rule at each u1 node.  The inner mean of g is a kink of g
     smoothed over s2 = sqrt(q (1 - c^2)) at u1 = k / c, so the outer rule is also cut at
-    (k + s2 {0, +-2, .., +-10}) / c for every kink k."""
+    (k + s2 {0, +-2, .., +-10}) / c for every kink k, and for k = 0 when s2 / |c| exceeds
+    4 scale (phi's rise at 0 smoothed wider than the scale points reach)."""
     q, c = np.asarray(q, float), np.asarray(c, float)
     s = np.sqrt(q)
     s2 = s * np.sqrt(1 - c * c)
-    extra = None
-    if act.kinks:
-        kinks = np.asarray(act.kinks, float)
-        cc = np.where(c == 0, 1.0, c)[..., None, None]
-        pts = (kinks[:, None] + s2[..., None, None] * GAUSS_POINTS) / cc
-        pts = np.where((c == 0)[..., None, None], 0.0, pts)
-        extra = pts.reshape(*q.shape, -1)
-    u1, w1 = line(act, np.zeros_like(q), s, extra)
+    wide = bool(np.any(s2 > 4 * act.scale * np.abs(c)))
+    centers = np.array(sorted({*act.kinks, *((0.0,) if wide else ())}))
+    if centers.size == 0:
+        return _plane_rows(act, s, c, s2, None)
+    cc = np.where(c == 0, 1.0, c)[..., None, None]
+    pts = (centers[:, None] + s2[..., None, None] * GAUSS_POINTS) / cc
+    extra = np.where((c == 0)[..., None, None], 0.0, pts).reshape(*q.shape, -1)
+    return _plane_rows(act, s, c, s2, extra)
+
+
+def _plane_rows(act, s, c, s2, extra):
+    u1, w1 = line(act, np.zeros_like(s), s, extra)
     u2, w2 = line(act, c[..., None] * u1, np.broadcast_to(s2[..., None], u1.shape))
     return u1[..., None], u2, w1[..., None] * w2
