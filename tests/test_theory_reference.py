@@ -14,7 +14,7 @@ import math
 import mpmath as mp
 import numpy as np
 import pytest
-from scipy import integrate, optimize
+from scipy import integrate
 
 from fastinit import _activations, theory
 
