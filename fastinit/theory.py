@@ -367,6 +367,8 @@ def _c_solve(act, q, sigma_w2, sigma_b2, dropout, c0, tol):
     q, sw, sb = (np.array(v, float).ravel() for v in np.broadcast_arrays(q, sigma_w2,
                                                                           sigma_b2))
     c, slope = np.empty(q.shape), np.empty(q.shape)
+    if q.size == 0:
+        return c, slope
     v = sw / (1 - dropout) * _second(act, q) + sb
     c1, d1 = _cmap_parts(act, q, sw, sb, 1.0, dropout)
     ident = np.zeros(q.shape, bool)

@@ -32,6 +32,9 @@ def test_every_entry_works_in_every_part(name):
         assert gain ** 2 * theory.second_moment(name, 1.0) == pytest.approx(1.0, rel=1e-12)
     chi = theory.chi1(name, 1.5, 0.1)
     assert math.isfinite(chi) and chi > 0
+    d = theory.phase_diagram(name, [0.5, 1.5, 3.0], [0.0, 0.2])
+    assert d["chi1"][1, 1] == pytest.approx(theory.chi1(name, 1.5, 0.2), rel=1e-12)
+    assert d["xi_c"][1, 2] == pytest.approx(theory.depth_scales(name, 3.0, 0.2)[1], rel=1e-9)
     r = propagate.simulate(3, 16, name, "gaussian", 1.5, 0.1, n_networks=2, seed=0,
                            dtype=np.float64)
     assert np.isfinite(r.q).all()
