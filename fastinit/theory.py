@@ -117,9 +117,15 @@ def second_moment(activation, q, param=None) -> float:
     return float(_second(_act(activation, param), q))
 
 
+@functools.lru_cache(maxsize=65536)
+def _pair_cached(act, q, c):
+    return tuple(float(v) for v in _pair(act, q, c))
+
+
 def cross_moment(activation, q, c, param=None) -> float:
-    """E[phi(u_1) phi(u_2)] for (u_1, u_2) Gaussian with variances q and correlation c."""
-    return float(_pair(_act(activation, param), q, c)[0])
+    """E[phi(u_1) phi(u_2)] for (u_1, u_2) Gaussian with variances q and correlation c
+    (cached per (activation, q, c))."""
+    return _pair_cached(_act(activation, param), float(q), float(c))[0]
 
 
 def qmap(q, activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None) -> float:
@@ -298,9 +304,13 @@ def _cmap_parts(act, q, sigma_w2, sigma_b2, c, dropout=0.0):
 
 
 def cmap(c, q, activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None) -> float:
-    """C(c) at second moment q (the fixed point q* in the mean-field analysis; at q = 0 the
-    limit q -> 0+)."""
-    return float(_cmap_parts(_act(activation, param), q, sigma_w2, sigma_b2, c, dropout)[0])
+    """C(c) = (sigma_w^2 E[phi(u_1) phi(u_2)] + sigma_b^2) / V(q) at second moment q (the
+    fixed point q* in the mean-field analysis, where V(q*) = q*; at q = 0 the limit
+    q -> 0+, where relu's map is scale free)."""
+    act = _act(activation, param)
+    v = qmap(q, act, sigma_w2, sigma_b2, dropout=dropout)
+    return (sigma_w2 * cross_moment(act, q, c) + sigma_b2) / v if q > 0 else \
+        float(_cmap_parts(act, q, sigma_w2, sigma_b2, c, dropout)[0])
 
 
 _HERMITE_N = 256  # Mehler series length
