@@ -133,67 +133,14 @@ def fan_for_mode(mode: str, fan_in: float, fan_out: float) -> float:
 
 # ---- gains ----
 
-_SQRT2PI = math.sqrt(2 * math.pi)
-
-
-def _phi(x: float) -> float:
-    return math.exp(-0.5 * x * x) / _SQRT2PI
-
-
-def _cdf(x: float) -> float:
-    return 0.5 * math.erfc(-x / math.sqrt(2))
-
-
-def _gauss_second_moment(fn) -> float:
-    """E[fn(z)^2] for z ~ N(0, 1) by 160-point Gauss-Hermite quadrature (fn smooth)."""
-    x, w = np.polynomial.hermite_e.hermegauss(160)
-    return float(np.sum(w * fn(x) ** 2) / _SQRT2PI)
-
-
-def _softplus(x, beta=1.0):
-    return np.logaddexp(0.0, beta * x) / beta
-
-
-def _gelu(x):
-    from math import erf
-
-    return 0.5 * x * (1.0 + np.vectorize(erf)(x / math.sqrt(2)))
-
-
-def _silu(x):
-    return x / (1.0 + np.exp(-x))
-
-
-def _mish(x):
-    return x * np.tanh(_softplus(x))
-
-
-def _elu_second_moment(alpha: float) -> float:
-    # E[z^2; z > 0] + alpha^2 E[(e^z - 1)^2; z < 0], with E[e^{tz}; z < 0] = e^{t^2/2} Phi(-t)
-    neg = math.exp(2) * _cdf(-2) - 2 * math.exp(0.5) * _cdf(-1) + 0.5
-    return 0.5 + alpha * alpha * neg
-
-
-def _hardtanh_second_moment(lo: float, hi: float) -> float:
-    # E[clip(z, lo, hi)^2] = E[z^2; lo < z < hi] + lo^2 P(z < lo) + hi^2 P(z > hi),
-    # E[z^2; z < t] = Phi(t) - t phi(t)
-    inner = (_cdf(hi) - hi * _phi(hi)) - (_cdf(lo) - lo * _phi(lo))
-    return inner + lo * lo * _cdf(lo) + hi * hi * _cdf(-hi)
-
-
-_LINEAR = ("linear", "identity", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
-           "conv_transpose2d", "conv_transpose3d")
-
-
-def _number(param, name):
-    if isinstance(param, bool | np.bool_) or not isinstance(param, numbers.Real):
-        raise ValueError(f"{name} {param} not a valid number")
-    return float(param)
+_LINEAR = ("identity", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d")
+_ALIASES = {"prelu": "leaky_relu"}
 
 
 def calculate_gain(nonlinearity: str, param=None) -> float:
-    """The gain g of a nonlinearity: weights get std g / sqrt(fan).
-
+    """The gain g of a nonlinearity: weights get std g / sqrt(fan), read from the activation
+    registry (:data:`fastinit._activations.REGISTRY`), which holds
     torch.nn.init.calculate_gain's table exactly:
 
     ==================  =============================
@@ -204,51 +151,25 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
     selu                     3/4 (torch's empirical value; use "linear" for self-normalizing nets)
     ==================  =============================
 
-    and, where torch raises, the variance-preserving gain g = 1 / sqrt(E[phi(z)^2]) for
-    z ~ N(0, 1) (He et al. 2015's condition at unit pre-activation variance):
-    gelu (erf form) 1.5335, silu/swish 1.6765, mish 1.4868, softplus (param = beta,
-    default 1) 1.0419, elu (param = alpha, default 1) 1.2452 (closed form
-    E = 1/2 + alpha^2 (e^2 Phi(-2) - 2 e^{1/2} Phi(-1) + 1/2)), hardtanh (param =
-    (min, max), default (-1, 1)) 1.3920 (closed form).  Smooth ones use 160-point
-    Gauss-Hermite quadrature (error < 1e-12).
+    and, for the registry's other activations (where torch raises), the variance-preserving
+    gain g = 1 / sqrt(E[phi(z)^2]) for z ~ N(0, 1) (He et al. 2015's condition at unit
+    pre-activation variance) by the theory's quadrature: erf 1.4672, gelu (erf form)
+    1.5335, silu/swish 1.6765, mish 1.4868, softplus (param = beta, default 1) 1.0419, elu
+    (param = alpha, default 1) 1.2452, hardtanh (param = bound b or (min, max), default 1)
+    1.3920.  A param that is not a finite real (or pair) raises ValueError naming it; the
+    parameterless ones ignore it, as torch does.
     """
+    from . import _activations
+
     if not isinstance(nonlinearity, str):
         raise TypeError(f"nonlinearity must be a str, got {type(nonlinearity).__name__}")
-    if nonlinearity in _LINEAR or nonlinearity == "sigmoid":
+    if nonlinearity in _LINEAR:
         return 1
-    if nonlinearity == "tanh":
-        return 5.0 / 3
-    if nonlinearity == "relu":
-        return math.sqrt(2.0)
-    if nonlinearity in ("leaky_relu", "prelu"):
-        slope = 0.01 if param is None else _number(param, "negative_slope")
-        return math.sqrt(2.0 / (1 + slope**2))
-    if nonlinearity == "selu":
-        return 3.0 / 4
-    if nonlinearity == "gelu":
-        m = _gauss_second_moment(_gelu)
-    elif nonlinearity in ("silu", "swish"):
-        m = _gauss_second_moment(_silu)
-    elif nonlinearity == "mish":
-        m = _gauss_second_moment(_mish)
-    elif nonlinearity == "softplus":
-        beta = 1.0 if param is None else _number(param, "beta")
-        if not beta > 0:
-            raise ValueError(f"beta must be > 0, got {beta}")
-        m = _gauss_second_moment(lambda x: _softplus(x, beta))
-    elif nonlinearity == "elu":
-        alpha = 1.0 if param is None else _number(param, "alpha")
-        m = _elu_second_moment(alpha)
-    elif nonlinearity == "hardtanh":
-        lo, hi = (-1.0, 1.0) if param is None else param
-        lo, hi = _number(lo, "min_val"), _number(hi, "max_val")
-        if not lo < hi:
-            raise ValueError(f"hardtanh needs min_val < max_val, got ({lo}, {hi})")
-        m = _hardtanh_second_moment(lo, hi)
-    else:
-        raise ValueError(
-            f"Unsupported nonlinearity {nonlinearity!r}: expected one of linear, conv1d..3d, "
-            "conv_transpose1d..3d, sigmoid, tanh, relu, leaky_relu, prelu, selu, gelu, silu, "
-            "swish, mish, softplus, elu, hardtanh"
-        )
-    return 1.0 / math.sqrt(m)
+    name = _ALIASES.get(nonlinearity, nonlinearity)
+    known = sorted(_activations.REGISTRY) + sorted(_activations.ALIASES) + sorted(_ALIASES)
+    if name not in known:
+        raise ValueError(f"Unsupported nonlinearity {nonlinearity!r}: expected one of "
+                         f"{', '.join(known + list(_LINEAR))}")
+    if not _activations.takes_param(name):
+        param = None  # as torch: a parameterless nonlinearity ignores param (kaiming's a)
+    return _activations.get(name, param).gain

@@ -1,5 +1,5 @@
 """Command line: `fastinit info`, `fastinit bench`, `fastinit checkpoint`,
-`fastinit propagate`."""
+`fastinit propagate`, `fastinit demo`."""
 
 from __future__ import annotations
 
@@ -88,7 +88,26 @@ def main(argv=None) -> int:
     p.add_argument("--csv", help="write per-layer ensemble means and errors here")
     p.add_argument("--save", help="write the full result (.npz) here")
     p.add_argument("--no-progress", action="store_true")
+    d = sub.add_parser("demo", help="the order-to-chaos figure: tanh phase diagram and "
+                                    "1,000-layer Monte Carlo vs mean-field theory")
+    d.add_argument("--out", default="fastinit_demo.png", help="PNG path")
+    d.add_argument("--depth", type=int, default=1000)
+    d.add_argument("--width", type=int, default=256)
+    d.add_argument("--networks", type=int, default=8)
+    d.add_argument("--sigma-b2", type=float, default=0.05)
+    d.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.command == "demo":
+        from fastinit import demo
+
+        try:
+            result = demo.demo_figure(args.out, depth=args.depth, width=args.width,
+                                      networks=args.networks, sigma_b2=args.sigma_b2,
+                                      seed=args.seed)
+        except (ValueError, ImportError) as exc:
+            parser.exit(2, f"fastinit demo: error: {exc}\n")
+        print(demo.summary(result))
+        return 0
     if args.command == "propagate":
         try:
             return _propagate(args)

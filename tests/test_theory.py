@@ -47,7 +47,7 @@ def test_closed_forms_equal_quadrature(name, tol, q):
                                           ("relu", 1.5, 0.1), ("gelu", 1.2, 0.05)])
 def test_fixed_point_by_two_methods(name, sw2, sb2):
     a = theory.q_star(name, sw2, sb2, method="iterate")
-    b = theory.q_star(name, sw2, sb2, method="bisect")
+    b = theory.q_star(name, sw2, sb2, method="bracket")
     assert a == pytest.approx(b, rel=1e-9)
     assert theory.qmap(a, name, sw2, sb2) == pytest.approx(a, rel=1e-10)
     if name == "relu":  # V(q) = sw2 q / 2 + sb2
