@@ -289,8 +289,14 @@ torch_conv_default_ = torch_linear_default_  # nn.ConvNd.reset_parameters draws 
 def embedding_default_(weight, padding_idx=None, *, seed=None, generator=None):
     """What nn.Embedding.reset_parameters draws: N(0, 1), row padding_idx zeroed."""
     normal_(weight, 0.0, 1.0, seed=seed, generator=generator)
-    if padding_idx is not None:
-        as_out(weight)[padding_idx] = 0
+    if padding_idx is not None:  # a global row: inside a shard block, zeroed if in the box
+        out = as_out(weight)
+        rows = g.logical_shape(out.shape)[0]
+        row = padding_idx + rows if padding_idx < 0 else padding_idx
+        box = g.current_box()
+        first = 0 if box is None else box[1][0]
+        if first <= row < first + out.shape[0]:
+            out[row - first] = 0
     return weight
 
 

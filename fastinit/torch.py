@@ -14,9 +14,12 @@ little endian) and stream 0.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import functools
-import math
+import inspect
+import sys
+import threading
 
 import numpy as np
 
@@ -97,128 +100,309 @@ def param_seed(seed: int, name: str) -> int:
     return derived_seed(seed, name)
 
 
-# ---- default recipes: each torch layer's own reset_parameters distribution ----
+# ---- the model's own initialization code, replayed by name ----
+#
+# init_module_/materialize_ run the module's own init code (each submodule's
+# reset_parameters, children first as construction runs them, then the outermost
+# init_weights(): transformers' _init_weights machinery, a torchtitan-style init_weights)
+# with every write to the module's tensors recorded instead of made.  The writes are then
+# replayed per tensor: random ones by fastinit's function of the same name and arguments
+# under the tensor's seed, deterministic ones as recorded.
 
-def _fan_in(weight_shape):
-    return _init.compute_fans(weight_shape)[0]
-
-
-def _bound_uniform(bound):
-    return lambda t, seed: _init.uniform_(t, -bound, bound, seed=seed)
-
-
-def _linear_like(module, name):
-    """nn.Linear and nn.ConvNd/ConvTransposeNd: weight kaiming_uniform_(a=sqrt 5), i.e.
-    U(+-1/sqrt(fan_in)); bias U(+-1/sqrt(fan_in)) with torch's fan_in of the weight."""
-    fan_in = _fan_in(tuple(module.weight.shape))
-    bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-    if name == "weight":
-        return lambda t, seed: _init.kaiming_uniform_(t, a=math.sqrt(5), seed=seed)
-    if name == "bias":
-        return _bound_uniform(bound)
-    return None
-
-
-def _bilinear(module, name):
-    bound = 1 / math.sqrt(module.weight.shape[1])
-    return _bound_uniform(bound) if name in ("weight", "bias") else None
+_RANDOM = ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "xavier_normal_",
+           "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_")
+_DETERMINISTIC = ("constant_", "ones_", "zeros_", "eye_", "dirac_")
+# the modules that bind torch.nn.init's functions at import (as transformers patches them)
+_INIT_MODULES = ("torch.nn.init", "torch.nn.modules.activation",
+                 "torch.nn.modules.transformer", "torch.nn.modules.linear",
+                 "torch.nn.modules.loss", "torch.nn.modules.batchnorm",
+                 "torch.nn.modules.conv", "torch.nn.modules.normalization",
+                 "torch.nn.modules.rnn", "torch.nn.modules.sparse")
+_NOT_WRITES = frozenset({"requires_grad_", "share_memory_", "retain_grad"})
+_RECORD_LOCK = threading.Lock()
 
 
-def _embedding(module, name):
-    if name != "weight":
+def _storage_key(t):
+    try:
+        return t.untyped_storage()._cdata
+    except (RuntimeError, NotImplementedError, TypeError):
         return None
-    pad = module.padding_idx
-
-    def fill(t, seed):
-        _init.normal_(t, 0.0, 1.0, seed=seed)
-        if pad is not None:
-            t[pad] = 0
-
-    return fill
 
 
-def _norm(module, name):
-    """LayerNorm, RMSNorm, GroupNorm, BatchNorm, InstanceNorm: weight 1, bias 0;
-    running_mean 0, running_var 1, num_batches_tracked 0."""
-    if name in ("weight", "running_var"):
-        return lambda t, seed: _init.ones_(t)
-    if name in ("bias", "running_mean", "num_batches_tracked"):
-        return lambda t, seed: _init.zeros_(t)
-    return None
+class _Recorder:
+    """The writes of init code to a module's tensors, per qualified name: a list of
+    (view, op, kwargs), view None (the whole tensor) or (offset, shape, stride) in
+    elements of its storage.  A whole-tensor write drops the writes before it (the last
+    law wins, as in the model)."""
 
+    def __init__(self, entries):
+        self.owners = {}  # storage -> (name, tensor); holding the tensors keeps keys unique
+        for name, t, *_ in entries:
+            key = _storage_key(t)
+            if key is not None and t.numel():
+                self.owners[key] = (name, t)
+        self.logs: dict[str, list] = {}
 
-def _mha(module, name):
-    """MultiheadAttention._reset_parameters: in-projections xavier_uniform_, their bias 0,
-    bias_k/bias_v xavier_normal_ (out_proj is an nn.Linear, with its own recipe except
-    its bias, which MHA zeroes)."""
-    if name in ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight"):
-        return lambda t, seed: _init.xavier_uniform_(t, seed=seed)
-    if name == "in_proj_bias":
-        return lambda t, seed: _init.zeros_(t)
-    if name in ("bias_k", "bias_v"):
-        return lambda t, seed: _init.xavier_normal_(t, seed=seed)
-    return None
+    def locate(self, t):
+        """(name, view) of a tensor sharing storage with one of the module's, else None."""
+        if not isinstance(t, _torch().Tensor):
+            return None
+        hit = self.owners.get(_storage_key(t))
+        if hit is None:
+            return None
+        name, base = hit
+        offset = t.storage_offset() - base.storage_offset()
+        if offset == 0 and t.shape == base.shape and t.stride() == base.stride():
+            return name, None
+        if not base.is_contiguous():
+            return name, "non-contiguous"
+        return name, (offset, tuple(t.shape), tuple(t.stride()))
 
+    def ops_of(self, name, t):
+        hit = self.owners.get(_storage_key(t))
+        return self.logs.get(name, []) if hit is not None and hit[0] == name else []
 
-def _rnn(module, name):
-    """RNN/LSTM/GRU (and cells): every parameter U(+-1/sqrt(hidden_size))."""
-    stdv = 1 / math.sqrt(module.hidden_size) if module.hidden_size > 0 else 0.0
-    return _bound_uniform(stdv)
+    def record(self, where, op, kwargs):
+        name, view = where
+        if view == "non-contiguous":
+            view, op, kwargs = None, "unreplayable", {"op": f"{op} of a view of it"}
+        log = self.logs.setdefault(name, [])
+        if view is None and op != "unreplayable":
+            log.clear()
+        log.append((view, op, kwargs))
 
+    def init_call(self, op, original, args, kwargs):
+        """A torch.nn.init function: recorded for the module's tensors, else torch's."""
+        bound = _signature(original).bind(*args, **kwargs)
+        tensor = bound.arguments.get("tensor")
+        where = self.locate(tensor)
+        if where is None:
+            return original(*args, **kwargs)
+        bound.apply_defaults()
+        self.record(where, op, {k: v for k, v in bound.arguments.items()
+                                if k not in ("tensor", "generator")})
+        return tensor
 
-def _prelu(module, name):
-    value = float(getattr(module, "init", 0.25))
-    return (lambda t, seed: _init.constant_(t, value)) if name == "weight" else None
+    def method_call(self, where, name, args, kwargs):
+        """A Tensor method writing to the module's tensor args[0] (normal_, uniform_,
+        zero_, fill_, copy_, t[index] = value; anything else cannot be replayed)."""
+        torch = _torch()
+        rest = args[1:]
+        if name == "normal_":
+            mean = rest[0] if rest else kwargs.get("mean", 0.0)
+            std = rest[1] if len(rest) > 1 else kwargs.get("std", 1.0)
+            return self.record(where, "normal_", {"mean": mean, "std": std})
+        if name == "uniform_":
+            a = rest[0] if rest else kwargs.get("from", 0.0)
+            b = rest[1] if len(rest) > 1 else kwargs.get("to", 1.0)
+            return self.record(where, "uniform_", {"a": a, "b": b})
+        if name == "zero_":
+            return self.record(where, "zeros_", {})
+        value = rest[-1] if name == "__setitem__" else rest[0] if rest else kwargs.get(
+            "value", kwargs.get("src"))
+        if name == "__setitem__":  # t[index] = value writes the view t[index]
+            view = self.locate(args[0][rest[0]])  # None: an advanced index made a copy
+            if view is None:
+                return self.record(where, "unreplayable", {"op": "an advanced-index assignment"})
+            where, name = view, "copy_" if isinstance(value, torch.Tensor) else "fill_"
+        if name in ("fill_", "copy_") and isinstance(value, (int, float, bool)):
+            return self.record(where, "constant_", {"val": value})
+        if name in ("fill_", "copy_") and isinstance(value, torch.Tensor) and \
+                not value.is_meta and self.locate(value) is None:
+            return self.record(where, "copy", {"src": value.detach().to("cpu", copy=True)})
+        return self.record(where, "unreplayable", {"op": name})
 
 
 @functools.cache
-def _default_rules():
-    nn = _torch().nn
-    rules = [
-        ((nn.Linear, nn.modules.conv._ConvNd), _linear_like),
-        ((nn.Bilinear,), _bilinear),
-        ((nn.Embedding, nn.EmbeddingBag), _embedding),
-        ((nn.LayerNorm, nn.GroupNorm, nn.modules.batchnorm._NormBase,
-          getattr(nn, "RMSNorm", nn.LayerNorm)), _norm),
-        ((nn.MultiheadAttention,), _mha),
-        ((nn.RNNBase, nn.RNNCellBase), _rnn),
-        ((nn.PReLU,), _prelu),
-    ]
-    return rules
+def _signature(fn):
+    return inspect.signature(fn)
 
 
-def _default_recipe(owner, local_name, ancestors):
-    """The torch default for parameter/buffer local_name of module owner, or None."""
-    nn = _torch().nn
-    recipe = None
-    for types, rule in _default_rules():
-        if isinstance(owner, types):
-            recipe = rule(owner, local_name)
-            break
-    if isinstance(owner, nn.modules.activation.NonDynamicallyQuantizableLinear) and \
-            local_name == "bias" and ancestors and isinstance(ancestors[-1],
-                                                              nn.MultiheadAttention):
-        recipe = lambda t, seed: _init.zeros_(t)  # noqa: E731  MHA zeroes out_proj.bias
-    return recipe
+@functools.cache
+def _mode_type():
+    from torch.overrides import TorchFunctionMode
+
+    class RecordWrites(TorchFunctionMode):
+        """Tensor methods (and torch.nn.init functions reached through their
+        __torch_function__ hook) that write to the recorder's tensors: recorded."""
+
+        def __init__(self, rec, originals):
+            super().__init__()
+            self.rec, self.originals = rec, originals
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            if func in self.originals:
+                return self.rec.init_call(self.originals[func], func, args, kwargs)
+            name = getattr(func, "__name__", "")
+            writes = name in ("__setitem__", "__set__") or (
+                name.endswith("_") and not name.startswith("_") and name not in _NOT_WRITES)
+            where = self.rec.locate(args[0]) if writes and args else None
+            if where is not None:
+                self.rec.method_call(where, name, args, kwargs)
+                return args[0]
+            out = self.rec.locate(kwargs.get("out"))
+            if out is not None:
+                self.rec.record(out, "unreplayable", {"op": f"{name}(out=...)"})
+                return kwargs["out"]
+            return func(*args, **kwargs)
+
+    return RecordWrites
+
+
+@contextlib.contextmanager
+def _recording(rec):
+    """Inside: torch.nn.init's functions (wherever torch and transformers bind them) and
+    Tensor methods record their writes to rec's tensors; other tensors are untouched."""
+    torch = _torch()
+    originals = {getattr(torch.nn.init, op): op for op in _RANDOM + _DETERMINISTIC}
+
+    def redirect(original):
+        op = originals[original]
+        return functools.wraps(original)(
+            lambda *args, **kwargs: rec.init_call(op, original, args, kwargs))
+
+    namespaces = [vars(sys.modules[m]) for m in _INIT_MODULES if m in sys.modules]
+    hf = sys.modules.get("transformers.initialization")
+    if hf is not None and isinstance(getattr(hf, "TORCH_INIT_FUNCTIONS", None), dict):
+        namespaces.append(hf.TORCH_INIT_FUNCTIONS)  # what transformers' helpers call
+    saved = [(ns, key, fn) for ns in namespaces for key, fn in list(ns.items())
+             if callable(fn) and fn in originals and originals[fn] == key]
+    try:
+        for ns, key, fn in saved:
+            ns[key] = redirect(fn)
+        with _mode_type()(rec, originals):
+            yield
+    finally:
+        for ns, key, fn in saved:
+            ns[key] = fn
+
+
+def _no_arg_method(obj, name):
+    """obj.name if it is a method callable without arguments, else None."""
+    fn = getattr(obj, name, None)
+    if not callable(fn):
+        return None
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    ok = all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+             for p in params)
+    return fn if ok else None
+
+
+def _record_own_init(module, prefix=""):
+    """Tie (the module's tie_weights(), if any: accelerate's init_empty_weights unties),
+    then run the module's own init code with its writes recorded: every submodule's
+    reset_parameters()/_reset_parameters(), children first, then init_weights() of the
+    outermost submodules that have one (transformers' initialize_weights(), its
+    init_weights without the tying, with the flags _is_hf_initialized cleared so that
+    all of it runs)."""
+    torch = _torch()
+    tie = _no_arg_method(module, "tie_weights")
+    if tie is not None:
+        tie()
+    rec = _Recorder(_entries(module, prefix))
+    for obj in (*module.modules(), *module.parameters(), *module.buffers()):
+        if "_is_hf_initialized" in getattr(obj, "__dict__", {}):
+            delattr(obj, "_is_hf_initialized")
+    post_order, stack = [], [module]
+    while stack:
+        mod = stack.pop()
+        post_order.append(mod)
+        stack.extend(mod.children())
+    with _RECORD_LOCK, torch.no_grad(), _recording(rec):
+        for mod in reversed(post_order):
+            reset = _no_arg_method(mod, "reset_parameters") or \
+                _no_arg_method(mod, "_reset_parameters")
+            if reset is not None:
+                reset()
+        stack = [module]
+        while stack:
+            mod = stack.pop()
+            own = _no_arg_method(mod, "initialize_weights") or \
+                _no_arg_method(mod, "init_weights")
+            if own is not None:
+                own()
+            else:
+                stack.extend(reversed(list(mod.children())))
+    return rec
+
+
+def _write(arr, op, kwargs, seed):
+    """One recorded whole-array write (the box of an enclosing shard block, if any)."""
+    if op == "copy":
+        src, box = kwargs["src"], g.current_box()
+        if box is not None:
+            src = src.expand(box[0])[tuple(slice(o, o + n)
+                                           for o, n in zip(box[1], arr.shape, strict=True))]
+        to_torch(arr).copy_(src)
+    elif op in _RANDOM:
+        getattr(_init, op)(arr, **kwargs, seed=seed)
+    else:
+        getattr(_init, op)(arr, **kwargs)
+
+
+def _write_view(arr, view, op, kwargs, seed):
+    """A recorded write to a view (offset, shape, stride) of the global tensor: its values
+    made whole, then the elements inside arr's box scattered (global indices)."""
+    offset, shape, stride = view
+    index = np.full(shape, offset, np.int64)
+    for k, (n, s) in enumerate(zip(shape, stride, strict=True)):
+        index += np.arange(n, dtype=np.int64).reshape((n,) + (1,) * (len(shape) - k - 1)) * s
+    values = np.empty(shape, arr.dtype)
+    with g.unsharded():
+        _write(values, op, kwargs, seed)
+    index, values = index.reshape(-1), values.reshape(-1)
+    box = g.current_box()
+    if box is None:
+        arr.reshape(-1)[index] = values  # views are recorded on contiguous tensors only
+        return
+    coords = np.unravel_index(index, box[0])
+    inside = np.ones(index.size, bool)
+    for c, o, n in zip(coords, box[1], arr.shape, strict=True):
+        inside &= (c >= o) & (c < o + n)
+    arr[tuple(c[inside] - o for c, o in zip(coords, box[1], strict=True))] = values[inside]
+
+
+class _Replay:
+    """fill(array, seed=...) replaying recorded writes in order: random ones by fastinit's
+    function of the same name and arguments under ``seed`` (a view's under
+    derived_seed(seed, "offset:shape:stride")), the others as recorded; inside a
+    fastinit.shard block, the box's part of the global tensor."""
+
+    def __init__(self, ops):
+        self.ops = ops
+        self.__name__ = "+".join(op for _, op, _ in ops)  # read by is_structured
+
+    def __call__(self, arr, seed):
+        for view, op, kwargs in self.ops:
+            if view is None:
+                _write(arr, op, kwargs, seed)
+            else:
+                _write_view(arr, view, op, kwargs,
+                            derived_seed(seed, ":".join(map(str, view))))
+        return arr
 
 
 def _entries(module, prefix=""):
-    """(qualified name, tensor, owner module, local name, ancestors) of every parameter and
-    buffer, each shared tensor once."""
+    """(qualified name, tensor, owner module, local name) of every parameter and buffer,
+    each shared tensor once (under its first name)."""
     seen = set()
-    stack = [(prefix, module, [])]
+    stack = [(prefix, module)]
     out = []
     while stack:
-        prefix, mod, ancestors = stack.pop()
+        prefix, mod = stack.pop()
         tensors = list(mod._parameters.items()) + list(mod._buffers.items())
         for local, t in tensors:
             if t is None or id(t) in seen:
                 continue
             seen.add(id(t))
-            out.append((prefix + local, t, mod, local, ancestors))
+            out.append((prefix + local, t, mod, local))
         for child_name, child in reversed(list(mod._modules.items())):
             if child is not None:
-                stack.append((f"{prefix}{child_name}.", child, ancestors + [mod]))
+                stack.append((f"{prefix}{child_name}.", child))
     return out
 
 
@@ -233,97 +417,122 @@ def _shared_slots(module):
     return [group for group in slots.values() if len(group) > 1]
 
 
-def _plan(module, recipes, *, strict, buffers_strict, prefix=""):
-    """The recipe of each parameter and buffer: the first user pattern that matches its
-    qualified name (fnmatch; a value of None leaves it alone), else the torch default
-    of its layer, with nn.Transformer's xavier_uniform_ on every >1-D parameter."""
-    nn = _torch().nn
+def _plan(module, recipes, *, strict, prefix="", only=None):
+    """[(name, fill)]: per parameter and buffer (those named in ``only``, if given) the
+    first recipe whose fnmatch pattern matches its qualified name (None: leave it alone),
+    else the replay of what the module's own init code writes to it.  ValueError before
+    anything is filled, naming the tensors that would be left uninitialised (a meta
+    tensor the code does not write as a whole; with ``strict``, a parameter it does not
+    write) or whose writes cannot be replayed."""
     recipes = dict(recipes or {})
-    plan, missing = [], []
-    for name, t, owner, local, ancestors in _entries(module, prefix):
-        is_buffer = local in owner._buffers
-        chosen, matched = None, False
-        for pattern, recipe in recipes.items():
-            if fnmatch.fnmatchcase(name, pattern):
-                chosen, matched = recipe, True
-                break
-        if not matched:
-            chosen = _default_recipe(owner, local, ancestors)
-            if not is_buffer and t.dim() > 1 and any(
-                    isinstance(a, nn.Transformer) for a in ancestors + [owner]):
-                chosen = lambda t_, seed: _init.xavier_uniform_(t_, seed=seed)  # noqa: E731
-        if chosen is None:
-            if not matched and (buffers_strict if is_buffer else strict):
-                missing.append(name)
+    rec = _record_own_init(module, prefix)
+    plan, missing, unreplayable = [], [], []
+    for name, t, owner, local in _entries(module, prefix):
+        if only is not None and name not in only:
             continue
-        if not callable(chosen):
-            raise TypeError(f"recipe for {name!r} must be callable(tensor, seed=...) or None")
-        plan.append((name, t, chosen))
+        matched = next((p for p in recipes if fnmatch.fnmatchcase(name, p)), None)
+        if matched is not None:
+            if recipes[matched] is None:
+                if t.is_meta and t.numel():  # "leave it alone" would leave it uninitialised
+                    missing.append(name)
+                continue
+            if not callable(recipes[matched]):
+                raise TypeError(f"recipe for {name!r} must be callable(tensor, seed=...) "
+                                "or None")
+            plan.append((name, recipes[matched]))
+            continue
+        if t.numel() == 0:
+            continue
+        ops = rec.ops_of(name, t)
+        bad = [kw["op"] for _, op, kw in ops if op == "unreplayable"]
+        if bad:
+            unreplayable.append(f"{name} ({', '.join(bad)})")
+        elif (t.is_meta and not any(view is None for view, *_ in ops)) or (
+                not ops and strict and local in owner._parameters):
+            missing.append(name)
+        elif ops:
+            plan.append((name, _Replay(ops)))
+    fix = ("pass recipes={'pattern': fn} (fn(array, seed=...) as fastinit.init's "
+           "functions, or None to leave it alone)")
+    if unreplayable:
+        raise ValueError("the model's init code writes " + "; ".join(unreplayable[:10])
+                         + " in a way fastinit cannot replay: " + fix)
     if missing:
         raise ValueError(
             "no recipe for " + ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
-            + ": pass recipes={'pattern': fn} (fn(array, seed=...) as fastinit.init's "
-            "functions, or None to leave it alone)"
-        )
+            + " (the model's own init code does not set it, and it would be left "
+            "uninitialised): " + fix)
     return plan
 
 
-def _run_plan(plan, seed):
-    for name, t, recipe in plan:
+def _run_plan(module, plan, seed, prefix=""):
+    """Fill each planned tensor with seed param_seed(seed, name); a tensor off the CPU is
+    filled on the host, then copied."""
+    torch = _torch()
+    tensors = {name: t for name, t, *_ in _entries(module, prefix)}
+    for name, fill in plan:
+        t = tensors[name]
         if t.is_meta or t.numel() == 0:
             continue
-        arr = as_out(t.detach(), name, float_only=False)
-        recipe(arr, seed=param_seed(seed, name))
+        s = param_seed(seed, name)
+        if t.device.type == "cpu":
+            fill(as_out(t.detach(), name, float_only=False), seed=s)
+            continue
+        host = t.detach().to("cpu")
+        fill(as_out(host, name, float_only=False), seed=s)
+        with torch.no_grad():
+            t.copy_(host)
 
 
 def init_module_(module, *, seed, recipes=None, strict=True, prefix=""):
-    """Initialize every parameter (and the buffers of known layers) of ``module`` in place.
+    """Initialize every parameter and buffer of ``module`` in place as its own init code
+    does, with fastinit's fills keyed by name.
 
-    Defaults reproduce each layer's own reset_parameters distribution: Linear/Conv*/
-    ConvTranspose* (kaiming_uniform_(a=sqrt 5), bias U(+-1/sqrt fan_in)), Bilinear,
-    Embedding (N(0, 1), padding row 0), LayerNorm/RMSNorm/GroupNorm/BatchNorm/InstanceNorm
-    (1, 0, running stats), MultiheadAttention, RNN/LSTM/GRU (U(+-1/sqrt hidden)), PReLU,
-    nn.Transformer (xavier_uniform_ on >1-D parameters).  ``recipes`` maps fnmatch patterns
-    of qualified names (``"*.c_proj.weight"``) to ``fn(array, seed=...)`` (any of
-    fastinit.init's in-place functions, or a functools.partial of one) or None (skip);
-    the first matching pattern wins.  A parameter with no recipe raises ValueError
-    (``strict=False`` leaves it as it is); buffers without a recipe keep their values.
-    ``prefix`` names a submodule's tensors as in its parent (``init_module_(model.fc,
-    seed=s, prefix="fc.")`` gives what initializing ``model`` gives ``model.fc``).
-    Returns module."""
-    plan = _plan(module, recipes, strict=strict, buffers_strict=False, prefix=prefix)
-    _run_plan(plan, seed)
+    The code run is the module's own: each submodule's ``reset_parameters()`` (torch's
+    layer defaults: Linear/Conv kaiming_uniform_(a=sqrt 5), Embedding N(0, 1) with its
+    padding row 0, norms 1/0, MultiheadAttention, RNNs, nn.Transformer's xavier), children
+    first, then ``init_weights()`` of the outermost submodules that have one
+    (transformers' ``_init_weights``, e.g. N(0, initializer_range) and GPT-2's scaled
+    c_proj; a torchtitan-style ``init_weights``), after ``tie_weights()`` if the module
+    has it.  Every write it makes to the module's tensors (torch.nn.init's functions,
+    transformers' helpers, Tensor.normal_/uniform_/zero_/fill_/copy_, t[i] = v) is
+    recorded, not made; per tensor the last whole-tensor write and the writes after it
+    are replayed: random laws by fastinit's function of the same name and arguments
+    under seed param_seed(seed, name), deterministic ones as recorded.  Values depend
+    only on (seed, qualified name, the law): not on order, threads or sharding.
+    ``recipes`` maps fnmatch patterns of qualified names (``"*.c_proj.weight"``) to
+    ``fn(array, seed=...)`` (fastinit.init's in-place functions, or a partial of one)
+    or None (leave it), replacing the model's law; the first matching pattern wins.  A
+    parameter that no code writes raises ValueError (``strict=False`` keeps its values);
+    such buffers keep theirs.  ``prefix`` names a submodule's tensors as in its parent
+    (``init_module_(model.fc, seed=s, prefix="fc.")`` gives what initializing ``model``
+    gives ``model.fc``).  Returns module."""
+    _run_plan(module, _plan(module, recipes, strict=strict, prefix=prefix), seed, prefix)
     return module
 
 
 def materialize_(module, device="cpu", *, seed, recipes=None):
-    """Give a module built on the meta device real storage on ``device`` and initialize
-    it, without running torch's own init: ``module.to_empty(device=...)``, then the fills
-    of :func:`init_module_` (the same values for the same seed).  Every parameter and
-    buffer needs a recipe (defaults or ``recipes``), checked before anything is
-    allocated: buffers computed in ``__init__`` (masks, rotary tables) are lost on meta.
-    Tied parameters (one tensor in several modules, e.g. GPT-2's lm_head and wte) stay
-    tied.  Devices other than the CPU are filled on the CPU, one tensor at a time, then
-    copied."""
+    """Give a module built on the meta device (or under accelerate's
+    ``init_empty_weights()``) storage on ``device`` and initialize it as
+    :func:`init_module_` does (the same values for the same seed), never running a fill
+    twice.  Every meta tensor must be written as a whole by the module's init code or a
+    recipe, checked before anything is allocated: buffers that only ``__init__``
+    computes are lost on meta (transformers' ``_init_weights`` recomputes its rotary
+    ``inv_freq`` and ``position_ids``).  Tensors already off meta keep their values
+    unless the init code writes them.  Tied parameters stay tied (re-tied by the
+    module's ``tie_weights()`` if it has one).  Devices other than the CPU are filled on
+    the CPU, one tensor at a time, then copied."""
     torch = _torch()
     device = torch.device(device)
-    _plan(module, recipes, strict=True, buffers_strict=True)  # every recipe known first
+    plan = _plan(module, recipes, strict=True)
     tied = _shared_slots(module)
-    module.to_empty(device=device)
-    for slots in tied:  # to_empty gives each module its own copy of a shared tensor
+    module._apply(lambda t: torch.empty_like(t, device=device) if t.is_meta else t.to(device))
+    for slots in tied:  # _apply gives each module its own copy of a shared tensor
         (first_mod, first_kind, first_name), *rest = slots
         shared = getattr(first_mod, first_kind)[first_name]
         for mod, kind, name in rest:
             getattr(mod, kind)[name] = shared
-    plan = _plan(module, recipes, strict=True, buffers_strict=True)
-    if device.type == "cpu":
-        _run_plan(plan, seed)
-        return module
-    for name, t, recipe in plan:
-        host = torch.empty(t.shape, dtype=t.dtype)
-        recipe(as_out(host, name, float_only=False), seed=param_seed(seed, name))
-        with torch.no_grad():
-            t.copy_(host)
+    _run_plan(module, plan, seed)
     return module
 
 
