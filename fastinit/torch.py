@@ -136,17 +136,21 @@ class _Recorder:
     law wins, as in the model)."""
 
     def __init__(self, entries):
-        self.owners = {}  # storage -> (name, tensor); holding the tensors keeps keys unique
+        self.entries = entries  # held: ids and storages stay unique while recording
+        self.names = {id(t): name for name, t, *_ in entries}
+        self.owners = {}  # storage -> its first (name, tensor)
         for name, t, *_ in entries:
             key = _storage_key(t)
             if key is not None and t.numel():
-                self.owners[key] = (name, t)
+                self.owners.setdefault(key, (name, t))
         self.logs: dict[str, list] = {}
 
     def locate(self, t):
         """(name, view) of a tensor sharing storage with one of the module's, else None."""
         if not isinstance(t, _torch().Tensor):
             return None
+        if id(t) in self.names:  # the tensor itself (distinct ones may share storage)
+            return self.names[id(t)], None
         hit = self.owners.get(_storage_key(t))
         if hit is None:
             return None
@@ -158,9 +162,9 @@ class _Recorder:
             return name, "non-contiguous"
         return name, (offset, tuple(t.shape), tuple(t.stride()))
 
-    def ops_of(self, name, t):
-        hit = self.owners.get(_storage_key(t))
-        return self.logs.get(name, []) if hit is not None and hit[0] == name else []
+    def ops_of(self, t):
+        """The writes recorded for tensor t (the same object, whatever its name now)."""
+        return self.logs.get(self.names.get(id(t)), [])
 
     def record(self, where, op, kwargs):
         name, view = where
@@ -293,40 +297,56 @@ def _no_arg_method(obj, name):
 
 
 def _record_own_init(module, prefix=""):
-    """Tie (the module's tie_weights(), if any: accelerate's init_empty_weights unties),
-    then run the module's own init code with its writes recorded: every submodule's
+    """Run the module's own init code with its writes recorded: every submodule's
     reset_parameters()/_reset_parameters(), children first, then init_weights() of the
     outermost submodules that have one (transformers' initialize_weights(), its
     init_weights without the tying, with the flags _is_hf_initialized cleared so that
-    all of it runs)."""
+    all of it runs); then tie as the module's tie_weights() does, if it has one
+    (accelerate's init_empty_weights unties).  As in an eager build, the code runs on
+    untied tensors (each later occurrence of a shared tensor stands in as a meta tensor
+    of its own, which the tie then drops): a tied tensor gets its first owner's law."""
     torch = _torch()
-    tie = _no_arg_method(module, "tie_weights")
-    if tie is not None:
-        tie()
     rec = _Recorder(_entries(module, prefix))
     for obj in (*module.modules(), *module.parameters(), *module.buffers()):
         if "_is_hf_initialized" in getattr(obj, "__dict__", {}):
             delattr(obj, "_is_hf_initialized")
+    tied = _shared_slots(module)
+    for _, *rest in tied:
+        for mod, kind, local in rest:
+            t = getattr(mod, kind)[local]
+            stand_in = torch.empty_like(t, device="meta")
+            if isinstance(t, torch.nn.Parameter):
+                stand_in = torch.nn.Parameter(stand_in, t.requires_grad)
+            getattr(mod, kind)[local] = stand_in
     post_order, stack = [], [module]
     while stack:
         mod = stack.pop()
         post_order.append(mod)
         stack.extend(mod.children())
-    with _RECORD_LOCK, torch.no_grad(), _recording(rec):
-        for mod in reversed(post_order):
-            reset = _no_arg_method(mod, "reset_parameters") or \
-                _no_arg_method(mod, "_reset_parameters")
-            if reset is not None:
-                reset()
-        stack = [module]
-        while stack:
-            mod = stack.pop()
-            own = _no_arg_method(mod, "initialize_weights") or \
-                _no_arg_method(mod, "init_weights")
-            if own is not None:
-                own()
-            else:
-                stack.extend(reversed(list(mod.children())))
+    try:
+        with _RECORD_LOCK, torch.no_grad(), _recording(rec):
+            for mod in reversed(post_order):
+                reset = _no_arg_method(mod, "reset_parameters") or \
+                    _no_arg_method(mod, "_reset_parameters")
+                if reset is not None:
+                    reset()
+            stack = [module]
+            while stack:
+                mod = stack.pop()
+                own = _no_arg_method(mod, "initialize_weights") or \
+                    _no_arg_method(mod, "init_weights")
+                if own is not None:
+                    own()
+                else:
+                    stack.extend(reversed(list(mod.children())))
+    finally:
+        for (first_mod, first_kind, first_name), *rest in tied:
+            shared = getattr(first_mod, first_kind)[first_name]
+            for mod, kind, local in rest:
+                getattr(mod, kind)[local] = shared
+    tie = _no_arg_method(module, "tie_weights")
+    if tie is not None:
+        tie()
     return rec
 
 
@@ -443,7 +463,7 @@ def _plan(module, recipes, *, strict, prefix="", only=None):
             continue
         if t.numel() == 0:
             continue
-        ops = rec.ops_of(name, t)
+        ops = rec.ops_of(t)
         bad = [kw["op"] for _, op, kw in ops if op == "unreplayable"]
         if bad:
             unreplayable.append(f"{name} ({', '.join(bad)})")
