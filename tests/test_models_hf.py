@@ -303,21 +303,35 @@ def test_cli_module_from_cwd_and_recipes(tmp_path):
                                                          seed=ft.param_seed(1, name)))
     assert (got["transformer.ln_f.bias"] == 0.25).all()
     assert abs(got["transformer.wte.weight"].std() / 0.02 - 1) < 0.05
-    for bad in ("*.weight=normal_(std=-1)", "*.weight=os.system('x')", "*.weight=normal_(1)",
-                "*.weight=normal_(sd=2)", "*.weight=compute_fans", "nonsense"):
-        proc = _cli(tmp_path, "--module", "tinymods:gpt2", "--out", "b.safetensors",
-                    "--recipe", bad)
-        assert proc.returncode == 2, (bad, proc.stderr)
-        assert len(proc.stderr.strip().splitlines()) == 1, (bad, proc.stderr)
-        assert not (tmp_path / "b.safetensors").exists()
+
+
+@pytest.mark.parametrize("bad", ["*.weight=normal_(std=-1)", "*.weight=os.system('x')",
+                                 "*.weight=normal_(1)", "*.weight=normal_(sd=2)",
+                                 "*.weight=compute_fans", "*.weight=normal_(std=x)",
+                                 "nonsense"])
+def test_cli_bad_recipe(tmp_path, monkeypatch, capsys, bad):
+    from fastinit.cli import main
+
+    (tmp_path / "tinymods.py").write_text(textwrap.dedent(MODULE_FILE))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    with pytest.raises(SystemExit) as exc:
+        main(["checkpoint", "--no-progress", "--module", "tinymods:gpt2", "--out",
+              "b.safetensors", "--recipe", bad])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("fastinit checkpoint: error:"), err
+    assert not (tmp_path / "b.safetensors").exists()
 
 
 @pytest.mark.parametrize("kind", ["gpt2", "llama"])
 def test_cli_config_loads_in_transformers(tmp_path, kind):
+    from fastinit.cli import main
+
     CONFIGS[kind]().save_pretrained(tmp_path / "cfg")
-    proc = _cli(tmp_path, "--config", str(tmp_path / "cfg" / "config.json"),
-                "--out", str(tmp_path / "out"), "--seed", "2")
-    assert proc.returncode == 0, proc.stderr
+    assert main(["checkpoint", "--no-progress", "--config",
+                 str(tmp_path / "cfg" / "config.json"), "--out", str(tmp_path / "out"),
+                 "--seed", "2"]) == 0
     records = []
     handler = logging.Handler(logging.WARNING)
     handler.emit = records.append
