@@ -7,6 +7,8 @@ the end of its initialization.
   transformers' own init);
 - ``fastinit``: built on the meta device, then ``fastinit.torch.materialize_`` (the
   model's own laws, fastinit's fills);
+- ``fastinit_build``: ``fastinit.torch.build``: built on the CPU with the random fills
+  deferred (no meta device), the same values;
 - ``write_bytes``: the floor: built on meta, ``to_empty``, every parameter filled with
   a constant.
 
@@ -43,7 +45,7 @@ TINY = {"LlamaConfig": dict(hidden_size=64, intermediate_size=128, num_hidden_la
         "GPT2Config": dict(n_embd=64, n_layer=2, n_head=4, vocab_size=1000,
                            bos_token_id=0, eos_token_id=0)}
 MODELS = os.environ.get("FASTINIT_BENCH_MODELS", ",".join(CONFIGS)).split(",")
-LIBRARIES = ("from_config", "write_bytes", "fastinit")  # the baselines run first
+LIBRARIES = ("from_config", "write_bytes", "fastinit", "fastinit_build")  # baselines first
 
 CHILD = textwrap.dedent("""
     import json, sys, time
@@ -55,6 +57,8 @@ CHILD = textwrap.dedent("""
     start = time.perf_counter()
     if library == "from_config":
         model = transformers.AutoModelForCausalLM.from_config(config)
+    elif library == "fastinit_build":
+        model = ft.build(transformers.AutoModelForCausalLM.from_config, config, seed=0)
     else:
         with torch.device("meta"):
             model = transformers.AutoModelForCausalLM.from_config(config)

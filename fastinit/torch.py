@@ -29,7 +29,7 @@ from ._validate import BFLOAT16, derived_seed
 from ._variance import as_out
 
 __all__ = [
-    "calculate_gain", "constant_", "dirac_", "eye_", "fill_shard_", "init_module_",
+    "build", "calculate_gain", "constant_", "dirac_", "eye_", "fill_shard_", "init_module_",
     "kaiming_normal_", "kaiming_uniform_", "materialize_", "normal_", "ones_", "orthogonal_",
     "param_seed", "sparse_", "to_torch", "trunc_normal_", "uniform_", "variance_scaling_",
     "xavier_normal_", "xavier_uniform_", "zeros_",
@@ -135,7 +135,7 @@ class _Recorder:
     elements of its storage.  A whole-tensor write drops the writes before it (the last
     law wins, as in the model)."""
 
-    def __init__(self, entries):
+    def __init__(self, entries, initial=None):
         self.entries = entries  # held: ids and storages stay unique while recording
         self.names = {id(t): name for name, t, *_ in entries}
         self.owners = {}  # storage -> its first (name, tensor)
@@ -143,7 +143,9 @@ class _Recorder:
             key = _storage_key(t)
             if key is not None and t.numel():
                 self.owners.setdefault(key, (name, t))
-        self.logs: dict[str, list] = {}
+        self.logs: dict[str, list] = {  # writes made while the module was built (build)
+            name: list((initial or {})[id(t)][1]) for name, t, *_ in entries
+            if id(t) in (initial or {})}
 
     def locate(self, t):
         """(name, view) of a tensor sharing storage with one of the module's, else None."""
@@ -255,31 +257,53 @@ def _mode_type():
 
 
 @contextlib.contextmanager
-def _recording(rec):
-    """Inside: torch.nn.init's functions (wherever torch and transformers bind them) and
-    Tensor methods record their writes to rec's tensors; other tensors are untouched."""
+def _init_functions_replaced(replacement):
+    """Inside: torch.nn.init's functions, wherever torch and transformers bind them
+    (transformers' helpers call its TORCH_INIT_FUNCTIONS), are replacement(op, original).
+    On exit every binding of a replacement in any loaded module (also in modules
+    imported inside the block, which bound it) is set back to the original."""
     torch = _torch()
     originals = {getattr(torch.nn.init, op): op for op in _RANDOM + _DETERMINISTIC}
+    back = {}  # id(replacement) -> original
 
-    def redirect(original):
-        op = originals[original]
+    def bindings(modules):
+        for mod in modules:
+            ns = getattr(mod, "__dict__", None)
+            if not isinstance(ns, dict):
+                continue
+            yield ns
+            if ns.get("__name__") == "transformers.initialization" and \
+                    isinstance(ns.get("TORCH_INIT_FUNCTIONS"), dict):
+                yield ns["TORCH_INIT_FUNCTIONS"]
+
+    known = [sys.modules[m] for m in (*_INIT_MODULES, "transformers.initialization")
+             if m in sys.modules]
+    try:
+        for ns in bindings(known):
+            for key, fn in list(ns.items()):
+                if any(fn is f for f in originals) and originals[fn] == key:
+                    new = replacement(key, fn)
+                    back[id(new)] = fn
+                    ns[key] = new
+        yield originals
+    finally:
+        for ns in bindings(list(sys.modules.values())):
+            for key, fn in list(ns.items()):
+                if id(fn) in back:
+                    ns[key] = back[id(fn)]
+
+
+@contextlib.contextmanager
+def _recording(rec):
+    """Inside: torch.nn.init's functions and Tensor methods record their writes to rec's
+    tensors; other tensors are untouched."""
+
+    def redirect(op, original):
         return functools.wraps(original)(
             lambda *args, **kwargs: rec.init_call(op, original, args, kwargs))
 
-    namespaces = [vars(sys.modules[m]) for m in _INIT_MODULES if m in sys.modules]
-    hf = sys.modules.get("transformers.initialization")
-    if hf is not None and isinstance(getattr(hf, "TORCH_INIT_FUNCTIONS", None), dict):
-        namespaces.append(hf.TORCH_INIT_FUNCTIONS)  # what transformers' helpers call
-    saved = [(ns, key, fn) for ns in namespaces for key, fn in list(ns.items())
-             if callable(fn) and fn in originals and originals[fn] == key]
-    try:
-        for ns, key, fn in saved:
-            ns[key] = redirect(fn)
-        with _mode_type()(rec, originals):
-            yield
-    finally:
-        for ns, key, fn in saved:
-            ns[key] = fn
+    with _init_functions_replaced(redirect) as originals, _mode_type()(rec, originals):
+        yield
 
 
 def _no_arg_method(obj, name):
@@ -296,7 +320,7 @@ def _no_arg_method(obj, name):
     return fn if ok else None
 
 
-def _record_own_init(module, prefix=""):
+def _record_own_init(module, prefix="", initial=None):
     """Run the module's own init code with its writes recorded: every submodule's
     reset_parameters()/_reset_parameters(), children first, then init_weights() of the
     outermost submodules that have one (transformers' initialize_weights(), its
@@ -306,7 +330,7 @@ def _record_own_init(module, prefix=""):
     untied tensors (each later occurrence of a shared tensor stands in as a meta tensor
     of its own, which the tie then drops): a tied tensor gets its first owner's law."""
     torch = _torch()
-    rec = _Recorder(_entries(module, prefix))
+    rec = _Recorder(_entries(module, prefix), initial)
     for obj in (*module.modules(), *module.parameters(), *module.buffers()):
         if "_is_hf_initialized" in getattr(obj, "__dict__", {}):
             delattr(obj, "_is_hf_initialized")
@@ -437,7 +461,7 @@ def _shared_slots(module):
     return [group for group in slots.values() if len(group) > 1]
 
 
-def _plan(module, recipes, *, strict, prefix="", only=None):
+def _plan(module, recipes, *, strict, prefix="", only=None, initial=None):
     """[(name, fill)]: per parameter and buffer (those named in ``only``, if given) the
     first recipe whose fnmatch pattern matches its qualified name (None: leave it alone),
     else the replay of what the module's own init code writes to it.  ValueError before
@@ -445,7 +469,7 @@ def _plan(module, recipes, *, strict, prefix="", only=None):
     tensor the code does not write as a whole; with ``strict``, a parameter it does not
     write) or whose writes cannot be replayed."""
     recipes = dict(recipes or {})
-    rec = _record_own_init(module, prefix)
+    rec = _record_own_init(module, prefix, initial)
     plan, missing, unreplayable = [], [], []
     for name, t, owner, local in _entries(module, prefix):
         if only is not None and name not in only:
@@ -553,6 +577,38 @@ def materialize_(module, device="cpu", *, seed, recipes=None):
         for mod, kind, name in rest:
             getattr(mod, kind)[name] = shared
     _run_plan(module, plan, seed)
+    return module
+
+
+def build(factory, *args, seed, recipes=None, **kwargs):
+    """``factory(*args, **kwargs)`` built on the CPU and initialized as
+    :func:`materialize_` initializes it on meta, without the meta device (its first use
+    in a process costs about a second) and writing each page once: while the factory
+    runs, torch.nn.init's random functions called on whole tensors are recorded, not
+    made (storage stays as torch.empty left it: untouched pages); then
+    :func:`init_module_`'s replay (those writes first, then the module's init code;
+    the last law wins), so a law set only in ``__init__`` is kept too.  Returns the
+    module."""
+    torch = _torch()
+    made = {}  # id(tensor) -> (tensor, [(None, op, kwargs)])
+
+    def record(op, original):
+        def fill(*a, **k):
+            bound = _signature(original).bind(*a, **k)
+            t = bound.arguments["tensor"]
+            if not isinstance(t, torch.Tensor) or t._base is not None or t.is_meta or \
+                    not t.is_floating_point() or t.device.type != "cpu":
+                return original(*a, **k)
+            bound.apply_defaults()
+            made[id(t)] = (t, [(None, op, {key: v for key, v in bound.arguments.items()
+                                           if key not in ("tensor", "generator")})])
+            return t
+
+        return functools.wraps(original)(fill) if op in _RANDOM else original
+
+    with _RECORD_LOCK, _init_functions_replaced(record):
+        module = factory(*args, **kwargs)
+    _run_plan(module, _plan(module, recipes, strict=True, initial=made), seed)
     return module
 
 

@@ -148,6 +148,39 @@ def test_values_keyed_by_name_on_every_path():
     np.testing.assert_array_equal(a[name].detach().numpy(), expect)
 
 
+def test_build_equals_materialize_without_meta():
+    """fastinit.torch.build: constructed on the CPU with the random fills deferred, the
+    same bits as the meta path; a law set only in __init__ is kept (keyed by name), and
+    torch.nn.init is itself again afterwards."""
+    config = CONFIGS["gpt2"]()
+    built = ft.build(BUILD["gpt2"], config, seed=5)
+    with torch.device("meta"):
+        meta = BUILD["gpt2"](config)
+    ft.materialize_(meta, seed=5)
+    a, b = _tensors(built), _tensors(meta)
+    assert a.keys() == b.keys()
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=0, msg=name)
+    assert built.lm_head.weight is built.transformer.wte.weight
+
+    class InitOnly(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.empty(64, 32))
+            nn.init.orthogonal_(self.w, gain=2.0)
+
+    m = ft.build(InitOnly, seed=1)
+    np.testing.assert_array_equal(m.w.detach().numpy(), init.orthogonal(
+        (64, 32), 2.0, seed=ft.param_seed(1, "w")))
+    for module in (nn.init, transformers.initialization.TORCH_INIT_FUNCTIONS):
+        fn = module["normal_"] if isinstance(module, dict) else module.normal_
+        assert fn.__module__ == "torch.nn.init"
+    torch.manual_seed(0)
+    x = torch.empty(10000)
+    nn.init.normal_(x)
+    assert 0.9 < x.std().item() < 1.1  # real fills again
+
+
 def test_uninitialised_buffers_raise_before_allocation():
     """A buffer the init code does not recompute, or given the recipe None on meta, would
     be uninitialised memory: ValueError naming it, nothing allocated."""
