@@ -119,7 +119,7 @@ _INIT_MODULES = ("torch.nn.init", "torch.nn.modules.activation",
                  "torch.nn.modules.conv", "torch.nn.modules.normalization",
                  "torch.nn.modules.rnn", "torch.nn.modules.sparse")
 _NOT_WRITES = frozenset({"requires_grad_", "share_memory_", "retain_grad"})
-_RECORD_LOCK = threading.Lock()
+_RECORD_LOCK = threading.RLock()
 
 
 def _storage_key(t):
