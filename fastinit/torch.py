@@ -1,12 +1,14 @@
 """PyTorch adapter: torch.nn.init's functions on torch tensors, whole-module initialization
-keyed by parameter name, meta-device materialization and shard fills.
+by the module's own init code (torch layers, transformers, torchtitan-style) with
+fastinit's fills keyed by parameter name, meta-device materialization, construction
+without the meta device (build) and shard fills.
 
 Every function here fills torch CPU tensors in place through a shared (DLPack) view, under
 no_grad semantics (parameters may require grad), in logical index order whatever the
 memory layout (channels_last and transposed views get the values of the contiguous
 tensor).  Meta tensors are a no-op, as in torch.
 
-Values of ``init_module_`` depend only on (seed, qualified parameter name, recipe): not on
+Values of ``init_module_`` depend only on (seed, qualified parameter name, law): not on
 construction order, on which parameters are initialized, on the thread count or on
 sharding.  Parameter ``name`` takes seed ``blake2b(f"{seed}/{name}")`` (first 8 bytes,
 little endian) and stream 0.
@@ -102,7 +104,7 @@ def param_seed(seed: int, name: str) -> int:
 
 # ---- the model's own initialization code, replayed by name ----
 #
-# init_module_/materialize_ run the module's own init code (each submodule's
+# init_module_/materialize_/build run the module's own init code (each submodule's
 # reset_parameters, children first as construction runs them, then the outermost
 # init_weights(): transformers' _init_weights machinery, a torchtitan-style init_weights)
 # with every write to the module's tensors recorded instead of made.  The writes are then
