@@ -22,6 +22,7 @@ import functools
 import inspect
 import sys
 import threading
+import weakref
 
 import numpy as np
 
@@ -141,6 +142,7 @@ class _Recorder:
         self.entries = entries  # held: ids and storages stay unique while recording
         self.names = {id(t): name for name, t, *_ in entries}
         self.owners = {}  # storage -> its first (name, tensor)
+        self.scratch = {}  # id -> (weakref, op, law) of random fills of other tensors
         for name, t, *_ in entries:
             key = _storage_key(t)
             if key is not None and t.numel():
@@ -182,13 +184,17 @@ class _Recorder:
     def init_call(self, op, original, args, kwargs):
         """A torch.nn.init function: recorded for the module's tensors, else torch's."""
         bound = _signature(original).bind(*args, **kwargs)
+        bound.apply_defaults()
         tensor = bound.arguments.get("tensor")
+        law = {k: v for k, v in bound.arguments.items() if k not in ("tensor", "generator")}
         where = self.locate(tensor)
         if where is None:
+            if op in _RANDOM and isinstance(tensor, _torch().Tensor):
+                # a scratch tensor that may be copied in whole (channels_last convs,
+                # transformers' float32 orthogonal_ for bfloat16): the copy gets the law
+                self.scratch[id(tensor)] = (weakref.ref(tensor), op, law)
             return original(*args, **kwargs)
-        bound.apply_defaults()
-        self.record(where, op, {k: v for k, v in bound.arguments.items()
-                                if k not in ("tensor", "generator")})
+        self.record(where, op, law)
         return tensor
 
     def method_call(self, where, name, args, kwargs):
@@ -215,6 +221,9 @@ class _Recorder:
             where, name = view, "copy_" if isinstance(value, torch.Tensor) else "fill_"
         if name in ("fill_", "copy_") and isinstance(value, (int, float, bool)):
             return self.record(where, "constant_", {"val": value})
+        ref, op, law = self.scratch.get(id(value), (lambda: None, None, None))
+        if name == "copy_" and ref() is value and value.shape == args[0].shape:
+            return self.record(where, op, law)
         if name in ("fill_", "copy_") and isinstance(value, torch.Tensor) and \
                 not value.is_meta and self.locate(value) is None:
             return self.record(where, "copy", {"src": value.detach().to("cpu", copy=True)})

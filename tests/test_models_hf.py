@@ -3,6 +3,7 @@ BERT and ViT (tiny configurations) against transformers' own initialization, on 
 path and under accelerate's init_empty_weights; a torchtitan-style init_weights; padding
 rows by global index; the checkpoint CLI's --module, --recipe and --config."""
 
+import importlib
 import logging
 import math
 import subprocess
@@ -172,7 +173,8 @@ def test_build_equals_materialize_without_meta():
     m = ft.build(InitOnly, seed=1)
     np.testing.assert_array_equal(m.w.detach().numpy(), init.orthogonal(
         (64, 32), 2.0, seed=ft.param_seed(1, "w")))
-    for module in (nn.init, transformers.initialization.TORCH_INIT_FUNCTIONS):
+    for module in (nn.init, importlib.import_module(
+            "transformers.initialization").TORCH_INIT_FUNCTIONS):
         fn = module["normal_"] if isinstance(module, dict) else module.normal_
         assert fn.__module__ == "torch.nn.init"
     torch.manual_seed(0)
@@ -287,6 +289,32 @@ def test_padding_row_by_global_index(tmp_path):
         ft.fill_shard_(local, (300, 8), (first, 0), init.embedding_default_,
                        padding_idx=-50, seed=9)
         np.testing.assert_array_equal(local.numpy(), whole[first:first + 60])
+
+
+def test_scratch_fills_copied_in_take_the_law():
+    """Init code that fills a scratch tensor and copies it in whole (torch's conv on a
+    channels_last weight, transformers' float32 orthogonal_ for bfloat16) gives the
+    parameter fastinit's fill of that law under the parameter's seed."""
+    import ml_dtypes
+
+    hf_init = importlib.import_module("transformers.initialization")
+    conv = nn.Conv2d(3, 8, 3).to(memory_format=torch.channels_last)
+    ft.init_module_(conv, seed=0)
+    np.testing.assert_array_equal(conv.weight.detach().contiguous().numpy(), init.kaiming_uniform(
+        (8, 3, 3, 3), a=math.sqrt(5), seed=ft.param_seed(0, "weight")))
+
+    class Orth(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.empty(16, 16, dtype=torch.bfloat16))
+
+        def reset_parameters(self):
+            hf_init.orthogonal_(self.w, gain=2.0)
+
+    m = ft.init_module_(Orth(), seed=2)
+    expect = init.orthogonal_(np.empty((16, 16), ml_dtypes.bfloat16), 2.0,
+                              seed=ft.param_seed(2, "w"))
+    assert torch.equal(m.w.detach(), ft.to_torch(expect))
 
 
 def test_init_code_that_cannot_be_replayed_raises():
