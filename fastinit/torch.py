@@ -275,7 +275,7 @@ def _init_functions_replaced(replacement):
     imported inside the block, which bound it) is set back to the original."""
     torch = _torch()
     originals = {getattr(torch.nn.init, op): op for op in _RANDOM + _DETERMINISTIC}
-    back = {}  # id(replacement) -> original
+    back = {}  # id(replacement) -> (replacement, original)
 
     def bindings(modules):
         for mod in modules:
@@ -294,14 +294,14 @@ def _init_functions_replaced(replacement):
             for key, fn in list(ns.items()):
                 if any(fn is f for f in originals) and originals[fn] == key:
                     new = replacement(key, fn)
-                    back[id(new)] = fn
+                    back[id(new)] = (new, fn)
                     ns[key] = new
         yield originals
     finally:
         for ns in bindings(list(sys.modules.values())):
             for key, fn in list(ns.items()):
-                if id(fn) in back:
-                    ns[key] = back[id(fn)]
+                if id(fn) in back and back[id(fn)][0] is fn:
+                    ns[key] = back[id(fn)][1]
 
 
 @contextlib.contextmanager
