@@ -521,22 +521,33 @@ def _plan(module, recipes, *, strict, prefix="", only=None, initial=None):
 
 
 def _run_plan(module, plan, seed, prefix=""):
-    """Fill each planned tensor with seed param_seed(seed, name); a tensor off the CPU is
-    filled on the host, then copied."""
+    """Fill each planned tensor with seed param_seed(seed, name): CPU tensors largest
+    first by get_num_threads() workers, one tensor each on one thread (no per-tensor
+    parallel region; the bits do not depend on it); a tensor off the CPU is filled on
+    the host, then copied."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ._core import get_num_threads
+
     torch = _torch()
     tensors = {name: t for name, t, *_ in _entries(module, prefix)}
-    for name, fill in plan:
-        t = tensors[name]
-        if t.is_meta or t.numel() == 0:
-            continue
-        s = param_seed(seed, name)
-        if t.device.type == "cpu":
-            fill(as_out(t.detach(), name, float_only=False), seed=s)
-            continue
-        host = t.detach().to("cpu")
-        fill(as_out(host, name, float_only=False), seed=s)
-        with torch.no_grad():
-            t.copy_(host)
+    jobs = [(name, tensors[name], fill) for name, fill in plan
+            if not tensors[name].is_meta and tensors[name].numel()]
+    jobs.sort(key=lambda job: -job[1].numel())
+
+    def run(job):
+        name, t, fill = job
+        with g.fill_threads(1):
+            fill(as_out(t.detach(), name, float_only=False), seed=param_seed(seed, name))
+
+    with ThreadPoolExecutor(max(1, get_num_threads())) as pool:
+        list(pool.map(run, [job for job in jobs if job[1].device.type == "cpu"]))
+    for name, t, fill in jobs:
+        if t.device.type != "cpu":
+            host = t.detach().to("cpu")
+            fill(as_out(host, name, float_only=False), seed=param_seed(seed, name))
+            with torch.no_grad():
+                t.copy_(host)
 
 
 def init_module_(module, *, seed, recipes=None, strict=True, prefix=""):
