@@ -122,6 +122,13 @@ _INIT_MODULES = ("torch.nn.init", "torch.nn.modules.activation",
                  "torch.nn.modules.conv", "torch.nn.modules.normalization",
                  "torch.nn.modules.rnn", "torch.nn.modules.sparse")
 _NOT_WRITES = frozenset({"requires_grad_", "share_memory_", "retain_grad"})
+# elementwise in-place methods with scalar arguments, replayed on the whole tensor by
+# torch itself (timm's trunc_normal_: uniform_, erfinv_, mul_, add_, clamp_)
+_ELEMENTWISE = frozenset({
+    "abs_", "add_", "ceil_", "clamp_", "clamp_max_", "clamp_min_", "div_", "erfinv_",
+    "exp_", "floor_", "fmod_", "log_", "mul_", "neg_", "pow_", "reciprocal_",
+    "remainder_", "round_", "sigmoid_", "sign_", "sqrt_", "sub_", "tanh_", "trunc_"})
+_NOT_FILLS = ("elementwise", "unreplayable")  # recorded ops that do not set every value
 _RECORD_LOCK = threading.RLock()
 
 
@@ -177,7 +184,7 @@ class _Recorder:
         if view == "non-contiguous":
             view, op, kwargs = None, "unreplayable", {"op": f"{op} of a view of it"}
         log = self.logs.setdefault(name, [])
-        if view is None and op != "unreplayable":
+        if view is None and op not in _NOT_FILLS:
             log.clear()
         log.append((view, op, kwargs))
 
@@ -199,7 +206,9 @@ class _Recorder:
 
     def method_call(self, where, name, args, kwargs):
         """A Tensor method writing to the module's tensor args[0] (normal_, uniform_,
-        zero_, fill_, copy_, t[index] = value; anything else cannot be replayed)."""
+        zero_, fill_, copy_, t[index] = value, and after a recorded write an elementwise
+        method with scalar arguments on the whole tensor; anything else cannot be
+        replayed)."""
         torch = _torch()
         rest = args[1:]
         if name == "normal_":
@@ -212,6 +221,10 @@ class _Recorder:
             return self.record(where, "uniform_", {"a": a, "b": b})
         if name == "zero_":
             return self.record(where, "zeros_", {})
+        if name in _ELEMENTWISE and where[1] is None and self.logs.get(where[0]) and \
+                not any(isinstance(v, torch.Tensor) for v in (*rest, *kwargs.values())):
+            return self.record(where, "elementwise", {"method": name, "args": rest,
+                                                      "kwargs": kwargs})
         value = rest[-1] if name == "__setitem__" else rest[0] if rest else kwargs.get(
             "value", kwargs.get("src"))
         if name == "__setitem__":  # t[index] = value writes the view t[index]
@@ -393,6 +406,8 @@ def _write(arr, op, kwargs, seed):
             src = src.expand(box[0])[tuple(slice(o, o + n)
                                            for o, n in zip(box[1], arr.shape, strict=True))]
         to_torch(arr).copy_(src)
+    elif op == "elementwise":
+        getattr(to_torch(arr), kwargs["method"])(*kwargs["args"], **kwargs["kwargs"])
     elif op in _RANDOM:
         getattr(_init, op)(arr, **kwargs, seed=seed)
     else:
@@ -502,7 +517,7 @@ def _plan(module, recipes, *, strict, prefix="", only=None, initial=None):
         bad = [kw["op"] for _, op, kw in ops if op == "unreplayable"]
         if bad:
             unreplayable.append(f"{name} ({', '.join(bad)})")
-        elif (t.is_meta and not any(view is None for view, *_ in ops)) or (
+        elif (t.is_meta and not any(v is None and op not in _NOT_FILLS for v, op, _ in ops)) or (
                 not ops and strict and local in owner._parameters):
             missing.append(name)
         elif ops:

@@ -317,6 +317,53 @@ def test_scratch_fills_copied_in_take_the_law():
     assert torch.equal(m.w.detach(), ft.to_torch(expect))
 
 
+def _timm_trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
+    """timm.layers.trunc_normal_ (timm is not a dependency): inverse CDF by torch's
+    Tensor methods on the parameter itself."""
+    def norm_cdf(x):
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+    with torch.no_grad():
+        lo, hi = norm_cdf((a - mean) / std), norm_cdf((b - mean) / std)
+        tensor.uniform_(2 * lo - 1, 2 * hi - 1)
+        tensor.erfinv_()
+        tensor.mul_(std * math.sqrt(2.0))
+        tensor.add_(mean)
+        tensor.clamp_(min=a, max=b)
+        return tensor
+
+
+def test_timm_style_tensor_methods():
+    """A fill made of Tensor methods (uniform_, then elementwise erfinv_/mul_/add_/clamp_)
+    is replayed in order: fastinit's uniform_ under the tensor's seed, then torch's
+    elementwise methods; the same law as the model's, bounds kept, on every path."""
+
+    class PosEmbed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pos = nn.Parameter(torch.empty(1, 200, 64))
+            self.reset_parameters()
+
+        def reset_parameters(self):
+            _timm_trunc_normal_(self.pos, std=0.02, a=-0.03, b=0.03)
+
+    torch.manual_seed(0)
+    ref = PosEmbed().pos.detach().numpy().ravel()
+    with torch.device("meta"):
+        meta = PosEmbed()
+    ft.materialize_(meta, seed=3)
+    ours = meta.pos.detach().numpy().ravel()
+    assert stats.ks_2samp(ours, ref).pvalue > ALPHA
+    assert np.abs(ours).max() <= 0.03
+    eager = ft.init_module_(PosEmbed(), seed=3)
+    np.testing.assert_array_equal(eager.pos.detach().numpy().ravel(), ours)
+    lo, hi = ((1.0 + math.erf(x / math.sqrt(2.0))) / 2.0 for x in (-1.5, 1.5))
+    u = init.uniform((1, 200, 64), 2 * lo - 1, 2 * hi - 1, seed=ft.param_seed(3, "pos"))
+    expect = torch.from_numpy(u).erfinv_().mul_(0.02 * math.sqrt(2.0)).add_(0.0).clamp_(
+        min=-0.03, max=0.03)
+    np.testing.assert_array_equal(ours, expect.numpy().ravel())
+
+
 def test_init_code_that_cannot_be_replayed_raises():
     class Renorm(nn.Module):
         def __init__(self):
