@@ -621,8 +621,9 @@ def build(factory, *args, seed, recipes=None, **kwargs):
     """``factory(*args, **kwargs)`` built on the CPU and initialized as
     :func:`materialize_` initializes it on meta, without the meta device (its first use
     in a process costs about a second) and writing each page once: while the factory
-    runs, torch.nn.init's random functions called on whole tensors are recorded, not
-    made (storage stays as torch.empty left it: untouched pages); then
+    runs, torch.nn.init's random functions called on whole parameters are recorded, not
+    made (storage stays as torch.empty left it: untouched pages; other tensors, which
+    construction may compute with, are filled by torch); then
     :func:`init_module_`'s replay (those writes first, then the module's init code;
     the last law wins), so a law set only in ``__init__`` is kept too.  Returns the
     module."""
@@ -633,9 +634,9 @@ def build(factory, *args, seed, recipes=None, **kwargs):
         def fill(*a, **k):
             bound = _signature(original).bind(*a, **k)
             t = bound.arguments["tensor"]
-            if not isinstance(t, torch.Tensor) or t._base is not None or t.is_meta or \
-                    not t.is_floating_point() or t.device.type != "cpu":
-                return original(*a, **k)
+            if not isinstance(t, torch.nn.Parameter) or t._base is not None or t.is_meta \
+                    or not t.is_floating_point() or t.device.type != "cpu":
+                return original(*a, **k)  # scratch tensors and buffers are filled now
             bound.apply_defaults()
             made[id(t)] = (t, [(None, op, {key: v for key, v in bound.arguments.items()
                                            if key not in ("tensor", "generator")})])

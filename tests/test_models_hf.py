@@ -169,10 +169,13 @@ def test_build_equals_materialize_without_meta():
             super().__init__()
             self.w = nn.Parameter(torch.empty(64, 32))
             nn.init.orthogonal_(self.w, gain=2.0)
+            scratch = nn.init.uniform_(torch.empty(1000), 1.0, 2.0)  # computed with now
+            self.register_buffer("b", scratch * 2)
 
     m = ft.build(InitOnly, seed=1)
     np.testing.assert_array_equal(m.w.detach().numpy(), init.orthogonal(
         (64, 32), 2.0, seed=ft.param_seed(1, "w")))
+    assert ((m.b >= 2) & (m.b < 4)).all()
     for module in (nn.init, importlib.import_module(
             "transformers.initialization").TORCH_INIT_FUNCTIONS):
         fn = module["normal_"] if isinstance(module, dict) else module.normal_
