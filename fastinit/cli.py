@@ -157,20 +157,20 @@ def parse_recipe(text: str):
             and not node.args and all(k.arg for k in node.keywords)):
         raise ValueError(f"--recipe must look like PATTERN=fn(key=value, ...), got {text!r}")
     name = node.func.id
-    fn = getattr(init, name, None)
     if not name.endswith("_") or name not in init.__all__:
         raise ValueError(f"--recipe {text!r}: {name!r} is not one of fastinit.init's "
                          "in-place functions")
+    fn = getattr(init, name)
     try:
         kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
     except ValueError as exc:
         raise ValueError(f"--recipe {text!r}: arguments must be literals ({exc})") from None
-    params = inspect.signature(fn).parameters
+    signature = inspect.signature(fn)
     try:
-        inspect.signature(fn).bind(None, **kwargs)
+        signature.bind(None, **kwargs)
     except TypeError as exc:
         raise ValueError(f"--recipe {text!r}: {exc}") from None
-    if "seed" in params:
+    if "seed" in signature.parameters:
         return pattern, lambda a, seed: fn(a, **kwargs, seed=seed)
     return pattern, lambda a, seed: fn(a, **kwargs)
 
