@@ -223,11 +223,10 @@ def _checkpoint(parser, args) -> int:
             specs = checkpoint.module_specs(model, recipes)
         except (ValueError, TypeError, ImportError, AttributeError, OSError) as exc:
             parser.exit(2, f"fastinit checkpoint: error: {exc}\n")
-        if args.config:
+        if args.config:  # DIR/model.safetensors, then DIR/config.json once it is written
             os.makedirs(args.out, exist_ok=True)
             model.config.dtype = args.dtype
-            model.config.save_pretrained(args.out)
-            args.out = os.path.join(args.out, "model.safetensors")
+            config_dir, args.out = args.out, os.path.join(args.out, "model.safetensors")
     start = time.perf_counter()
     try:
         header = checkpoint.write_safetensors(
@@ -235,6 +234,8 @@ def _checkpoint(parser, args) -> int:
             chunk_bytes=args.chunk_mib << 20, progress=not args.no_progress)
     except (ValueError, TypeError) as exc:  # e.g. a recipe's argument out of range
         parser.exit(2, f"fastinit checkpoint: error: {exc}\n")
+    if args.config:
+        model.config.save_pretrained(config_dir)
     seconds = time.perf_counter() - start
     nbytes = sum(v["data_offsets"][1] - v["data_offsets"][0] for k, v in header.items()
                  if k != "__metadata__")

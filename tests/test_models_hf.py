@@ -465,6 +465,11 @@ def test_cli_config_loads_in_transformers(tmp_path, kind):
         torch.testing.assert_close(_tensors(model)[name], t, rtol=0, atol=0, msg=name)
     if kind == "gpt2":
         assert model.lm_head.weight.data_ptr() == model.transformer.wte.weight.data_ptr()
+    with pytest.raises(SystemExit) as exc:  # a failed write leaves no config behind
+        main(["checkpoint", "--no-progress", "--config", str(tmp_path / "cfg"), "--out",
+              str(tmp_path / "bad"), "--recipe", "*.weight=normal_(std=-1)"])
+    assert exc.value.code == 2
+    assert not list((tmp_path / "bad").iterdir())
 
 
 def test_importable_without_transformers():
