@@ -181,17 +181,19 @@ def _write_tensor(f, name, shape, dtype, fill, seed, chunk_bytes, buffers, bar):
         bar.add(block.nbytes)
 
 
-def module_specs(module) -> list[dict]:
-    """Specs of a torch module's parameters and persistent buffers with fastinit.torch's
-    default recipes (each layer's reset_parameters law), for a module built on the meta
-    device: the file then holds what ``fastinit.torch.init_module_(module, seed=seed)``
-    gives."""
-    from .torch import _plan
+def module_specs(module, recipes=None) -> list[dict]:
+    """Specs of a torch module's persistent floating-point parameters and buffers (each
+    tied tensor once, under its first name), for a module built on the meta device:
+    each tensor's fill replays what the module's own init code writes to it, or the
+    first matching recipe (see fastinit.torch.init_module_), so the file holds what
+    ``fastinit.torch.init_module_(module, seed=seed, recipes=recipes)`` gives."""
+    from .torch import _entries, _plan
 
     persistent = set(module.state_dict(keep_vars=True))
-    return [{"name": name, "shape": tuple(t.shape), "init": recipe}
-            for name, t, recipe in _plan(module, None, strict=True, buffers_strict=False)
-            if name in persistent and t.is_floating_point()]
+    shapes = {name: tuple(t.shape) for name, t, *_ in _entries(module)
+              if name in persistent and t.is_floating_point()}
+    return [{"name": name, "shape": shapes[name], "init": fill}
+            for name, fill in _plan(module, recipes, strict=True, only=shapes)]
 
 
 def read_safetensors(path) -> dict[str, np.ndarray]:

@@ -52,9 +52,20 @@ def main(argv=None) -> int:
     src.add_argument("--spec", help='JSON file: {"name": shape, ...} or '
                                     '[{"name", "shape", "dtype"?}, ...]')
     src.add_argument("--module", help="pkg.module:factory building a torch nn.Module "
-                                      "(called under torch.device('meta'); each layer's "
-                                      "default init)")
-    c.add_argument("--out", required=True, help="output .safetensors path")
+                                      "(called under torch.device('meta'), found from the "
+                                      "current directory as `python -m` does; the "
+                                      "module's own init laws)")
+    src.add_argument("--config", help="a transformers config.json (or its directory): "
+                                      "the model AutoModelForCausalLM (else AutoModel) "
+                                      "builds from it, with its own init laws; --out is "
+                                      "then a directory that from_pretrained loads")
+    c.add_argument("--out", required=True, help="output .safetensors path (a directory "
+                                                "with --config)")
+    c.add_argument("--recipe", action="append", default=[], metavar="PATTERN=FN(ARGS)",
+                   help="--module/--config: tensors whose name matches PATTERN (fnmatch) "
+                        "get fastinit.init's FN with literal keyword ARGS instead of the "
+                        "model's law, e.g. '*.c_proj.weight=normal_(std=0.02)' "
+                        "(repeatable; the first match wins)")
     c.add_argument("--dtype", default="float32",
                    help="float16 | bfloat16 | float32 | float64 (default float32)")
     c.add_argument("--init", default="torch", help="torch | dummy | normal (--spec only; "
@@ -206,6 +217,70 @@ def _propagate(args) -> int:
     return 130 if result.interrupted else 0
 
 
+def parse_recipe(text: str):
+    """'PATTERN=fn(key=literal, ...)' -> (PATTERN, fill(array, seed=...)): fn one of
+    fastinit.init's in-place functions, its keyword arguments Python literals
+    (ast.literal_eval, nothing is executed).  ValueError if it is not of that form."""
+    import ast
+    import inspect
+
+    from fastinit import init
+
+    pattern, sep, call = text.partition("=")
+    try:
+        node = ast.parse(call.strip(), mode="eval").body if sep and pattern else None
+    except SyntaxError:
+        node = None
+    if isinstance(node, ast.Name):
+        node = ast.Call(func=node, args=[], keywords=[])
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and not node.args and all(k.arg for k in node.keywords)):
+        raise ValueError(f"--recipe must look like PATTERN=fn(key=value, ...), got {text!r}")
+    name = node.func.id
+    if not name.endswith("_") or name not in init.__all__:
+        raise ValueError(f"--recipe {text!r}: {name!r} is not one of fastinit.init's "
+                         "in-place functions")
+    fn = getattr(init, name)
+    try:
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+    except ValueError as exc:
+        raise ValueError(f"--recipe {text!r}: arguments must be literals ({exc})") from None
+    signature = inspect.signature(fn)
+    try:
+        signature.bind(None, **kwargs)
+    except TypeError as exc:
+        raise ValueError(f"--recipe {text!r}: {exc}") from None
+    if "seed" in signature.parameters:
+        return pattern, lambda a, seed: fn(a, **kwargs, seed=seed)
+    return pattern, lambda a, seed: fn(a, **kwargs)
+
+
+def _build_on_meta(args):
+    """The torch module of --module (pkg.mod:factory, the current directory first on
+    sys.path as `python -m` puts it) or --config (transformers), built on meta."""
+    import importlib
+
+    import torch
+
+    if args.module:
+        mod_name, _, factory = args.module.partition(":")
+        if not mod_name or not factory:
+            raise ValueError(f"--module must look like pkg.module:factory, got {args.module!r}")
+        if os.getcwd() not in sys.path and "" not in sys.path:
+            sys.path.insert(0, os.getcwd())
+        build = getattr(importlib.import_module(mod_name), factory)
+        with torch.device("meta"):
+            return build()
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
+
+    config = AutoConfig.from_pretrained(args.config)
+    with torch.device("meta"):
+        try:
+            return AutoModelForCausalLM.from_config(config)
+        except ValueError:  # not a causal LM configuration
+            return AutoModel.from_config(config)
+
+
 def _checkpoint(parser, args) -> int:
     import json
     import time
@@ -222,20 +297,25 @@ def _checkpoint(parser, args) -> int:
                       "init": checkpoint.scheme_fill("normal", n, tuple(shapes[n]), args.std)}
                      for n in names]
     else:
-        import importlib
-
-        import torch
-
-        mod_name, _, factory = args.module.partition(":")
-        if not factory:
-            parser.error("--module must look like pkg.module:factory")
-        build = getattr(importlib.import_module(mod_name), factory)
-        with torch.device("meta"):
-            specs = checkpoint.module_specs(build())
+        try:
+            recipes = dict(parse_recipe(text) for text in args.recipe)
+            model = _build_on_meta(args)
+            specs = checkpoint.module_specs(model, recipes)
+        except (ValueError, TypeError, ImportError, AttributeError, OSError) as exc:
+            parser.exit(2, f"fastinit checkpoint: error: {exc}\n")
+        if args.config:  # DIR/model.safetensors, then DIR/config.json once it is written
+            os.makedirs(args.out, exist_ok=True)
+            model.config.dtype = args.dtype
+            config_dir, args.out = args.out, os.path.join(args.out, "model.safetensors")
     start = time.perf_counter()
-    header = checkpoint.write_safetensors(
-        args.out, specs, seed=args.seed, dtype=args.dtype, init=args.init,
-        chunk_bytes=args.chunk_mib << 20, progress=not args.no_progress)
+    try:
+        header = checkpoint.write_safetensors(
+            args.out, specs, seed=args.seed, dtype=args.dtype, init=args.init,
+            chunk_bytes=args.chunk_mib << 20, progress=not args.no_progress)
+    except (ValueError, TypeError) as exc:  # e.g. a recipe's argument out of range
+        parser.exit(2, f"fastinit checkpoint: error: {exc}\n")
+    if args.config:
+        model.config.save_pretrained(config_dir)
     seconds = time.perf_counter() - start
     nbytes = sum(v["data_offsets"][1] - v["data_offsets"][0] for k, v in header.items()
                  if k != "__metadata__")

@@ -1,12 +1,14 @@
 """PyTorch adapter: torch.nn.init's functions on torch tensors, whole-module initialization
-keyed by parameter name, meta-device materialization and shard fills.
+by the module's own init code (torch layers, transformers, torchtitan-style) with
+fastinit's fills keyed by parameter name, meta-device materialization, construction
+without the meta device (build) and shard fills.
 
 Every function here fills torch CPU tensors in place through a shared (DLPack) view, under
 no_grad semantics (parameters may require grad), in logical index order whatever the
 memory layout (channels_last and transposed views get the values of the contiguous
 tensor).  Meta tensors are a no-op, as in torch.
 
-Values of ``init_module_`` depend only on (seed, qualified parameter name, recipe): not on
+Values of ``init_module_`` depend only on (seed, qualified parameter name, law): not on
 construction order, on which parameters are initialized, on the thread count or on
 sharding.  Parameter ``name`` takes seed ``blake2b(f"{seed}/{name}")`` (first 8 bytes,
 little endian) and stream 0.
@@ -14,9 +16,13 @@ little endian) and stream 0.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import functools
-import math
+import inspect
+import sys
+import threading
+import weakref
 
 import numpy as np
 
@@ -27,7 +33,7 @@ from ._validate import BFLOAT16, derived_seed
 from ._variance import as_out
 
 __all__ = [
-    "calculate_gain", "constant_", "dirac_", "eye_", "fill_shard_", "init_module_",
+    "build", "calculate_gain", "constant_", "dirac_", "eye_", "fill_shard_", "init_module_",
     "kaiming_normal_", "kaiming_uniform_", "materialize_", "normal_", "ones_", "orthogonal_",
     "param_seed", "sparse_", "to_torch", "trunc_normal_", "uniform_", "variance_scaling_",
     "xavier_normal_", "xavier_uniform_", "zeros_",
@@ -98,122 +104,404 @@ def param_seed(seed: int, name: str) -> int:
     return derived_seed(seed, name)
 
 
-# ---- default recipes: each torch layer's own reset_parameters distribution ----
+# ---- the model's own initialization code, replayed by name ----
+#
+# init_module_/materialize_/build run the module's own init code (each submodule's
+# reset_parameters, children first as construction runs them, then the outermost
+# init_weights(): transformers' _init_weights machinery, a torchtitan-style init_weights)
+# with every write to the module's tensors recorded instead of made.  The writes are then
+# replayed per tensor: random ones by fastinit's function of the same name and arguments
+# under the tensor's seed, deterministic ones as recorded.
 
-def _fan_in(weight_shape):
-    return _init.compute_fans(weight_shape)[0]
+_RANDOM = ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "xavier_normal_",
+           "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_")
+_DETERMINISTIC = ("constant_", "ones_", "zeros_", "eye_", "dirac_")
+# the modules that bind torch.nn.init's functions at import (as transformers patches them)
+_INIT_MODULES = ("torch.nn.init", "torch.nn.modules.activation",
+                 "torch.nn.modules.transformer", "torch.nn.modules.linear",
+                 "torch.nn.modules.loss", "torch.nn.modules.batchnorm",
+                 "torch.nn.modules.conv", "torch.nn.modules.normalization",
+                 "torch.nn.modules.rnn", "torch.nn.modules.sparse")
+_NOT_WRITES = frozenset({"requires_grad_", "share_memory_", "retain_grad"})
+# elementwise in-place methods with scalar arguments, replayed on the whole tensor by
+# torch itself (timm's trunc_normal_: uniform_, erfinv_, mul_, add_, clamp_)
+_ELEMENTWISE = frozenset({
+    "abs_", "add_", "ceil_", "clamp_", "clamp_max_", "clamp_min_", "div_", "erfinv_",
+    "exp_", "floor_", "fmod_", "log_", "mul_", "neg_", "pow_", "reciprocal_",
+    "remainder_", "round_", "sigmoid_", "sign_", "sqrt_", "sub_", "tanh_", "trunc_"})
+_NOT_FILLS = ("elementwise", "unreplayable")  # recorded ops that do not set every value
+_RECORD_LOCK = threading.RLock()
 
 
-def _bound_uniform(bound):
-    return lambda t, seed: _init.uniform_(t, -bound, bound, seed=seed)
-
-
-def _linear_like(module, name):
-    """nn.Linear and nn.ConvNd/ConvTransposeNd: weight kaiming_uniform_(a=sqrt 5), i.e.
-    U(+-1/sqrt(fan_in)); bias U(+-1/sqrt(fan_in)) with torch's fan_in of the weight."""
-    fan_in = _fan_in(tuple(module.weight.shape))
-    bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-    if name == "weight":
-        return lambda t, seed: _init.kaiming_uniform_(t, a=math.sqrt(5), seed=seed)
-    if name == "bias":
-        return _bound_uniform(bound)
-    return None
-
-
-def _bilinear(module, name):
-    bound = 1 / math.sqrt(module.weight.shape[1])
-    return _bound_uniform(bound) if name in ("weight", "bias") else None
-
-
-def _embedding(module, name):
-    if name != "weight":
+def _storage_key(t):
+    try:
+        return t.untyped_storage()._cdata
+    except (RuntimeError, NotImplementedError, TypeError):
         return None
-    pad = module.padding_idx
-    return lambda t, seed: _init.embedding_default_(t, pad, seed=seed)
 
 
-def _norm(module, name):
-    """LayerNorm, RMSNorm, GroupNorm, BatchNorm, InstanceNorm: weight 1, bias 0;
-    running_mean 0, running_var 1, num_batches_tracked 0."""
-    if name in ("weight", "running_var"):
-        return lambda t, seed: _init.ones_(t)
-    if name in ("bias", "running_mean", "num_batches_tracked"):
-        return lambda t, seed: _init.zeros_(t)
-    return None
+class _Recorder:
+    """The writes of init code to a module's tensors, per qualified name: a list of
+    (view, op, kwargs), view None (the whole tensor) or (offset, shape, stride) in
+    elements of its storage.  A whole-tensor write drops the writes before it (the last
+    law wins, as in the model)."""
 
+    def __init__(self, entries, initial=None):
+        self.entries = entries  # held: ids and storages stay unique while recording
+        self.names = {id(t): name for name, t, *_ in entries}
+        self.owners = {}  # storage -> its first (name, tensor)
+        self.scratch = {}  # id -> (weakref, op, law) of random fills of other tensors
+        for name, t, *_ in entries:
+            key = _storage_key(t)
+            if key is not None and t.numel():
+                self.owners.setdefault(key, (name, t))
+        self.logs: dict[str, list] = {  # writes made while the module was built (build)
+            name: list((initial or {})[id(t)][1]) for name, t, *_ in entries
+            if id(t) in (initial or {})}
 
-def _mha(module, name):
-    """MultiheadAttention._reset_parameters: in-projections xavier_uniform_, their bias 0,
-    bias_k/bias_v xavier_normal_ (out_proj is an nn.Linear, with its own recipe except
-    its bias, which MHA zeroes)."""
-    if name in ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight"):
-        return lambda t, seed: _init.xavier_uniform_(t, seed=seed)
-    if name == "in_proj_bias":
-        return lambda t, seed: _init.zeros_(t)
-    if name in ("bias_k", "bias_v"):
-        return lambda t, seed: _init.xavier_normal_(t, seed=seed)
-    return None
+    def locate(self, t):
+        """(name, view) of a tensor sharing storage with one of the module's, else None."""
+        if not isinstance(t, _torch().Tensor):
+            return None
+        if id(t) in self.names:  # the tensor itself (distinct ones may share storage)
+            return self.names[id(t)], None
+        hit = self.owners.get(_storage_key(t))
+        if hit is None:
+            return None
+        name, base = hit
+        offset = t.storage_offset() - base.storage_offset()
+        if offset == 0 and t.shape == base.shape and t.stride() == base.stride():
+            return name, None
+        if not base.is_contiguous():
+            return name, "non-contiguous"
+        return name, (offset, tuple(t.shape), tuple(t.stride()))
 
+    def ops_of(self, t):
+        """The writes recorded for tensor t (the same object, whatever its name now)."""
+        return self.logs.get(self.names.get(id(t)), [])
 
-def _rnn(module, name):
-    """RNN/LSTM/GRU (and cells): every parameter U(+-1/sqrt(hidden_size))."""
-    stdv = 1 / math.sqrt(module.hidden_size) if module.hidden_size > 0 else 0.0
-    return _bound_uniform(stdv)
+    def record(self, where, op, kwargs):
+        name, view = where
+        if view == "non-contiguous":
+            view, op, kwargs = None, "unreplayable", {"op": f"{op} of a view of it"}
+        log = self.logs.setdefault(name, [])
+        if view is None and op not in _NOT_FILLS:
+            log.clear()
+        log.append((view, op, kwargs))
 
+    def init_call(self, op, original, args, kwargs):
+        """A torch.nn.init function: recorded for the module's tensors, else torch's."""
+        bound = _signature(original).bind(*args, **kwargs)
+        bound.apply_defaults()
+        tensor = bound.arguments.get("tensor")
+        law = {k: v for k, v in bound.arguments.items() if k not in ("tensor", "generator")}
+        where = self.locate(tensor)
+        if where is None:
+            if op in _RANDOM and isinstance(tensor, _torch().Tensor):
+                # a scratch tensor that may be copied in whole (channels_last convs,
+                # transformers' float32 orthogonal_ for bfloat16): the copy gets the law
+                self.scratch[id(tensor)] = (weakref.ref(tensor), op, law)
+            return original(*args, **kwargs)
+        self.record(where, op, law)
+        return tensor
 
-def _prelu(module, name):
-    value = float(getattr(module, "init", 0.25))
-    return (lambda t, seed: _init.constant_(t, value)) if name == "weight" else None
+    def method_call(self, where, name, args, kwargs):
+        """A Tensor method writing to the module's tensor args[0] (normal_, uniform_,
+        zero_, fill_, copy_, t[index] = value, and after a recorded write an elementwise
+        method with scalar arguments on the whole tensor; anything else cannot be
+        replayed)."""
+        torch = _torch()
+        rest = args[1:]
+        if name == "normal_":
+            mean = rest[0] if rest else kwargs.get("mean", 0.0)
+            std = rest[1] if len(rest) > 1 else kwargs.get("std", 1.0)
+            return self.record(where, "normal_", {"mean": mean, "std": std})
+        if name == "uniform_":
+            a = rest[0] if rest else kwargs.get("from", 0.0)
+            b = rest[1] if len(rest) > 1 else kwargs.get("to", 1.0)
+            return self.record(where, "uniform_", {"a": a, "b": b})
+        if name == "zero_":
+            return self.record(where, "zeros_", {})
+        if name in _ELEMENTWISE and where[1] is None and self.logs.get(where[0]) and \
+                not any(isinstance(v, torch.Tensor) for v in (*rest, *kwargs.values())):
+            return self.record(where, "elementwise", {"method": name, "args": rest,
+                                                      "kwargs": kwargs})
+        value = rest[-1] if name == "__setitem__" else rest[0] if rest else kwargs.get(
+            "value", kwargs.get("src"))
+        if name == "__setitem__":  # t[index] = value writes the view t[index]
+            view = self.locate(args[0][rest[0]])  # None: an advanced index made a copy
+            if view is None:
+                return self.record(where, "unreplayable", {"op": "an advanced-index assignment"})
+            where, name = view, "copy_" if isinstance(value, torch.Tensor) else "fill_"
+        if name in ("fill_", "copy_") and isinstance(value, (int, float, bool)):
+            return self.record(where, "constant_", {"val": value})
+        ref, op, law = self.scratch.get(id(value), (lambda: None, None, None))
+        if name == "copy_" and ref() is value and value.shape == args[0].shape:
+            return self.record(where, op, law)
+        if name in ("fill_", "copy_") and isinstance(value, torch.Tensor) and \
+                not value.is_meta and self.locate(value) is None:
+            return self.record(where, "copy", {"src": value.detach().to("cpu", copy=True)})
+        return self.record(where, "unreplayable", {"op": name})
 
 
 @functools.cache
-def _default_rules():
-    nn = _torch().nn
-    rules = [
-        ((nn.Linear, nn.modules.conv._ConvNd), _linear_like),
-        ((nn.Bilinear,), _bilinear),
-        ((nn.Embedding, nn.EmbeddingBag), _embedding),
-        ((nn.LayerNorm, nn.GroupNorm, nn.modules.batchnorm._NormBase,
-          getattr(nn, "RMSNorm", nn.LayerNorm)), _norm),
-        ((nn.MultiheadAttention,), _mha),
-        ((nn.RNNBase, nn.RNNCellBase), _rnn),
-        ((nn.PReLU,), _prelu),
-    ]
-    return rules
+def _signature(fn):
+    return inspect.signature(fn)
 
 
-def _default_recipe(owner, local_name, ancestors):
-    """The torch default for parameter/buffer local_name of module owner, or None."""
-    nn = _torch().nn
-    recipe = None
-    for types, rule in _default_rules():
-        if isinstance(owner, types):
-            recipe = rule(owner, local_name)
-            break
-    if isinstance(owner, nn.modules.activation.NonDynamicallyQuantizableLinear) and \
-            local_name == "bias" and ancestors and isinstance(ancestors[-1],
-                                                              nn.MultiheadAttention):
-        recipe = lambda t, seed: _init.zeros_(t)  # noqa: E731  MHA zeroes out_proj.bias
-    return recipe
+@functools.cache
+def _mode_type():
+    from torch.overrides import TorchFunctionMode
+
+    class RecordWrites(TorchFunctionMode):
+        """Tensor methods (and torch.nn.init functions reached through their
+        __torch_function__ hook) that write to the recorder's tensors: recorded."""
+
+        def __init__(self, rec, originals):
+            super().__init__()
+            self.rec, self.originals = rec, originals
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            if func in self.originals:
+                return self.rec.init_call(self.originals[func], func, args, kwargs)
+            name = getattr(func, "__name__", "")
+            writes = name in ("__setitem__", "__set__") or (
+                name.endswith("_") and not name.startswith("_") and name not in _NOT_WRITES)
+            where = self.rec.locate(args[0]) if writes and args else None
+            if where is not None:
+                self.rec.method_call(where, name, args, kwargs)
+                return args[0]
+            out = self.rec.locate(kwargs.get("out"))
+            if out is not None:
+                self.rec.record(out, "unreplayable", {"op": f"{name}(out=...)"})
+                return kwargs["out"]
+            return func(*args, **kwargs)
+
+    return RecordWrites
+
+
+@contextlib.contextmanager
+def _init_functions_replaced(replacement):
+    """Inside: torch.nn.init's functions, wherever torch and transformers bind them
+    (transformers' helpers call its TORCH_INIT_FUNCTIONS), are replacement(op, original).
+    On exit every binding of a replacement in any loaded module (also in modules
+    imported inside the block, which bound it) is set back to the original."""
+    torch = _torch()
+    originals = {getattr(torch.nn.init, op): op for op in _RANDOM + _DETERMINISTIC}
+    back = {}  # id(replacement) -> (replacement, original)
+
+    def bindings(modules):
+        for mod in modules:
+            ns = getattr(mod, "__dict__", None)
+            if not isinstance(ns, dict):
+                continue
+            yield ns
+            if ns.get("__name__") == "transformers.initialization" and \
+                    isinstance(ns.get("TORCH_INIT_FUNCTIONS"), dict):
+                yield ns["TORCH_INIT_FUNCTIONS"]
+
+    known = [sys.modules[m] for m in (*_INIT_MODULES, "transformers.initialization")
+             if m in sys.modules]
+    try:
+        for ns in bindings(known):
+            for key, fn in list(ns.items()):
+                if any(fn is f for f in originals) and originals[fn] == key:
+                    new = replacement(key, fn)
+                    back[id(new)] = (new, fn)
+                    ns[key] = new
+        yield originals
+    finally:
+        for ns in bindings(list(sys.modules.values())):
+            for key, fn in list(ns.items()):
+                if id(fn) in back and back[id(fn)][0] is fn:
+                    ns[key] = back[id(fn)][1]
+
+
+@contextlib.contextmanager
+def _recording(rec):
+    """Inside: torch.nn.init's functions and Tensor methods record their writes to rec's
+    tensors; other tensors are untouched."""
+
+    def redirect(op, original):
+        return functools.wraps(original)(
+            lambda *args, **kwargs: rec.init_call(op, original, args, kwargs))
+
+    with _init_functions_replaced(redirect) as originals, _mode_type()(rec, originals):
+        yield
+
+
+def _no_arg_method(obj, name):
+    """obj.name if it is a method callable without arguments, else None."""
+    fn = getattr(obj, name, None)
+    if not callable(fn):
+        return None
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    ok = all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+             for p in params)
+    return fn if ok else None
+
+
+def _global_stand_ins(module):
+    """Put a plain meta tensor of the global shape in place of every DTensor parameter
+    and buffer, so that the init code sees the unsharded model (its views, fans and
+    padding rows by global index, as in one process); returns [(module, kind, name,
+    original, stand-in)] for putting them back.  A DTensor held in several slots gets one
+    stand-in."""
+    torch = _torch()
+    made, out = {}, []
+    for mod in module.modules():
+        for kind in ("_parameters", "_buffers"):
+            for local, t in list(getattr(mod, kind).items()):
+                if t is None or not _dtensor.is_dtensor(t):
+                    continue
+                if id(t) not in made:
+                    stand_in = torch.empty(t.shape, dtype=t.dtype, device="meta")
+                    if isinstance(t, torch.nn.Parameter):
+                        stand_in = torch.nn.Parameter(stand_in, t.requires_grad)
+                    made[id(t)] = stand_in
+                getattr(mod, kind)[local] = made[id(t)]
+                out.append((mod, kind, local, t, made[id(t)]))
+    return out
+
+
+def _record_own_init(module, prefix="", initial=None):
+    """Run the module's own init code with its writes recorded: every submodule's
+    reset_parameters()/_reset_parameters(), children first, then init_weights() of the
+    outermost submodules that have one (transformers' initialize_weights(), its
+    init_weights without the tying, with the flags _is_hf_initialized cleared so that
+    all of it runs); then tie as the module's tie_weights() does, if it has one
+    (accelerate's init_empty_weights unties).  As in an eager build, the code runs on
+    untied tensors (each later occurrence of a shared tensor stands in as a meta tensor
+    of its own, which the tie then drops): a tied tensor gets its first owner's law."""
+    torch = _torch()
+    global_stand_ins = _global_stand_ins(module)
+    rec = _Recorder(_entries(module, prefix), initial)
+    for obj in (*module.modules(), *module.parameters(), *module.buffers()):
+        if "_is_hf_initialized" in getattr(obj, "__dict__", {}):
+            delattr(obj, "_is_hf_initialized")
+    tied = _shared_slots(module)
+    for _, *rest in tied:
+        for mod, kind, local in rest:
+            t = getattr(mod, kind)[local]
+            stand_in = torch.empty_like(t, device="meta")
+            if isinstance(t, torch.nn.Parameter):
+                stand_in = torch.nn.Parameter(stand_in, t.requires_grad)
+            getattr(mod, kind)[local] = stand_in
+    post_order, stack = [], [module]
+    while stack:
+        mod = stack.pop()
+        post_order.append(mod)
+        stack.extend(mod.children())
+    try:
+        with _RECORD_LOCK, torch.no_grad(), _recording(rec):
+            for mod in reversed(post_order):
+                reset = _no_arg_method(mod, "reset_parameters") or \
+                    _no_arg_method(mod, "_reset_parameters")
+                if reset is not None:
+                    reset()
+            stack = [module]
+            while stack:
+                mod = stack.pop()
+                own = _no_arg_method(mod, "initialize_weights") or \
+                    _no_arg_method(mod, "init_weights")
+                if own is not None:
+                    own()
+                else:
+                    stack.extend(reversed(list(mod.children())))
+    finally:
+        for (first_mod, first_kind, first_name), *rest in tied:
+            shared = getattr(first_mod, first_kind)[first_name]
+            for mod, kind, local in rest:
+                getattr(mod, kind)[local] = shared
+        for mod, kind, local, original, stand_in in global_stand_ins:
+            getattr(mod, kind)[local] = original
+            if id(stand_in) in rec.names:
+                rec.names[id(original)] = rec.names[id(stand_in)]
+    tie = _no_arg_method(module, "tie_weights")
+    if tie is not None:
+        tie()
+    return rec
+
+
+def _write(arr, op, kwargs, seed):
+    """One recorded whole-array write (the box of an enclosing shard block, if any)."""
+    if op == "copy":
+        src, box = kwargs["src"], g.current_box()
+        if box is not None:
+            src = src.expand(box[0])[tuple(slice(o, o + n)
+                                           for o, n in zip(box[1], arr.shape, strict=True))]
+        to_torch(arr).copy_(src)
+    elif op == "elementwise":
+        getattr(to_torch(arr), kwargs["method"])(*kwargs["args"], **kwargs["kwargs"])
+    elif op in _RANDOM:
+        getattr(_init, op)(arr, **kwargs, seed=seed)
+    else:
+        getattr(_init, op)(arr, **kwargs)
+
+
+def _write_view(arr, view, op, kwargs, seed):
+    """A recorded write to a view (offset, shape, stride) of the global tensor: its values
+    made whole, then the elements inside arr's box scattered (global indices)."""
+    offset, shape, stride = view
+    index = np.full(shape, offset, np.int64)
+    for k, (n, s) in enumerate(zip(shape, stride, strict=True)):
+        index += np.arange(n, dtype=np.int64).reshape((n,) + (1,) * (len(shape) - k - 1)) * s
+    values = np.empty(shape, arr.dtype)
+    with g.unsharded():
+        _write(values, op, kwargs, seed)
+    index, values = index.reshape(-1), values.reshape(-1)
+    box = g.current_box()
+    if box is None:
+        arr.reshape(-1)[index] = values  # views are recorded on contiguous tensors only
+        return
+    coords = np.unravel_index(index, box[0])
+    inside = np.ones(index.size, bool)
+    for c, o, n in zip(coords, box[1], arr.shape, strict=True):
+        inside &= (c >= o) & (c < o + n)
+    arr[tuple(c[inside] - o for c, o in zip(coords, box[1], strict=True))] = values[inside]
+
+
+class _Replay:
+    """fill(array, seed=...) replaying recorded writes in order: random ones by fastinit's
+    function of the same name and arguments under ``seed`` (a view's under
+    derived_seed(seed, "offset:shape:stride")), the others as recorded; inside a
+    fastinit.shard block, the box's part of the global tensor."""
+
+    def __init__(self, ops):
+        self.ops = ops
+        self.__name__ = "+".join(op for _, op, _ in ops)  # read by is_structured
+
+    def __call__(self, arr, seed):
+        for view, op, kwargs in self.ops:
+            if view is None:
+                _write(arr, op, kwargs, seed)
+            else:
+                _write_view(arr, view, op, kwargs,
+                            derived_seed(seed, ":".join(map(str, view))))
+        return arr
 
 
 def _entries(module, prefix=""):
-    """(qualified name, tensor, owner module, local name, ancestors) of every parameter and
-    buffer, each shared tensor once."""
+    """(qualified name, tensor, owner module, local name) of every parameter and buffer,
+    each shared tensor once (under its first name)."""
     seen = set()
-    stack = [(prefix, module, [])]
+    stack = [(prefix, module)]
     out = []
     while stack:
-        prefix, mod, ancestors = stack.pop()
+        prefix, mod = stack.pop()
         tensors = list(mod._parameters.items()) + list(mod._buffers.items())
         for local, t in tensors:
             if t is None or id(t) in seen:
                 continue
             seen.add(id(t))
-            out.append((prefix + local, t, mod, local, ancestors))
+            out.append((prefix + local, t, mod, local))
         for child_name, child in reversed(list(mod._modules.items())):
             if child is not None:
-                stack.append((f"{prefix}{child_name}.", child, ancestors + [mod]))
+                stack.append((f"{prefix}{child_name}.", child))
     return out
 
 
@@ -228,97 +516,170 @@ def _shared_slots(module):
     return [group for group in slots.values() if len(group) > 1]
 
 
-def _plan(module, recipes, *, strict, buffers_strict, prefix=""):
-    """The recipe of each parameter and buffer: the first user pattern that matches its
-    qualified name (fnmatch; a value of None leaves it alone), else the torch default
-    of its layer, with nn.Transformer's xavier_uniform_ on every >1-D parameter."""
-    nn = _torch().nn
+def _plan(module, recipes, *, strict, prefix="", only=None, initial=None):
+    """[(name, fill)]: per parameter and buffer (those named in ``only``, if given) the
+    first recipe whose fnmatch pattern matches its qualified name (None: leave it alone),
+    else the replay of what the module's own init code writes to it.  ValueError before
+    anything is filled, naming the tensors that would be left uninitialised (a meta
+    tensor the code does not write as a whole; with ``strict``, a parameter it does not
+    write) or whose writes cannot be replayed."""
     recipes = dict(recipes or {})
-    plan, missing = [], []
-    for name, t, owner, local, ancestors in _entries(module, prefix):
-        is_buffer = local in owner._buffers
-        chosen, matched = None, False
-        for pattern, recipe in recipes.items():
-            if fnmatch.fnmatchcase(name, pattern):
-                chosen, matched = recipe, True
-                break
-        if not matched:
-            chosen = _default_recipe(owner, local, ancestors)
-            if not is_buffer and t.dim() > 1 and any(
-                    isinstance(a, nn.Transformer) for a in ancestors + [owner]):
-                chosen = lambda t_, seed: _init.xavier_uniform_(t_, seed=seed)  # noqa: E731
-        if chosen is None:
-            if not matched and (buffers_strict if is_buffer else strict):
-                missing.append(name)
+    rec = _record_own_init(module, prefix, initial)
+    plan, missing, unreplayable = [], [], []
+    for name, t, owner, local in _entries(module, prefix):
+        if only is not None and name not in only:
             continue
-        if not callable(chosen):
-            raise TypeError(f"recipe for {name!r} must be callable(tensor, seed=...) or None")
-        plan.append((name, t, chosen))
+        matched = next((p for p in recipes if fnmatch.fnmatchcase(name, p)), None)
+        if matched is not None:
+            if recipes[matched] is None:
+                if t.is_meta and t.numel():  # "leave it alone" would leave it uninitialised
+                    missing.append(name)
+                continue
+            if not callable(recipes[matched]):
+                raise TypeError(f"recipe for {name!r} must be callable(tensor, seed=...) "
+                                "or None")
+            plan.append((name, recipes[matched]))
+            continue
+        if t.numel() == 0:
+            continue
+        ops = rec.ops_of(t)
+        bad = [kw["op"] for _, op, kw in ops if op == "unreplayable"]
+        if bad:
+            unreplayable.append(f"{name} ({', '.join(bad)})")
+        elif (t.is_meta and not any(v is None and op not in _NOT_FILLS for v, op, _ in ops)) or (
+                not ops and strict and local in owner._parameters):
+            missing.append(name)
+        elif ops:
+            plan.append((name, _Replay(ops)))
+    fix = ("pass recipes={'pattern': fn} (fn(array, seed=...) as fastinit.init's "
+           "functions, or None to leave it alone)")
+    if unreplayable:
+        raise ValueError("the model's init code writes " + "; ".join(unreplayable[:10])
+                         + " in a way fastinit cannot replay: " + fix)
     if missing:
         raise ValueError(
             "no recipe for " + ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
-            + ": pass recipes={'pattern': fn} (fn(array, seed=...) as fastinit.init's "
-            "functions, or None to leave it alone)"
-        )
+            + " (the model's own init code does not set it, and it would be left "
+            "uninitialised): " + fix)
     return plan
 
 
-def _run_plan(plan, seed):
-    for name, t, recipe in plan:
-        _dtensor.fill_(t, recipe, name=name, seed=param_seed(seed, name))
+def _run_plan(module, plan, seed, prefix=""):
+    """Fill each planned tensor with seed param_seed(seed, name): CPU tensors largest
+    first by get_num_threads() workers, one tensor each on one thread (no per-tensor
+    parallel region; the bits do not depend on it); a tensor off the CPU is filled on
+    the host, then copied.  A DTensor gets its local shard only (fastinit._dtensor)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ._core import get_num_threads
+
+    torch = _torch()
+    tensors = {name: t for name, t, *_ in _entries(module, prefix)}
+    jobs = [(name, tensors[name], fill) for name, fill in plan
+            if not tensors[name].is_meta and tensors[name].numel()]
+    jobs.sort(key=lambda job: -job[1].numel())
+
+    def run(job):
+        name, t, fill = job
+        with g.fill_threads(1):
+            _dtensor.fill_(t, fill, name=name, seed=param_seed(seed, name))
+
+    with ThreadPoolExecutor(max(1, get_num_threads())) as pool:
+        list(pool.map(run, [job for job in jobs if job[1].device.type == "cpu"]))
+    for name, t, fill in jobs:
+        if t.device.type != "cpu":
+            local = _dtensor.local_boxes(t)[0]
+            host = local.detach().to("cpu")
+            _dtensor.fill_(t, fill, into=host, name=name, seed=param_seed(seed, name))
+            with torch.no_grad():
+                local.copy_(host)
 
 
 def init_module_(module, *, seed, recipes=None, strict=True, prefix=""):
-    """Initialize every parameter (and the buffers of known layers) of ``module`` in place.
+    """Initialize every parameter and buffer of ``module`` in place as its own init code
+    does, with fastinit's fills keyed by name.
 
-    Defaults reproduce each layer's own reset_parameters distribution: Linear/Conv*/
-    ConvTranspose* (kaiming_uniform_(a=sqrt 5), bias U(+-1/sqrt fan_in)), Bilinear,
-    Embedding (N(0, 1), padding row 0), LayerNorm/RMSNorm/GroupNorm/BatchNorm/InstanceNorm
-    (1, 0, running stats), MultiheadAttention, RNN/LSTM/GRU (U(+-1/sqrt hidden)), PReLU,
-    nn.Transformer (xavier_uniform_ on >1-D parameters).  ``recipes`` maps fnmatch patterns
-    of qualified names (``"*.c_proj.weight"``) to ``fn(array, seed=...)`` (any of
-    fastinit.init's in-place functions, or a functools.partial of one) or None (skip);
-    the first matching pattern wins.  A parameter with no recipe raises ValueError
-    (``strict=False`` leaves it as it is); buffers without a recipe keep their values.
-    ``prefix`` names a submodule's tensors as in its parent (``init_module_(model.fc,
-    seed=s, prefix="fc.")`` gives what initializing ``model`` gives ``model.fc``).
-    Returns module."""
-    plan = _plan(module, recipes, strict=strict, buffers_strict=False, prefix=prefix)
-    _run_plan(plan, seed)
+    The code run is the module's own: each submodule's ``reset_parameters()`` (torch's
+    layer defaults: Linear/Conv kaiming_uniform_(a=sqrt 5), Embedding N(0, 1) with its
+    padding row 0, norms 1/0, MultiheadAttention, RNNs, nn.Transformer's xavier), children
+    first, then ``init_weights()`` of the outermost submodules that have one
+    (transformers' ``_init_weights``, e.g. N(0, initializer_range) and GPT-2's scaled
+    c_proj; a torchtitan-style ``init_weights``), after ``tie_weights()`` if the module
+    has it.  Every write it makes to the module's tensors (torch.nn.init's functions,
+    transformers' helpers, Tensor.normal_/uniform_/zero_/fill_/copy_, t[i] = v) is
+    recorded, not made; per tensor the last whole-tensor write and the writes after it
+    are replayed: random laws by fastinit's function of the same name and arguments
+    under seed param_seed(seed, name), deterministic ones as recorded.  Values depend
+    only on (seed, qualified name, the law): not on order, threads or sharding.
+    ``recipes`` maps fnmatch patterns of qualified names (``"*.c_proj.weight"``) to
+    ``fn(array, seed=...)`` (fastinit.init's in-place functions, or a partial of one)
+    or None (leave it), replacing the model's law; the first matching pattern wins.  A
+    parameter that no code writes raises ValueError (``strict=False`` keeps its values);
+    such buffers keep theirs.  ``prefix`` names a submodule's tensors as in its parent
+    (``init_module_(model.fc, seed=s, prefix="fc.")`` gives what initializing ``model``
+    gives ``model.fc``).  Returns module."""
+    _run_plan(module, _plan(module, recipes, strict=strict, prefix=prefix), seed, prefix)
     return module
 
 
 def materialize_(module, device="cpu", *, seed, recipes=None):
-    """Give a module built on the meta device real storage on ``device`` and initialize
-    it, without running torch's own init: ``module.to_empty(device=...)``, then the fills
-    of :func:`init_module_` (the same values for the same seed).  Every parameter and
-    buffer needs a recipe (defaults or ``recipes``), checked before anything is
-    allocated: buffers computed in ``__init__`` (masks, rotary tables) are lost on meta.
-    Tied parameters (one tensor in several modules, e.g. GPT-2's lm_head and wte) stay
-    tied.  Devices other than the CPU are filled on the CPU, one tensor at a time, then
-    copied.  DTensor parameters (FSDP2's ``fully_shard``, ``distribute_module``,
-    tensor-parallel plans) get on each rank only their local shard, with the values of
-    the unsharded model at its global indices, whatever the mesh (fastinit._dtensor)."""
+    """Give a module built on the meta device (or under accelerate's
+    ``init_empty_weights()``) storage on ``device`` and initialize it as
+    :func:`init_module_` does (the same values for the same seed), never running a fill
+    twice.  Every meta tensor must be written as a whole by the module's init code or a
+    recipe, checked before anything is allocated: buffers that only ``__init__``
+    computes are lost on meta (transformers' ``_init_weights`` recomputes its rotary
+    ``inv_freq`` and ``position_ids``).  Tensors already off meta keep their values
+    unless the init code writes them.  Tied parameters stay tied (re-tied by the
+    module's ``tie_weights()`` if it has one).  Devices other than the CPU are filled on
+    the CPU, one tensor at a time, then copied.  DTensor parameters (FSDP2's
+    ``fully_shard``, ``distribute_module``, tensor-parallel plans) get on each rank only
+    their local shard, with the values of the unsharded model at its global indices,
+    whatever the mesh (fastinit._dtensor)."""
     torch = _torch()
     device = torch.device(device)
-    _plan(module, recipes, strict=True, buffers_strict=True)  # every recipe known first
+    plan = _plan(module, recipes, strict=True)
     tied = _shared_slots(module)
-    module.to_empty(device=device)
-    for slots in tied:  # to_empty gives each module its own copy of a shared tensor
+    module._apply(lambda t: torch.empty_like(t, device=device) if t.is_meta else t.to(device))
+    for slots in tied:  # _apply gives each module its own copy of a shared tensor
         (first_mod, first_kind, first_name), *rest = slots
         shared = getattr(first_mod, first_kind)[first_name]
         for mod, kind, name in rest:
             getattr(mod, kind)[name] = shared
-    plan = _plan(module, recipes, strict=True, buffers_strict=True)
-    if device.type == "cpu":
-        _run_plan(plan, seed)
-        return module
-    for name, t, recipe in plan:
-        local = _dtensor.local_boxes(t)[0]
-        host = torch.empty(local.shape, dtype=t.dtype)
-        _dtensor.fill_(t, recipe, into=host, name=name, seed=param_seed(seed, name))
-        with torch.no_grad():
-            local.copy_(host)
+    _run_plan(module, plan, seed)
+    return module
+
+
+def build(factory, *args, seed, recipes=None, **kwargs):
+    """``factory(*args, **kwargs)`` built on the CPU and initialized as
+    :func:`materialize_` initializes it on meta, without the meta device (its first use
+    in a process costs about a second) and writing each page once: while the factory
+    runs, torch.nn.init's random functions called on whole parameters are recorded, not
+    made (storage stays as torch.empty left it: untouched pages; other tensors, which
+    construction may compute with, are filled by torch); then
+    :func:`init_module_`'s replay (those writes first, then the module's init code;
+    the last law wins), so a law set only in ``__init__`` is kept too.  Returns the
+    module."""
+    torch = _torch()
+    made = {}  # id(tensor) -> (tensor, [(None, op, kwargs)])
+
+    def record(op, original):
+        def fill(*a, **k):
+            bound = _signature(original).bind(*a, **k)
+            t = bound.arguments["tensor"]
+            if not isinstance(t, torch.nn.Parameter) or t._base is not None or t.is_meta \
+                    or not t.is_floating_point() or t.device.type != "cpu":
+                return original(*a, **k)  # scratch tensors and buffers are filled now
+            bound.apply_defaults()
+            made[id(t)] = (t, [(None, op, {key: v for key, v in bound.arguments.items()
+                                           if key not in ("tensor", "generator")})])
+            return t
+
+        return functools.wraps(original)(fill) if op in _RANDOM else original
+
+    with _RECORD_LOCK, _init_functions_replaced(record):
+        module = factory(*args, **kwargs)
+    _run_plan(module, _plan(module, recipes, strict=True, initial=made), seed)
     return module
 
 
