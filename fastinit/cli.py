@@ -90,7 +90,14 @@ def main(argv=None) -> int:
         print(info())
         return 0
     if args.command == "checkpoint":
-        return _checkpoint(parser, args)
+        try:
+            return _checkpoint(parser, args)
+        except (ValueError, TypeError) as exc:
+            parser.exit(2, f"fastinit checkpoint: error: {exc}\n")
+        except OSError as exc:
+            parser.exit(1, f"fastinit checkpoint: error: writing {args.out!r}: {exc}\n")
+        except KeyboardInterrupt:
+            parser.exit(130, f"fastinit checkpoint: interrupted, {args.out!r} left unchanged\n")
     from fastinit import _bench
 
     n = args.size or (1 << 24 if args.quick else 1 << 26)
@@ -127,20 +134,13 @@ def _propagate(args) -> int:
 
 
 def _checkpoint(parser, args) -> int:
-    import json
     import time
 
     from fastinit import checkpoint
 
+    checkpoint.check_path(args.out, "--out")
     if args.spec:
-        with open(args.spec) as f:
-            specs = json.load(f)
-        if args.init == "normal":
-            names = specs if isinstance(specs, dict) else [s["name"] for s in specs]
-            shapes = specs if isinstance(specs, dict) else {s["name"]: s["shape"] for s in specs}
-            specs = [{"name": n, "shape": shapes[n],
-                      "init": checkpoint.scheme_fill("normal", n, tuple(shapes[n]), args.std)}
-                     for n in names]
+        specs = checkpoint.load_spec(args.spec)
     else:
         import importlib
 
@@ -154,7 +154,7 @@ def _checkpoint(parser, args) -> int:
             specs = checkpoint.module_specs(build())
     start = time.perf_counter()
     header = checkpoint.write_safetensors(
-        args.out, specs, seed=args.seed, dtype=args.dtype, init=args.init,
+        args.out, specs, seed=args.seed, dtype=args.dtype, init=args.init, std=args.std,
         chunk_bytes=args.chunk_mib << 20, progress=not args.no_progress)
     seconds = time.perf_counter() - start
     nbytes = sum(v["data_offsets"][1] - v["data_offsets"][0] for k, v in header.items()
