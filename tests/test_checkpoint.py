@@ -142,11 +142,12 @@ def test_bad_paths_fail_before_any_tensor_is_generated(tmp_path):
         a[...] = 0
 
     (tmp_path / "file").write_bytes(b"x")
+    os.mkfifo(tmp_path / "fifo")
     cases = {str(tmp_path): "is a directory",
              str(tmp_path / "sub") + "/": "parent .* does not exist",
              str(tmp_path / "missing" / "m.safetensors"): "parent .* does not exist",
              str(tmp_path / "file" / "m.safetensors"): "parent .* is not a directory",
-             "/dev/full": "not a regular file",
+             str(tmp_path / "fifo"): "not a regular file",  # never replaced
              # /proc takes no new files, for root too (there the real open fails)
              "/proc/m.safetensors": "'/proc'"}
     for path, match in cases.items():
@@ -155,7 +156,8 @@ def test_bad_paths_fail_before_any_tensor_is_generated(tmp_path):
     with pytest.raises(TypeError, match="path must be a str or os.PathLike"):
         checkpoint.write_safetensors(3, {"w": [64, 64]}, seed=0, init=spy)
     assert calls == []
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "file"]
+    assert stat.S_ISFIFO((tmp_path / "fifo").stat().st_mode)
     checkpoint.write_safetensors(tmp_path / "ok.safetensors", {"w": [64, 64]}, seed=0,
                                  init=spy)
     assert calls == [(64, 64)]
