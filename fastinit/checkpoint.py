@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -91,16 +92,19 @@ def _normalize(specs) -> list[tuple[str, tuple, np.dtype | None, object]]:
                                                                          f"{name}.dtype")
         items.append((name, check_shape(spec["shape"], f"{name}.shape"), dtype,
                       spec.get("init")))
-    names = [n for n, *_ in items]
-    dups = sorted({n for n in names if names.count(n) > 1})
+    dups = _repeated(n for n, *_ in items)
     if dups:
         raise ValueError(f"tensor names must be unique, repeated: {dups}")
     return items
 
 
+def _repeated(keys) -> list:
+    """The keys that occur more than once, sorted."""
+    return sorted(k for k, n in Counter(keys).items() if n > 1)
+
+
 def _reject_duplicate_keys(pairs):
-    keys = [k for k, _ in pairs]
-    dups = sorted({k for k in keys if keys.count(k) > 1})
+    dups = _repeated(k for k, _ in pairs)
     if dups:
         raise ValueError(f"duplicate keys in a JSON object: {dups}")
     return dict(pairs)
@@ -124,6 +128,8 @@ def check_path(path, name="path") -> str:
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError(f"{name} must be a str or os.PathLike, got {type(path).__name__}")
     path = os.fsdecode(path)
+    if not path:
+        raise ValueError(f"{name} must be a non-empty file path")
     parent = os.path.dirname(path) or "."
     if not os.path.isdir(parent):
         what = "is not a directory" if os.path.exists(parent) else "does not exist"

@@ -153,6 +153,8 @@ def test_bad_paths_fail_before_any_tensor_is_generated(tmp_path):
     for path, match in cases.items():
         with pytest.raises(ValueError, match=f"path .*{match}"):
             checkpoint.write_safetensors(path, {"w": [64, 64]}, seed=0, init=spy)
+    with pytest.raises(ValueError, match="path must be a non-empty file path"):
+        checkpoint.write_safetensors("", {"w": [64, 64]}, seed=0, init=spy)
     with pytest.raises(TypeError, match="path must be a str or os.PathLike"):
         checkpoint.write_safetensors(3, {"w": [64, 64]}, seed=0, init=spy)
     assert calls == []
