@@ -10,15 +10,25 @@ so a tensor's values do not depend on the other tensors in the file.
 safetensors layout (https://github.com/huggingface/safetensors): an 8-byte little-endian
 header length, a JSON header (``{name: {"dtype", "shape", "data_offsets"}}``, padded with
 spaces to a multiple of 8), then the tensors' bytes back to back.
+
+The file is written to a unique ``.<name>.XXXXXXXX.partial`` in the target directory,
+fsynced and renamed over ``path`` (then the directory is fsynced): ``path`` holds either
+its old content or the complete new file, never a mix, whatever other writers do.
+Bad paths are refused before any tensor is generated.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import signal
 import sys
+import tempfile
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -76,14 +86,80 @@ def _normalize(specs) -> list[tuple[str, tuple, np.dtype | None, object]]:
         name = spec["name"]
         if not isinstance(name, str) or not name:
             raise ValueError(f"spec {i}: name must be a non-empty str, got {name!r}")
+        if name == "__metadata__":
+            raise ValueError(f"spec {i}: tensor name {name!r} is reserved by safetensors")
         dtype = None if spec.get("dtype") is None else check_float_dtype(spec["dtype"],
                                                                          f"{name}.dtype")
         items.append((name, check_shape(spec["shape"], f"{name}.shape"), dtype,
                       spec.get("init")))
-    names = [n for n, *_ in items]
-    if len(set(names)) != len(names):
-        raise ValueError("tensor names must be unique")
+    dups = _repeated(n for n, *_ in items)
+    if dups:
+        raise ValueError(f"tensor names must be unique, repeated: {dups}")
     return items
+
+
+def _repeated(keys) -> list:
+    """The keys that occur more than once, sorted."""
+    return sorted(k for k, n in Counter(keys).items() if n > 1)
+
+
+def _reject_duplicate_keys(pairs):
+    dups = _repeated(k for k, _ in pairs)
+    if dups:
+        raise ValueError(f"duplicate keys in a JSON object: {dups}")
+    return dict(pairs)
+
+
+def load_spec(path):
+    """The specs of JSON file ``path`` (``{name: shape}`` or a list of spec objects); a
+    key repeated in one object is an error, not silently the last value."""
+    try:
+        with open(path) as f:
+            return json.load(f, object_pairs_hook=_reject_duplicate_keys)
+    except OSError as exc:
+        raise ValueError(f"spec {os.fspath(path)!r}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise ValueError(f"spec {os.fspath(path)!r}: {exc}") from None
+
+
+def check_path(path, name="path") -> str:
+    """``path`` as a str if a file can be written there: not a directory or another
+    non-regular file, in an existing directory this process may write to."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"{name} must be a str or os.PathLike, got {type(path).__name__}")
+    path = os.fsdecode(path)
+    if not path:
+        raise ValueError(f"{name} must be a non-empty file path")
+    parent = os.path.dirname(path) or "."
+    if not os.path.isdir(parent):
+        what = "is not a directory" if os.path.exists(parent) else "does not exist"
+        raise ValueError(f"{name} {path!r}: parent {parent!r} {what}")
+    if not os.path.basename(path) or os.path.isdir(path):
+        raise ValueError(f"{name} {path!r} is a directory, expected a file path")
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise ValueError(f"{name} {path!r} exists and is not a regular file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{name} {path!r}: directory {parent!r} is not writable")
+    return path
+
+
+@contextlib.contextmanager
+def _sigterm_raises():
+    """While writing, SIGTERM raises SystemExit(128 + SIGTERM) instead of killing the
+    process, so the temporary file is removed (main thread, default handler only)."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL):
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 class _Progress:
@@ -105,14 +181,18 @@ class _Progress:
             print(file=sys.stderr)
 
 
-def write_safetensors(path, specs, *, seed, dtype=np.float32, init="torch",
+def write_safetensors(path, specs, *, seed, dtype=np.float32, init="torch", std=0.02,
                       chunk_bytes=64 << 20, metadata=None, progress=False) -> dict:
     """Write a safetensors file of initialized tensors; returns the header.
 
     specs : {name: shape} or [{"name", "shape", "dtype"?, "init"?}]
-    init : "torch" | "dummy" | "normal" (see :func:`scheme_fill`), or a callable
-        ``fn(array, seed=...)`` (e.g. a fastinit.init in-place function), per file or per
-        tensor ("init" of a spec).
+    init : "torch" | "dummy" | "normal" (see :func:`scheme_fill`, ``std`` of "normal"), or
+        a callable ``fn(array, seed=...)`` (e.g. a fastinit.init in-place function), per
+        file or per tensor ("init" of a spec).
+
+    Bad specs and paths raise before any tensor is generated.  ``path`` is replaced
+    atomically (see the module docstring); on an error, Ctrl-C or SIGTERM (which raises
+    SystemExit(143) here) the temporary file is removed and ``path`` is left as it was.
     """
     seed = check_u64(seed, "seed")
     dtype = check_float_dtype(dtype)
@@ -124,7 +204,7 @@ def write_safetensors(path, specs, *, seed, dtype=np.float32, init="torch",
         dt = dt or dtype
         fill = fill if fill is not None else init
         if isinstance(fill, str):
-            fill = scheme_fill(fill, name, shape)
+            fill = scheme_fill(fill, name, shape, std)
         elif not callable(fill):
             raise TypeError(f"init of {name!r} must be a scheme name or callable, got {fill!r}")
         nbytes = math.prod(shape) * dt.itemsize
@@ -138,22 +218,40 @@ def write_safetensors(path, specs, *, seed, dtype=np.float32, init="torch",
     header["__metadata__"] = meta
     raw = json.dumps(header, separators=(",", ":")).encode()
     raw += b" " * (-len(raw) % 8)
-    bar = _Progress(offset, progress)
-    tmp = f"{os.fspath(path)}.partial"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(len(raw).to_bytes(8, "little"))
-            f.write(raw)
-            buffers: dict[np.dtype, np.ndarray] = {}
-            for name, shape, dt, fill in plan:
-                _write_tensor(f, name, shape, dt, fill, seed, chunk_bytes, buffers, bar)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    finally:
-        bar.close()
+    path = check_path(path)
+    parent = os.path.dirname(path) or "."
+    with _sigterm_raises():
+        try:
+            fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{os.path.basename(path)}.",
+                                       suffix=".partial")
+        except OSError as exc:
+            raise ValueError(f"path {path!r}: cannot create a file in {parent!r}: "
+                             f"{exc.strerror}") from None
+        bar = _Progress(offset, progress)
+        try:
+            with open(fd, "wb") as f:
+                umask = os.umask(0)
+                os.umask(umask)
+                os.fchmod(fd, 0o666 & ~umask)  # as open() creates files, not mkstemp's 0o600
+                f.write(len(raw).to_bytes(8, "little"))
+                f.write(raw)
+                buffers: dict[np.dtype, np.ndarray] = {}
+                for name, shape, dt, fill in plan:
+                    _write_tensor(f, name, shape, dt, fill, seed, chunk_bytes, buffers, bar)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+            tmp = None
+            dirfd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(dirfd)
+            finally:
+                os.close(dirfd)
+        finally:
+            bar.close()
+            if tmp is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
     return header
 
 

@@ -130,7 +130,14 @@ def main(argv=None) -> int:
         print(info())
         return 0
     if args.command == "checkpoint":
-        return _checkpoint(parser, args)
+        try:
+            return _checkpoint(parser, args)
+        except (ValueError, TypeError) as exc:
+            parser.exit(2, f"fastinit checkpoint: error: {exc}\n")
+        except OSError as exc:
+            parser.exit(1, f"fastinit checkpoint: error: writing {args.out!r}: {exc}\n")
+        except KeyboardInterrupt:
+            parser.exit(130, f"fastinit checkpoint: interrupted, {args.out!r} left unchanged\n")
     if args.history:
         try:
             return _benchtrack.print_history(args)
@@ -282,20 +289,21 @@ def _build_on_meta(args):
 
 
 def _checkpoint(parser, args) -> int:
-    import json
     import time
 
     from fastinit import checkpoint
 
+    config_dir = None
+    if args.config:  # DIR/model.safetensors, then DIR/config.json once it is written
+        config_dir = args.out
+        if os.path.exists(config_dir) and not os.path.isdir(config_dir):
+            raise ValueError(f"--out must be a directory with --config, got the file "
+                             f"{config_dir!r}")
+        os.makedirs(config_dir, exist_ok=True)
+        args.out = os.path.join(config_dir, "model.safetensors")
+    checkpoint.check_path(args.out, "--out")
     if args.spec:
-        with open(args.spec) as f:
-            specs = json.load(f)
-        if args.init == "normal":
-            names = specs if isinstance(specs, dict) else [s["name"] for s in specs]
-            shapes = specs if isinstance(specs, dict) else {s["name"]: s["shape"] for s in specs}
-            specs = [{"name": n, "shape": shapes[n],
-                      "init": checkpoint.scheme_fill("normal", n, tuple(shapes[n]), args.std)}
-                     for n in names]
+        specs = checkpoint.load_spec(args.spec)
     else:
         try:
             recipes = dict(parse_recipe(text) for text in args.recipe)
@@ -303,18 +311,13 @@ def _checkpoint(parser, args) -> int:
             specs = checkpoint.module_specs(model, recipes)
         except (ValueError, TypeError, ImportError, AttributeError, OSError) as exc:
             parser.exit(2, f"fastinit checkpoint: error: {exc}\n")
-        if args.config:  # DIR/model.safetensors, then DIR/config.json once it is written
-            os.makedirs(args.out, exist_ok=True)
+        if config_dir is not None:
             model.config.dtype = args.dtype
-            config_dir, args.out = args.out, os.path.join(args.out, "model.safetensors")
     start = time.perf_counter()
-    try:
-        header = checkpoint.write_safetensors(
-            args.out, specs, seed=args.seed, dtype=args.dtype, init=args.init,
-            chunk_bytes=args.chunk_mib << 20, progress=not args.no_progress)
-    except (ValueError, TypeError) as exc:  # e.g. a recipe's argument out of range
-        parser.exit(2, f"fastinit checkpoint: error: {exc}\n")
-    if args.config:
+    header = checkpoint.write_safetensors(
+        args.out, specs, seed=args.seed, dtype=args.dtype, init=args.init, std=args.std,
+        chunk_bytes=args.chunk_mib << 20, progress=not args.no_progress)
+    if config_dir is not None:
         model.config.save_pretrained(config_dir)
     seconds = time.perf_counter() - start
     nbytes = sum(v["data_offsets"][1] - v["data_offsets"][0] for k, v in header.items()

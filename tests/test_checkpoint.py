@@ -2,6 +2,8 @@
 tensors whatever the chunk size, bounded memory, the CLI."""
 
 import json
+import os
+import stat
 import subprocess
 import sys
 import textwrap
@@ -84,9 +86,13 @@ def test_orthogonal_and_custom_inits(tmp_path):
     np.testing.assert_array_equal(got["w"], expect)
 
 
+def _leftovers(directory):
+    return sorted(p.name for p in directory.iterdir() if p.name.endswith(".partial"))
+
+
 def test_bad_specs(tmp_path):
     path = tmp_path / "bad.safetensors"
-    with pytest.raises(ValueError, match="unique"):
+    with pytest.raises(ValueError, match=r"unique, repeated: \['a'\]"):
         checkpoint.write_safetensors(path, [{"name": "a", "shape": [2]}] * 2, seed=0)
     with pytest.raises(ValueError, match="shape"):
         checkpoint.write_safetensors(path, {"a": [2, -1]}, seed=0)
@@ -94,7 +100,106 @@ def test_bad_specs(tmp_path):
         checkpoint.write_safetensors(path, {"a": [2, 2]}, seed=0, init="xavier")
     with pytest.raises(TypeError, match="dtype"):
         checkpoint.write_safetensors(path, {"a": [2, 2]}, seed=0, dtype=np.int8)
-    assert not path.exists() and not (tmp_path / "bad.safetensors.partial").exists()
+    assert not path.exists() and not _leftovers(tmp_path)
+
+
+@pytest.mark.parametrize("specs, match", [
+    ({"__metadata__": [2, 2]}, "'__metadata__' is reserved"),
+    ([{"name": "w", "shape": [2]}, {"name": "__metadata__", "shape": [2]}], "__metadata__"),
+    ({"": [2]}, "non-empty str"),
+    ({3: [2]}, "name must be a non-empty str, got 3"),
+    ([{"name": b"w", "shape": [2]}], "name must be a non-empty str"),
+])
+def test_bad_names_are_refused(tmp_path, specs, match):
+    """``__metadata__`` as a tensor name made a file safetensors cannot load."""
+    path = tmp_path / "bad.safetensors"
+    with pytest.raises(ValueError, match=match):
+        checkpoint.write_safetensors(path, specs, seed=0)
+    assert not path.exists() and not _leftovers(tmp_path)
+
+
+def test_spec_file_duplicate_keys_are_refused(tmp_path):
+    """json keeps the last of repeated keys: {"a": [4, 4], "a": [2]} silently lost a."""
+    spec = tmp_path / "spec.json"
+    spec.write_text('{"a": [4, 4], "b": [3], "a": [2]}')
+    with pytest.raises(ValueError, match=r"duplicate keys .*\['a'\]"):
+        checkpoint.load_spec(spec)
+    spec.write_text('[{"name": "a", "shape": [4], "shape": [2]}]')
+    with pytest.raises(ValueError, match=r"\['shape'\]"):
+        checkpoint.load_spec(spec)
+    spec.write_text('[{"name": "a", "shape": [4]}, {"name": "b", "shape": [2, 2]}]')
+    assert checkpoint.load_spec(spec) == [{"name": "a", "shape": [4]},
+                                          {"name": "b", "shape": [2, 2]}]
+    with pytest.raises(ValueError, match="spec .*missing.json"):
+        checkpoint.load_spec(tmp_path / "missing.json")
+
+
+def test_bad_paths_fail_before_any_tensor_is_generated(tmp_path):
+    calls = []
+
+    def spy(a, seed):
+        calls.append(a.shape)
+        a[...] = 0
+
+    (tmp_path / "file").write_bytes(b"x")
+    os.mkfifo(tmp_path / "fifo")
+    cases = {str(tmp_path): "is a directory",
+             str(tmp_path / "sub") + "/": "parent .* does not exist",
+             str(tmp_path / "missing" / "m.safetensors"): "parent .* does not exist",
+             str(tmp_path / "file" / "m.safetensors"): "parent .* is not a directory",
+             str(tmp_path / "fifo"): "not a regular file",  # never replaced
+             # /proc takes no new files, for root too (there the real open fails)
+             "/proc/m.safetensors": "'/proc'"}
+    for path, match in cases.items():
+        with pytest.raises(ValueError, match=f"path .*{match}"):
+            checkpoint.write_safetensors(path, {"w": [64, 64]}, seed=0, init=spy)
+    with pytest.raises(ValueError, match="path must be a non-empty file path"):
+        checkpoint.write_safetensors("", {"w": [64, 64]}, seed=0, init=spy)
+    with pytest.raises(TypeError, match="path must be a str or os.PathLike"):
+        checkpoint.write_safetensors(3, {"w": [64, 64]}, seed=0, init=spy)
+    assert calls == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "file"]
+    assert stat.S_ISFIFO((tmp_path / "fifo").stat().st_mode)
+    checkpoint.write_safetensors(tmp_path / "ok.safetensors", {"w": [64, 64]}, seed=0,
+                                 init=spy)
+    assert calls == [(64, 64)]
+
+
+def test_failed_write_leaves_the_old_file(tmp_path):
+    """An error in the middle of the write (here in a fill) removes the temporary file and
+    leaves the previous file at ``path`` byte for byte."""
+    path = tmp_path / "m.safetensors"
+    checkpoint.write_safetensors(path, SPEC, seed=1)
+    old = path.read_bytes()
+
+    def broken(a, seed):
+        raise RuntimeError("fill failed")
+
+    specs = [{"name": "w", "shape": [600, 600]}, {"name": "x", "shape": [4, 4], "init": broken}]
+    with pytest.raises(RuntimeError, match="fill failed"):
+        checkpoint.write_safetensors(path, specs, seed=2, chunk_bytes=1024)
+    assert path.read_bytes() == old and not _leftovers(tmp_path)
+
+
+def test_file_mode_follows_the_umask(tmp_path):
+    old = os.umask(0o027)
+    try:
+        checkpoint.write_safetensors(tmp_path / "m.safetensors", {"w": [4]}, seed=0)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "m.safetensors").stat().st_mode) == 0o640
+
+
+def test_std_of_the_normal_scheme(tmp_path):
+    path = tmp_path / "n.safetensors"
+    checkpoint.write_safetensors(path, {"w": [50, 40], "b.bias": [40]}, seed=5, init="normal",
+                                 std=0.5)
+    got = checkpoint.read_safetensors(path)
+    expect = np.empty((50, 40), np.float32)
+    checkpoint.scheme_fill("normal", "w", (50, 40), 0.5)(
+        expect, seed=checkpoint.tensor_seed(5, "w"))
+    np.testing.assert_array_equal(got["w"], expect)
+    assert not got["b.bias"].any()
 
 
 def test_cli_and_bounded_memory(tmp_path):
