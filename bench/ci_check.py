@@ -40,6 +40,7 @@ def run_selected(out: Path, storage: Path | None = None) -> None:
     `storage`, for bench/history.py, when given)."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    env["PYTHONSAFEPATH"] = "1"  # the installed fastinit, not the source tree in cwd
     env["FASTINIT_BENCH_N"] = str(N)
     # one thread everywhere (fills, initializer, GEMMs, limit): a round on one core is the
     # least exposed to what else runs on a shared 2-core VM

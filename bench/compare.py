@@ -111,6 +111,7 @@ def confirm(benchmarks: list[dict], flagged: list[str], machine_info: dict,
     ids = [b["fullname"] for b in benchmarks if b["name"] in flagged]
     env = {k: v for k, v in os.environ.items()
            if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    env["PYTHONSAFEPATH"] = "1"  # the installed fastinit, not the source tree in cwd
     env["FASTINIT_BENCH_N"] = str(machine_info.get("fastinit_bench_n", _benchtrack.DEFAULT_N))
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "confirm.json"

@@ -16,6 +16,9 @@ import pytest
 from fastinit._benchtrack import DEFAULT_N
 
 N = int(os.environ.get("FASTINIT_BENCH_N", DEFAULT_N))
+# children (python -c, e.g. the fresh-process model timings) import the installed
+# fastinit, not the source tree of the working directory
+os.environ["PYTHONSAFEPATH"] = "1"
 LIMIT_THREADS = 2  # "the limit" that every ratio_to_limit divides by
 LIMIT_ROUNDS = 15  # the limit is cheap to time and noisy on shared hosts: best of many
 ROUND_BUDGET_S = 1.5  # timed rounds per benchmark: as many as fit, within

@@ -1,6 +1,13 @@
+import os
+
 import pytest
 
 import fastinit
+
+# Children started by the tests (python -c / -m) import the installed fastinit, never the
+# source tree of the working directory (not built in a fresh clone): Python 3.11+ then
+# puts no implicit directory first on sys.path.
+os.environ["PYTHONSAFEPATH"] = "1"
 
 
 @pytest.fixture(autouse=True)
@@ -19,8 +26,6 @@ def pytest_collection_modifyitems(config, items):
     """Tests marked cudasim run only where numba was started in its CUDA simulator
     (test_numba_cuda.py::test_simulator_pass starts that child); elsewhere they are
     deselected, not skipped."""
-    import os
-
     if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
         return
     keep = [item for item in items if item.get_closest_marker("cudasim") is None]

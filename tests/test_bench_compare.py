@@ -288,7 +288,7 @@ def test_history_script_and_bad_storage(tmp_path):
     done = subprocess.run([sys.executable, str(ROOT / "bench" / "history.py"), "--storage",
                            str(tmp_path / "store"), "--png", str(tmp_path / "p.png"),
                            "--last", "3"], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+                          env=os.environ)
     assert done.returncode == 0, done.stderr
     assert "1111111111" not in done.stdout and "3333333333" in done.stdout
     with pytest.raises(ValueError, match="storage must be a directory"):
@@ -315,7 +315,7 @@ def test_ci_selection_exists(monkeypatch):
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
          *ci_check.SELECTED], cwd=ROOT, capture_output=True, text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "FASTINIT_BENCH_N": str(ci_check.N)})
+        env={**os.environ, "FASTINIT_BENCH_N": str(ci_check.N)})
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"{len(ci_check.SELECTED)} tests collected" in done.stdout
 
