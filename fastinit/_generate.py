@@ -11,7 +11,7 @@ import contextvars
 import functools
 import math
 import threading
-import types
+from collections.abc import Mapping
 
 import ml_dtypes
 import numpy as np
@@ -229,10 +229,12 @@ def _box_runs(out, global_shape, offsets):
         yield out[idx], start
 
 
-def _run(dist, dtype, shape, out, seed, stream, offset, a=0.0, b=0.0, lo=0.0, hi=0.0,
-         pa=0.0, pd=0.0):
+_NO_CONSTS = (0.0,) * 6
+
+
+def _run(dist, dtype, shape, out, seed, stream, offset, consts=_NO_CONSTS):
     """Check the index range, allocate if needed, and fill (the box of the enclosing
-    :func:`shard` block, if any)."""
+    :func:`shard` block, if any) with the law's constants ``consts`` (:class:`_Law`)."""
     seed = check_u64(seed, "seed")
     stream = check_u64(stream, "stream")
     offset = check_u64(offset, "offset")
@@ -245,11 +247,11 @@ def _run(dist, dtype, shape, out, seed, stream, offset, a=0.0, b=0.0, lo=0.0, hi
     if offset + total > U64_LIMIT:
         raise ValueError(f"offset + size must be <= 2**64, got {offset} + {total}")
     if type(out) is not np.ndarray:  # a backends.cuda.DeviceOut
-        return _run_cuda(dist, out, offset, (seed, stream, a, b, lo, hi, pa, pd))
+        return _run_cuda(dist, out, offset, (seed, stream, *consts))
     if box is None and out.flags.c_contiguous:  # one run: what _coalesce makes of it
         if total:
-            _core.fill(dist, DTYPE_CODES[dtype], (seed, stream, a, b, lo, hi, pa, pd), offset,
-                       out, (total,), (out.itemsize,), (1,), getattr(_LOCAL, "threads", 0))
+            _core.fill(dist, DTYPE_CODES[dtype], (seed, stream, *consts), offset,
+                       out, (total,), (out.itemsize,), (1,), _LOCAL.threads)
         return out
     if box is None:
         start, index_steps = 0, _row_major_steps(out.shape)
@@ -260,12 +262,16 @@ def _run(dist, dtype, shape, out, seed, stream, offset, a=0.0, b=0.0, lo=0.0, hi
     if out.size == 0:
         return out
     dims, steps, isteps = _coalesce(out, index_steps)
-    _core.fill(dist, DTYPE_CODES[dtype], (seed, stream, a, b, lo, hi, pa, pd), offset + start,
-               out, dims, steps, isteps, getattr(_LOCAL, "threads", 0))
+    _core.fill(dist, DTYPE_CODES[dtype], (seed, stream, *consts), offset + start,
+               out, dims, steps, isteps, _LOCAL.threads)
     return out
 
 
-_LOCAL = threading.local()
+class _Local(threading.local):
+    threads = 0  # OpenMP threads of this Python thread's CPU fills (0: set_num_threads)
+
+
+_LOCAL = _Local()
 
 
 @contextlib.contextmanager
@@ -273,7 +279,7 @@ def fill_threads(n: int):
     """CPU fills started by this Python thread use ``n`` OpenMP threads inside the block
     (workers that each fill their own buffer: 1); the bits never depend on it."""
     n = check_int(n, "n", 1, 1 << 31)
-    previous = getattr(_LOCAL, "threads", 0)
+    previous = _LOCAL.threads
     _LOCAL.threads = n
     try:
         yield
@@ -328,18 +334,41 @@ _LIMITS = {dt: (float(ml_dtypes.finfo(dt).max), float(ml_dtypes.finfo(dt).max), 
            for dt in FLOAT_DTYPES}
 
 
+_sign = functools.partial(math.copysign, 1.0)
+_CONST_NAMES = ("a", "b", "lo", "hi", "pa", "pd")
+
+
+class _Law(Mapping):
+    """The constants of a law in kernels/fi_dist.h's fi_params: a read-only mapping by
+    name (absent ones are 0) and ``consts``, the tuple (a, b, lo, hi, pa, pd)."""
+
+    __slots__ = ("_named", "consts")
+
+    def __init__(self, **named):
+        self._named = named
+        self.consts = tuple(named.get(k, 0.0) for k in _CONST_NAMES)
+
+    def __getitem__(self, key):
+        return self._named[key]
+
+    def __iter__(self):
+        return iter(self._named)
+
+    def __len__(self):
+        return len(self._named)
+
+
 def _memo(law):
     """law(*floats, dtype) remembered per argument tuple (the sign of a zero included, as
-    it reaches the bits); calls that raise are not remembered.  The result is read-only."""
+    it reaches the bits); calls that raise are not remembered."""
     cache = {}
 
     @functools.wraps(law)
     def memo(*args):
-        key = args if 0.0 not in args[:-1] else \
-            args + tuple(math.copysign(1.0, x) for x in args[:-1])
+        key = args if 0.0 not in args[:-1] else args + tuple(map(_sign, args[:-1]))
         hit = cache.get(key)
         if hit is None:
-            hit = types.MappingProxyType(law(*args))
+            hit = law(*args)
             if len(cache) < 4096:
                 cache[key] = hit
         return hit
@@ -366,11 +395,11 @@ def _uniform_law(low, high, dtype):
         raise ValueError(f"low={low}, high={high} reach beyond the finite range of "
                          f"{dtype.name} (+-{top:g})")
     if low == high:
-        return dict(a=low, b=0.0, lo=low, hi=low)
+        return _Law(a=low, b=0.0, lo=low, hi=low)
     lo, hi = _inner_bounds(low, high, dtype, open_high=True)
     if lo > hi:
         raise ValueError(f"[low, high) = [{low}, {high}) holds no {dtype.name} value")
-    return dict(a=low, b=span, lo=lo, hi=hi)
+    return _Law(a=low, b=span, lo=lo, hi=hi)
 
 
 def _normal_params(loc, scale, dtype=_FLOAT64):
@@ -387,7 +416,7 @@ def _normal_law(loc, scale, dtype):
     if abs(loc) + zmax * scale > top:
         raise ValueError(f"loc={loc}, scale={scale} give values up to |loc| + {zmax} scale, "
                          f"beyond the largest {dtype.name} ({top:g})")
-    return dict(a=loc, b=scale)
+    return _Law(a=loc, b=scale)
 
 
 def _truncnormal_params(loc, scale, a, b, dtype):
@@ -423,7 +452,7 @@ def _truncnormal_law(loc, scale, a, b, dtype):
     lo, hi = _inner_bounds(a, b, dtype, open_high=False)
     if lo > hi:
         raise ValueError(f"[a, b] = [{a}, {b}] holds no {dtype.name} value")
-    return dict(a=loc, b=sign * scale, lo=lo, hi=hi, pa=pa, pd=pd)
+    return _Law(a=loc, b=sign * scale, lo=lo, hi=hi, pa=pa, pd=pd)
 
 
 # ---- public stateless functions ----
@@ -470,7 +499,7 @@ def uniform(shape, low=0.0, high=1.0, *, seed, stream=0, offset=0, dtype=None, o
     """
     shape, dtype, out = _prepare(shape, "shape", dtype, out, np.float32, device)
     return _run(DIST_UNIFORM, dtype, shape, out, seed, stream, offset,
-                **_uniform_params(low, high, dtype))
+                _uniform_params(low, high, dtype).consts)
 
 
 def normal(shape, mean=0.0, std=1.0, *, seed, stream=0, offset=0, dtype=None, out=None,
@@ -485,7 +514,7 @@ def normal(shape, mean=0.0, std=1.0, *, seed, stream=0, offset=0, dtype=None, ou
     """
     shape, dtype, out = _prepare(shape, "shape", dtype, out, np.float32, device)
     return _run(DIST_NORMAL, dtype, shape, out, seed, stream, offset,
-                **_normal_params(mean, std, dtype))
+                _normal_params(mean, std, dtype).consts)
 
 
 def truncated_normal(shape, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed, stream=0, offset=0,
@@ -502,7 +531,7 @@ def truncated_normal(shape, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed, stream=0,
     """
     shape, dtype, out = _prepare(shape, "shape", dtype, out, np.float32, device)
     return _run(DIST_TRUNCNORMAL, dtype, shape, out, seed, stream, offset,
-                **_truncnormal_params(mean, std, a, b, dtype))
+                _truncnormal_params(mean, std, a, b, dtype).consts)
 
 
 def random_bits(shape, *, seed, stream=0, offset=0, out=None, device=None):
