@@ -274,6 +274,14 @@ class _Local(threading.local):
 _LOCAL = _Local()
 
 
+def fill_out(dist, out, law, seed, stream, offset=0):
+    """What uniform/normal/truncated_normal do after their argument checks, for callers
+    that made them already: ``out`` from _variance.as_out (or a new array), ``law`` from
+    the matching _*_params for out.dtype (seed, stream and the index range are checked
+    here, as in the public functions)."""
+    return _run(dist, out.dtype, None, out, seed, stream, offset, law.consts)
+
+
 @contextlib.contextmanager
 def fill_threads(n: int):
     """CPU fills started by this Python thread use ``n`` OpenMP threads inside the block

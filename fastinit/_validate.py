@@ -3,6 +3,7 @@ TypeError naming the argument, before anything is written."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import numbers
@@ -162,6 +163,7 @@ def check_real(value, name: str, *, allow_nan: bool = False) -> float:
     return value
 
 
+@functools.cache
 def value_max(dtype) -> float:
     """The largest finite value of a float (or complex) dtype."""
     return float(ml_dtypes.finfo(dtype).max)
