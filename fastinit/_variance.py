@@ -15,6 +15,7 @@ sqrt(fan_in * fan_out), drawn as
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import threading
@@ -92,6 +93,8 @@ def _is_torch(tensor) -> bool:
 def check_torch_view(tensor, name: str) -> None:
     """Reject a lazily negated or conjugated torch view (``is_neg()``, ``is_conj()``): its
     memory holds the values un-negated, so a fill would read back negated."""
+    if not (tensor.is_neg() or tensor.is_conj()):
+        return
     for bit, what, undo in (("is_neg", "negative", "resolve_neg"),
                             ("is_conj", "conjugate", "resolve_conj")):
         if getattr(tensor, bit)():
@@ -131,7 +134,7 @@ def as_out(tensor, name: str = "tensor", *, float_only: bool = True,
     is_torch = _is_torch(tensor)
     if is_torch:
         check_torch_view(tensor, name)
-        if type(tensor).__name__ in _PLAIN_TORCH and tensor.device.type == "cpu":
+        if type(tensor).__name__ in _PLAIN_TORCH and tensor.is_cpu:
             return _checked(_torch_cpu_array(tensor, name), name, float_only, complex_ok,
                             tensor)
     from .backends import cuda
@@ -238,6 +241,7 @@ def check_normal_fits(mean: float, std: float, dtype, names: str) -> None:
                          f"std={std:g}")
 
 
+@functools.cache
 def std_max(distribution: str, dtype) -> float:
     """The largest std whose zero-mean draws of ``distribution`` (:func:`fill_std`) are
     all finite in ``dtype``: they lie within k std, k = sqrt(3) (uniform),

@@ -21,6 +21,7 @@ dtype, orthogonal works in float16/bfloat16, and ``sparse_``'s mask follows the 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import numbers
@@ -251,9 +252,25 @@ def _xavier_law(gain=1.0):
 A_MAX = math.sqrt(sys.float_info.max)  # the largest |a| whose a**2 is finite
 
 
+_KAIMING_LAWS: dict = {}  # (type(a), a, mode, nonlinearity) -> a law that passed the checks
+
+
 def _kaiming_law(a=0, mode="fan_in", nonlinearity="leaky_relu"):
     """(name, gain, True, mode) of kaiming: a, torch's negative slope, is finite with a**2
     finite (|a| < A_MAX) whenever it is a number."""
+    key = (type(a), a, type(mode), mode, type(nonlinearity), nonlinearity)
+    try:
+        return _KAIMING_LAWS[key]
+    except (KeyError, TypeError):  # new, or unhashable (an array a)
+        pass
+    law = _checked_kaiming_law(a, mode, nonlinearity)
+    if len(_KAIMING_LAWS) < 4096:
+        with contextlib.suppress(TypeError):
+            _KAIMING_LAWS[key] = law
+    return law
+
+
+def _checked_kaiming_law(a, mode, nonlinearity):
     mode = _check_mode(mode)
     if isinstance(a, numbers.Number | np.ndarray):
         if isinstance(a, numbers.Real) and not isinstance(a, bool | np.bool_) \

@@ -61,7 +61,7 @@ def _wrap(fill):
             raise TypeError(f"tensor must be a torch.Tensor, got {type(tensor).__name__}")
         if tensor.is_meta:
             return tensor
-        if tensor.device.type != "cpu":
+        if not tensor.is_cpu:
             raise ValueError(
                 f"tensor is on {tensor.device}; the CPU path fills CPU tensors (use "
                 "materialize_(module, device=...) to place an initialized model on a device)"
