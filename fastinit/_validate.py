@@ -175,7 +175,10 @@ def check_fill_value(value, dtype, name: str, *, allow_nonfinite: bool = False):
     within an integer dtype's range after numpy's truncation toward zero.
     ``allow_nonfinite`` also takes nan and +-inf for float and complex dtypes, which hold
     them exactly (torch's ``constant_`` and jax's ``constant`` do)."""
-    dt = np.dtype(dtype)
+    dt = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
+    if type(value) in (int, float) and dt in _FLOAT_SET and math.isfinite(value) \
+            and abs(value) <= value_max(dt):  # the common case, checked cheaply
+        return value
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value.item()
     if isinstance(value, bool | np.bool_):

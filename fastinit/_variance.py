@@ -131,6 +131,8 @@ def as_out(tensor, name: str = "tensor", *, float_only: bool = True,
     backends.cuda.DeviceOut (filled by the CUDA kernels).  This is where torch tensors
     become writeable: :func:`check_torch_view` first, :func:`mark_torch_written` once
     every check passed."""
+    if type(tensor) is np.ndarray:  # no DLPack, no CUDA look-ups
+        return _checked(tensor, name, float_only, complex_ok, None)
     is_torch = _is_torch(tensor)
     if is_torch:
         check_torch_view(tensor, name)
