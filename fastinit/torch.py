@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import functools
+import heapq
 import inspect
 import sys
 import threading
@@ -336,13 +337,40 @@ def _no_arg_method(obj, name):
     fn = getattr(obj, name, None)
     if not callable(fn):
         return None
+    func = getattr(fn, "__func__", None)  # a bound method: its function's answer, kept
+    if func is not None and getattr(fn, "__self__", None) is obj:
+        try:
+            return fn if _callable_with_self_only(func) else None
+        except TypeError:  # an unhashable function object
+            pass
+    return fn if _no_required_params(fn) else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _callable_with_self_only(func):
+    """Whether func(self) binds: what inspect.signature of the bound method tells."""
     try:
-        params = inspect.signature(fn).parameters.values()
+        params = list(inspect.signature(func).parameters.values())
     except (TypeError, ValueError):
-        return None
-    ok = all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-             for p in params)
-    return fn if ok else None
+        return False
+    if params and params[0].kind == params[0].VAR_POSITIONAL:
+        return _no_required(params)
+    if params and params[0].kind in (params[0].POSITIONAL_ONLY,
+                                     params[0].POSITIONAL_OR_KEYWORD):
+        return _no_required(params[1:])
+    return False
+
+
+def _no_required_params(fn):
+    try:
+        return _no_required(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+
+
+def _no_required(params):
+    return all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+               for p in params)
 
 
 def _global_stand_ins(module):
@@ -565,27 +593,21 @@ def _plan(module, recipes, *, strict, prefix="", only=None, initial=None):
 
 
 def _run_plan(module, plan, seed, prefix=""):
-    """Fill each planned tensor with seed param_seed(seed, name): CPU tensors largest
-    first by get_num_threads() workers, one tensor each on one thread (no per-tensor
-    parallel region; the bits do not depend on it); a tensor off the CPU is filled on
-    the host, then copied.  A DTensor gets its local shard only (fastinit._dtensor)."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    """Fill each planned tensor with seed param_seed(seed, name): CPU tensors by up to
+    get_num_threads() workers, each filling its share (largest first, balanced by
+    element count) one tensor at a time on one thread (no per-tensor parallel region,
+    no per-tensor task; the bits do not depend on it); a model below _POOL_MIN elements
+    is filled on the calling thread; a tensor off the CPU is filled on the host, then
+    copied.  A DTensor gets its local shard only (fastinit._dtensor)."""
     from ._core import get_num_threads
 
     torch = _torch()
     tensors = {name: t for name, t, *_ in _entries(module, prefix)}
     jobs = [(name, tensors[name], fill) for name, fill in plan
             if not tensors[name].is_meta and tensors[name].numel()]
-    jobs.sort(key=lambda job: -job[1].numel())
-
-    def run(job):
-        name, t, fill = job
-        with g.fill_threads(1):
-            _dtensor.fill_(t, fill, name=name, seed=param_seed(seed, name))
-
-    with ThreadPoolExecutor(max(1, get_num_threads())) as pool:
-        list(pool.map(run, [job for job in jobs if job[1].device.type == "cpu"]))
+    cpu = sorted((job for job in jobs if job[1].device.type == "cpu"),
+                 key=lambda job: -job[1].numel())
+    _fill_jobs(cpu, seed, get_num_threads())
     for name, t, fill in jobs:
         if t.device.type != "cpu":
             local = _dtensor.local_boxes(t)[0]
@@ -593,6 +615,35 @@ def _run_plan(module, plan, seed, prefix=""):
             _dtensor.fill_(t, fill, into=host, name=name, seed=param_seed(seed, name))
             with torch.no_grad():
                 local.copy_(host)
+
+
+_POOL_MIN = 1 << 20  # elements: below, a thread pool costs more than it saves
+
+
+def _fill_jobs(jobs, seed, workers):
+    """Fill (name, tensor, fill) jobs, sorted largest first, on up to ``workers`` threads:
+    each takes the next job onto the least loaded share (by element count)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    total = sum(t.numel() for _, t, _ in jobs)
+    workers = max(1, min(workers, len(jobs))) if total >= _POOL_MIN else 1
+    shares = [[] for _ in range(workers)]
+    loads = [(0, k) for k in range(workers)]
+    for job in jobs:
+        load, k = heapq.heappop(loads)
+        shares[k].append(job)
+        heapq.heappush(loads, (load + job[1].numel(), k))
+
+    def run(share):
+        with g.fill_threads(1):
+            for name, t, fill in share:
+                _dtensor.fill_(t, fill, name=name, seed=param_seed(seed, name))
+
+    if workers == 1:
+        run(shares[0])
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(run, shares))
 
 
 def init_module_(module, *, seed, recipes=None, strict=True, prefix=""):
