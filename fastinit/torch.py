@@ -192,10 +192,9 @@ class _Recorder:
 
     def init_call(self, op, original, args, kwargs):
         """A torch.nn.init function: recorded for the module's tensors, else torch's."""
-        bound = _signature(original).bind(*args, **kwargs)
-        bound.apply_defaults()
-        tensor = bound.arguments.get("tensor")
-        law = {k: v for k, v in bound.arguments.items() if k not in ("tensor", "generator")}
+        arguments = _bind(original, args, kwargs)
+        tensor = arguments.get("tensor")
+        law = {k: v for k, v in arguments.items() if k not in ("tensor", "generator")}
         where = self.locate(tensor)
         if where is None:
             if op in _RANDOM and isinstance(tensor, _torch().Tensor):
@@ -248,6 +247,31 @@ class _Recorder:
 @functools.cache
 def _signature(fn):
     return inspect.signature(fn)
+
+
+@functools.cache
+def _parameter_lists(fn):
+    """(plain, positional names, all names, defaults) of fn's signature; plain: no
+    positional-only, *args or **kwargs parameters."""
+    params = _signature(fn).parameters.values()
+    plain = all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in params)
+    positional = tuple(p.name for p in params if p.kind == p.POSITIONAL_OR_KEYWORD)
+    defaults = {p.name: p.default for p in params if p.default is not p.empty}
+    return plain, positional, frozenset(p.name for p in params), defaults
+
+
+def _bind(fn, args, kwargs):
+    """{name: value} of every parameter of fn for the call fn(*args, **kwargs), defaults
+    applied, as inspect's bind + apply_defaults (which raises the call's TypeError)."""
+    plain, positional, names, defaults = _parameter_lists(fn)
+    if plain and len(args) <= len(positional) and kwargs.keys() <= names \
+            and not kwargs.keys() & set(positional[:len(args)]):
+        arguments = {**defaults, **dict(zip(positional, args, strict=False)), **kwargs}
+        if len(arguments) == len(names):  # every parameter has a value
+            return arguments
+    bound = _signature(fn).bind(*args, **kwargs)
+    bound.apply_defaults()
+    return dict(bound.arguments)
 
 
 @functools.cache
@@ -304,16 +328,19 @@ def _init_functions_replaced(replacement):
 
     known = [sys.modules[m] for m in (*_INIT_MODULES, "transformers.initialization")
              if m in sys.modules]
+    by_id = {id(f): f for f in originals}
     try:
         for ns in bindings(known):
             for key, fn in list(ns.items()):
-                if any(fn is f for f in originals) and originals[fn] == key:
+                if id(fn) in by_id and by_id[id(fn)] is fn and originals[fn] == key:
                     new = replacement(key, fn)
                     back[id(new)] = (new, fn)
                     ns[key] = new
         yield originals
     finally:
         for ns in bindings(list(sys.modules.values())):
+            if back.keys().isdisjoint(map(id, ns.values())):  # the common case, in C
+                continue
             for key, fn in list(ns.items()):
                 if id(fn) in back and back[id(fn)][0] is fn:
                     ns[key] = back[id(fn)][1]
@@ -716,13 +743,12 @@ def build(factory, *args, seed, recipes=None, **kwargs):
 
     def record(op, original):
         def fill(*a, **k):
-            bound = _signature(original).bind(*a, **k)
-            t = bound.arguments["tensor"]
+            arguments = _bind(original, a, k)
+            t = arguments["tensor"]
             if not isinstance(t, torch.nn.Parameter) or t._base is not None or t.is_meta \
-                    or not t.is_floating_point() or t.device.type != "cpu":
+                    or not t.is_floating_point() or not t.is_cpu:
                 return original(*a, **k)  # scratch tensors and buffers are filled now
-            bound.apply_defaults()
-            made[id(t)] = (t, [(None, op, {key: v for key, v in bound.arguments.items()
+            made[id(t)] = (t, [(None, op, {key: v for key, v in arguments.items()
                                            if key not in ("tensor", "generator")})])
             return t
 
