@@ -275,6 +275,14 @@ def _bind(fn, args, kwargs):
 
 
 @functools.cache
+def _writes(name):
+    """Whether a torch function or Tensor method of this name writes to its first
+    argument (in-place methods end in one underscore; item and attribute assignment)."""
+    return name in ("__setitem__", "__set__") or (
+        name.endswith("_") and not name.startswith("_") and name not in _NOT_WRITES)
+
+
+@functools.cache
 def _mode_type():
     from torch.overrides import TorchFunctionMode
 
@@ -291,8 +299,9 @@ def _mode_type():
             if func in self.originals:
                 return self.rec.init_call(self.originals[func], func, args, kwargs)
             name = getattr(func, "__name__", "")
-            writes = name in ("__setitem__", "__set__") or (
-                name.endswith("_") and not name.startswith("_") and name not in _NOT_WRITES)
+            writes = _writes(name)
+            if not writes and not kwargs:  # a read (size, dim, ...): nothing to record
+                return func(*args)
             where = self.rec.locate(args[0]) if writes and args else None
             if where is not None:
                 self.rec.method_call(where, name, args, kwargs)
