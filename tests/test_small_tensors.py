@@ -225,3 +225,36 @@ def test_reset_methods_taking_arguments():
         assert m.w.detach().numpy().tobytes() == ref.tobytes()
         with pytest.raises(ValueError, match="no recipe for w"):
             ft.init_module_(_NeedsArg(), seed=1)
+
+
+@pytest.mark.parametrize("op, args, kwargs", [
+    ("kaiming_uniform_", (), {"a": 5**0.5}),
+    ("kaiming_uniform_", (0.1, "fan_out"), {}),
+    ("kaiming_normal_", (), {"nonlinearity": "relu", "mode": "fan_in"}),
+    ("uniform_", (-0.5, 0.5), {}),
+    ("normal_", (), {"std": 0.02}),
+    ("trunc_normal_", (0.0, 1.0, -2.0), {"b": 2.0}),
+    ("constant_", (0.5,), {}),
+    ("xavier_uniform_", (), {"gain": 2.0, "generator": None}),
+])
+def test_recorded_call_binds_as_inspect(op, args, kwargs):
+    """The remembered parameter lists bind a call exactly as inspect's bind +
+    apply_defaults."""
+    import inspect
+
+    fn = getattr(torch.nn.init, op)
+    t = torch.empty(4, 4)
+    bound = inspect.signature(fn).bind(t, *args, **kwargs)
+    bound.apply_defaults()
+    assert ft._bind(fn, (t, *args), kwargs) == dict(bound.arguments)
+
+
+@pytest.mark.parametrize("args, kwargs", [
+    ((), {}),  # tensor missing
+    ((torch.empty(2, 2),), {"tensor": torch.empty(2, 2)}),  # given twice
+    ((torch.empty(2, 2), 0.0, 1.0, None, 5), {}),  # too many
+    ((torch.empty(2, 2),), {"low": 0.0}),  # unknown name
+])
+def test_recorded_call_with_bad_arguments_raises_as_the_call(args, kwargs):
+    with pytest.raises(TypeError):
+        ft._bind(torch.nn.init.uniform_, args, kwargs)
