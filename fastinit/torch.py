@@ -461,12 +461,14 @@ def _record_own_init(module, prefix="", initial=None):
         post_order.append(mod)
         stack.extend(mod.children())
     try:
+        keys = [_stock_key(rec, mod) for mod in post_order]  # read outside the mode
         with _RECORD_LOCK, torch.no_grad(), _recording(rec):
-            for mod in reversed(post_order):
+            same = {}  # stock layer key -> its reset's writes, by local name
+            for mod, key in zip(reversed(post_order), reversed(keys), strict=True):
                 reset = _no_arg_method(mod, "reset_parameters") or \
                     _no_arg_method(mod, "_reset_parameters")
                 if reset is not None:
-                    reset()
+                    _reset(rec, mod, reset, key, same)
             stack = [module]
             while stack:
                 mod = stack.pop()
@@ -489,6 +491,54 @@ def _record_own_init(module, prefix="", initial=None):
     if tie is not None:
         tie()
     return rec
+
+
+def _stock_key(rec, mod):
+    """For a torch layer whose reset_parameters writes laws that depend only on the
+    shapes, strides and dtypes of its own parameters (Linear, LayerNorm, Conv*d; not a
+    subclass, nor a reset_parameters from outside torch.nn), each recorded under its own
+    name: a key of those; else None."""
+    torch = _torch()
+    nn = torch.nn
+    kind = type(mod)
+    if kind not in (nn.Linear, nn.LayerNorm, nn.Conv1d, nn.Conv2d, nn.Conv3d) or \
+            "reset_parameters" in mod.__dict__ or mod._buffers or \
+            not getattr(kind.reset_parameters, "__module__", "").startswith("torch.nn."):
+        return None
+    own = tuple(mod._parameters.items())
+    if any(t is not None and id(t) not in rec.names for _, t in own):
+        return None
+    return kind, tuple((local, None if t is None else (tuple(t.shape), t.stride(), t.dtype))
+                       for local, t in own)
+
+
+def _reset(rec, mod, reset, key, same):
+    """mod's reset(), recorded; a stock layer (``key`` from :func:`_stock_key`) like one
+    already recorded gets that one's writes (the same laws under its own names) without
+    running it again."""
+    if key is None:
+        return reset()
+    if key in same:
+        for local, op, kwargs in same[key]:
+            rec.record((rec.names[id(mod._parameters[local])], None), op, kwargs)
+        return None
+    local_of = {rec.names[id(t)]: local for local, t in mod._parameters.items()
+                if t is not None}
+    writes, record = [], rec.record
+
+    def capture(where, op, kwargs):
+        writes.append((where, op, kwargs))
+        return record(where, op, kwargs)
+
+    rec.record = capture
+    try:
+        reset()
+    finally:
+        del rec.record  # the class's method again
+    if all(view is None and name in local_of and op in _RANDOM + _DETERMINISTIC
+           for (name, view), op, _ in writes):
+        same[key] = [(local_of[name], op, kwargs) for (name, _), op, kwargs in writes]
+    return None
 
 
 def _write(arr, op, kwargs, seed):

@@ -258,3 +258,51 @@ def test_recorded_call_binds_as_inspect(op, args, kwargs):
 def test_recorded_call_with_bad_arguments_raises_as_the_call(args, kwargs):
     with pytest.raises(TypeError):
         ft._bind(torch.nn.init.uniform_, args, kwargs)
+
+
+class _MyLinear(torch.nn.Linear):  # not a stock layer: its reset is always run
+    pass
+
+
+class _MyConv(torch.nn.Conv2d):
+    pass
+
+
+class _MyNorm(torch.nn.LayerNorm):
+    pass
+
+
+def _layers(linear, conv, norm):
+    torch.manual_seed(0)
+    mods = []
+    for k in range(3):
+        mods += [linear(8, 8), linear(8, 5 + k), linear(5 + k, 8, bias=False), norm(8),
+                 norm(8, elementwise_affine=False), norm(8, bias=False), conv(3, 4, 3),
+                 conv(3, 4, 3, bias=False)]
+    mods.append(conv(3, 4, 3).to(memory_format=torch.channels_last))
+    return torch.nn.ModuleList(mods)
+
+
+@pytest.mark.parametrize("way", ["init_module_", "build", "materialize_"])
+def test_stock_layers_recorded_once_get_each_its_own_law(way):
+    """Stock Linear/LayerNorm/Conv layers of one shape share one recording of their
+    reset; the values equal those of subclasses, whose reset runs for every layer."""
+    def make(kinds):
+        if way == "build":
+            return ft.build(_layers, *kinds, seed=3)
+        if way == "materialize_":
+            with torch.device("meta"):
+                model = _layers(*kinds)
+            return ft.materialize_(model, seed=3)
+        return ft.init_module_(_layers(*kinds), seed=3)
+
+    stock = make((torch.nn.Linear, torch.nn.Conv2d, torch.nn.LayerNorm))
+    mine = make((_MyLinear, _MyConv, _MyNorm))
+    stock_params = dict(stock.named_parameters())
+    assert stock_params.keys() == dict(mine.named_parameters()).keys()
+    for name, p in mine.named_parameters():
+        assert torch.equal(stock_params[name], p), name
+    w = np.empty((5, 8), np.float32)  # one of them by hand: layer 1 of group 0
+    fi.kaiming_uniform_(w, a=math.sqrt(5), seed=ft.param_seed(3, "1.weight"))
+    assert w.tobytes() == stock_params["1.weight"].detach().numpy().tobytes()
+    assert torch.equal(stock_params["3.weight"], torch.ones(8))
