@@ -166,8 +166,9 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
     if nonlinearity in _LINEAR:
         return 1
     name = _ALIASES.get(nonlinearity, nonlinearity)
-    known = sorted(_activations.REGISTRY) + sorted(_activations.ALIASES) + sorted(_ALIASES)
-    if name not in known:
+    if name not in _activations.REGISTRY and name not in _activations.ALIASES \
+            and name not in _ALIASES:
+        known = sorted(_activations.REGISTRY) + sorted(_activations.ALIASES) + sorted(_ALIASES)
         raise ValueError(f"Unsupported nonlinearity {nonlinearity!r}: expected one of "
                          f"{', '.join(known + list(_LINEAR))}")
     if not _activations.takes_param(name):

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import math
 import threading
+from collections.abc import Mapping
 
 import ml_dtypes
 import numpy as np
@@ -65,9 +67,12 @@ def _prepare(shape, size_name, dtype, out, default_dtype, device=None):
     """Resolve (shape, dtype, out) the way numpy does: out fixes dtype and shape.  A CUDA
     out (CuPy array, torch CUDA tensor, CUDA DLPack buffer) or device="cuda[:N]" selects
     the CUDA backend: out then comes back as a backends.cuda.DeviceOut."""
+    shape = None if shape is None else check_shape(shape, size_name)
+    if type(out) is np.ndarray and device is None:  # a host array: no CUDA look-ups
+        dtype = _fill_dtype(dtype, out, default_dtype)
+        return shape, dtype, check_out(out, dtype, shape)
     from .backends import cuda
 
-    shape = None if shape is None else check_shape(shape, size_name)
     on_cuda = isinstance(out, cuda.DeviceOut) or cuda.is_cuda_array(out)
     if device is not None and str(device) != "cpu":
         cuda.device_index(device)  # the spelling, before anything else
@@ -81,14 +86,8 @@ def _prepare(shape, size_name, dtype, out, default_dtype, device=None):
             torch_out = out
             check_torch_view(out, "out")
         out = cuda.wrap_out(out)
-    dtype_name = "dtype"
-    if dtype is None and isinstance(out, np.ndarray | cuda.DeviceOut):
-        dtype, dtype_name = out.dtype, "out.dtype"
-    elif dtype is None:
-        dtype = default_dtype
-    # raw words come from random_bits / Generator.bits only; every other fill is float
-    dtype = (np.dtype(np.uint32) if default_dtype == np.uint32
-             else check_float_dtype(dtype, dtype_name))
+    dtype = _fill_dtype(dtype, out if isinstance(out, np.ndarray | cuda.DeviceOut) else None,
+                        default_dtype)
     if on_cuda:
         if out.dtype != dtype:
             raise TypeError(f"out must have dtype {dtype.name}, got {out.dtype.name}")
@@ -105,6 +104,20 @@ def _prepare(shape, size_name, dtype, out, default_dtype, device=None):
             raise ValueError("shape is required without out")
         out = cuda.new_out(shape, dtype, device)
     return shape, dtype, out
+
+
+_UINT32 = np.dtype(np.uint32)
+
+
+def _fill_dtype(dtype, out, default_dtype):
+    """The dtype of a fill: ``dtype``, else out's (a numpy array or DeviceOut, or None),
+    else the default; raw words (random_bits) are uint32, every other fill a float."""
+    dtype_name = "dtype"
+    if dtype is None and out is not None:
+        dtype, dtype_name = out.dtype, "out.dtype"
+    elif dtype is None:
+        dtype = default_dtype
+    return _UINT32 if default_dtype == np.uint32 else check_float_dtype(dtype, dtype_name)
 
 
 _BOX: contextvars.ContextVar = contextvars.ContextVar("fastinit_shard_box", default=None)
@@ -216,12 +229,12 @@ def _box_runs(out, global_shape, offsets):
         yield out[idx], start
 
 
-def _run(dist, dtype, shape, out, seed, stream, offset, a=0.0, b=0.0, lo=0.0, hi=0.0,
-         pa=0.0, pd=0.0):
-    """Check the index range, allocate if needed, and fill (the box of the enclosing
-    :func:`shard` block, if any)."""
-    from .backends import cuda
+_NO_CONSTS = (0.0,) * 6
 
+
+def _run(dist, dtype, shape, out, seed, stream, offset, consts=_NO_CONSTS):
+    """Check the index range, allocate if needed, and fill (the box of the enclosing
+    :func:`shard` block, if any) with the law's constants ``consts`` (:class:`_Law`)."""
     seed = check_u64(seed, "seed")
     stream = check_u64(stream, "stream")
     offset = check_u64(offset, "offset")
@@ -233,8 +246,13 @@ def _run(dist, dtype, shape, out, seed, stream, offset, a=0.0, b=0.0, lo=0.0, hi
     total = out.size if box is None else math.prod(box[0])
     if offset + total > U64_LIMIT:
         raise ValueError(f"offset + size must be <= 2**64, got {offset} + {total}")
-    if isinstance(out, cuda.DeviceOut):
-        return _run_cuda(dist, out, offset, (seed, stream, a, b, lo, hi, pa, pd))
+    if type(out) is not np.ndarray:  # a backends.cuda.DeviceOut
+        return _run_cuda(dist, out, offset, (seed, stream, *consts))
+    if box is None and out.flags.c_contiguous:  # one run: what _coalesce makes of it
+        if total:
+            _core.fill(dist, DTYPE_CODES[dtype], (seed, stream, *consts), offset,
+                       out, (total,), (out.itemsize,), (1,), _LOCAL.threads)
+        return out
     if box is None:
         start, index_steps = 0, _row_major_steps(out.shape)
     else:
@@ -244,12 +262,24 @@ def _run(dist, dtype, shape, out, seed, stream, offset, a=0.0, b=0.0, lo=0.0, hi
     if out.size == 0:
         return out
     dims, steps, isteps = _coalesce(out, index_steps)
-    _core.fill(dist, DTYPE_CODES[dtype], (seed, stream, a, b, lo, hi, pa, pd), offset + start,
-               out, dims, steps, isteps, getattr(_LOCAL, "threads", 0))
+    _core.fill(dist, DTYPE_CODES[dtype], (seed, stream, *consts), offset + start,
+               out, dims, steps, isteps, _LOCAL.threads)
     return out
 
 
-_LOCAL = threading.local()
+class _Local(threading.local):
+    threads = 0  # OpenMP threads of this Python thread's CPU fills (0: set_num_threads)
+
+
+_LOCAL = _Local()
+
+
+def fill_out(dist, out, law, seed, stream, offset=0):
+    """What uniform/normal/truncated_normal do after their argument checks, for callers
+    that made them already: ``out`` from _variance.as_out (or a new array), ``law`` from
+    the matching _*_params for out.dtype (seed, stream and the index range are checked
+    here, as in the public functions)."""
+    return _run(dist, out.dtype, None, out, seed, stream, offset, law.consts)
 
 
 @contextlib.contextmanager
@@ -257,7 +287,7 @@ def fill_threads(n: int):
     """CPU fills started by this Python thread use ``n`` OpenMP threads inside the block
     (workers that each fill their own buffer: 1); the bits never depend on it."""
     n = check_int(n, "n", 1, 1 << 31)
-    previous = getattr(_LOCAL, "threads", 0)
+    previous = _LOCAL.threads
     _LOCAL.threads = n
     try:
         yield
@@ -312,12 +342,57 @@ _LIMITS = {dt: (float(ml_dtypes.finfo(dt).max), float(ml_dtypes.finfo(dt).max), 
            for dt in FLOAT_DTYPES}
 
 
+_sign = functools.partial(math.copysign, 1.0)
+_CONST_NAMES = ("a", "b", "lo", "hi", "pa", "pd")
+
+
+class _Law(Mapping):
+    """The constants of a law in kernels/fi_dist.h's fi_params: a read-only mapping by
+    name (absent ones are 0) and ``consts``, the tuple (a, b, lo, hi, pa, pd)."""
+
+    __slots__ = ("_named", "consts")
+
+    def __init__(self, **named):
+        self._named = named
+        self.consts = tuple(named.get(k, 0.0) for k in _CONST_NAMES)
+
+    def __getitem__(self, key):
+        return self._named[key]
+
+    def __iter__(self):
+        return iter(self._named)
+
+    def __len__(self):
+        return len(self._named)
+
+
+def _memo(law):
+    """law(*floats, dtype) remembered per argument tuple (the sign of a zero included, as
+    it reaches the bits); calls that raise are not remembered."""
+    cache = {}
+
+    @functools.wraps(law)
+    def memo(*args):
+        key = args if 0.0 not in args[:-1] else args + tuple(map(_sign, args[:-1]))
+        hit = cache.get(key)
+        if hit is None:
+            hit = law(*args)
+            if len(cache) < 4096:
+                cache[key] = hit
+        return hit
+
+    return memo
+
+
 def _uniform_params(low, high, dtype):
     """Uniform on [low, high): the span high - low must be finite in float64 and both
     bounds inside dtype's finite range.  A float32 span beyond float's range (e.g.
     [-3e38, 3e38)) is formed in double by the kernel (kernels/fi_dist.h)."""
-    low = check_real(low, "low")
-    high = check_real(high, "high")
+    return _uniform_law(check_real(low, "low"), check_real(high, "high"), dtype)
+
+
+@_memo
+def _uniform_law(low, high, dtype):
     if not low <= high:
         raise ValueError(f"low must be <= high, got low={low}, high={high}")
     span = high - low
@@ -328,35 +403,40 @@ def _uniform_params(low, high, dtype):
         raise ValueError(f"low={low}, high={high} reach beyond the finite range of "
                          f"{dtype.name} (+-{top:g})")
     if low == high:
-        return dict(a=low, b=0.0, lo=low, hi=low)
+        return _Law(a=low, b=0.0, lo=low, hi=low)
     lo, hi = _inner_bounds(low, high, dtype, open_high=True)
     if lo > hi:
         raise ValueError(f"[low, high) = [{low}, {high}) holds no {dtype.name} value")
-    return dict(a=low, b=span, lo=lo, hi=hi)
+    return _Law(a=low, b=span, lo=lo, hi=hi)
 
 
 def _normal_params(loc, scale, dtype=_FLOAT64):
     """Normal N(loc, scale^2): every value loc + scale z, |z| <= zmax, must be finite in
     dtype, i.e. |loc| + zmax scale <= its largest value."""
-    loc = check_real(loc, "loc")
-    scale = check_real(scale, "scale")
+    return _normal_law(check_real(loc, "loc"), check_real(scale, "scale"), dtype)
+
+
+@_memo
+def _normal_law(loc, scale, dtype):
     if scale < 0:
         raise ValueError(f"scale must be >= 0, got {scale}")
     top, _, zmax = _LIMITS[dtype]
     if abs(loc) + zmax * scale > top:
         raise ValueError(f"loc={loc}, scale={scale} give values up to |loc| + {zmax} scale, "
                          f"beyond the largest {dtype.name} ({top:g})")
-    return dict(a=loc, b=scale)
+    return _Law(a=loc, b=scale)
 
 
 def _truncnormal_params(loc, scale, a, b, dtype):
     """Truncated normal: the values it can reach, [a, b] within loc +- zmax scale, must lie
     in dtype's finite range, and loc + scale z must stay finite in the working precision
     for the z in [alpha, beta]."""
-    loc = check_real(loc, "loc")
-    scale = check_real(scale, "scale")
-    a = check_real(a, "a")
-    b = check_real(b, "b")
+    return _truncnormal_law(check_real(loc, "loc"), check_real(scale, "scale"),
+                            check_real(a, "a"), check_real(b, "b"), dtype)
+
+
+@_memo
+def _truncnormal_law(loc, scale, a, b, dtype):
     if not scale > 0:
         raise ValueError(f"scale must be > 0, got {scale}")
     if not a < b:
@@ -380,7 +460,7 @@ def _truncnormal_params(loc, scale, a, b, dtype):
     lo, hi = _inner_bounds(a, b, dtype, open_high=False)
     if lo > hi:
         raise ValueError(f"[a, b] = [{a}, {b}] holds no {dtype.name} value")
-    return dict(a=loc, b=sign * scale, lo=lo, hi=hi, pa=pa, pd=pd)
+    return _Law(a=loc, b=sign * scale, lo=lo, hi=hi, pa=pa, pd=pd)
 
 
 # ---- public stateless functions ----
@@ -427,7 +507,7 @@ def uniform(shape, low=0.0, high=1.0, *, seed, stream=0, offset=0, dtype=None, o
     """
     shape, dtype, out = _prepare(shape, "shape", dtype, out, np.float32, device)
     return _run(DIST_UNIFORM, dtype, shape, out, seed, stream, offset,
-                **_uniform_params(low, high, dtype))
+                _uniform_params(low, high, dtype).consts)
 
 
 def normal(shape, mean=0.0, std=1.0, *, seed, stream=0, offset=0, dtype=None, out=None,
@@ -442,7 +522,7 @@ def normal(shape, mean=0.0, std=1.0, *, seed, stream=0, offset=0, dtype=None, ou
     """
     shape, dtype, out = _prepare(shape, "shape", dtype, out, np.float32, device)
     return _run(DIST_NORMAL, dtype, shape, out, seed, stream, offset,
-                **_normal_params(mean, std, dtype))
+                _normal_params(mean, std, dtype).consts)
 
 
 def truncated_normal(shape, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed, stream=0, offset=0,
@@ -459,7 +539,7 @@ def truncated_normal(shape, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed, stream=0,
     """
     shape, dtype, out = _prepare(shape, "shape", dtype, out, np.float32, device)
     return _run(DIST_TRUNCNORMAL, dtype, shape, out, seed, stream, offset,
-                **_truncnormal_params(mean, std, a, b, dtype))
+                _truncnormal_params(mean, std, a, b, dtype).consts)
 
 
 def random_bits(shape, *, seed, stream=0, offset=0, out=None, device=None):

@@ -3,6 +3,7 @@ TypeError naming the argument, before anything is written."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import numbers
@@ -14,6 +15,7 @@ import numpy as np
 BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
 FLOAT_DTYPES = (np.dtype(np.float16), BFLOAT16, np.dtype(np.float32), np.dtype(np.float64))
 # codes of kernels/fill_cpu.h
+_FLOAT_SET = frozenset(FLOAT_DTYPES)
 DTYPE_CODES = {np.dtype(np.uint32): 0, np.dtype(np.float16): 1, BFLOAT16: 2,
                np.dtype(np.float32): 3, np.dtype(np.float64): 4}
 U64_LIMIT = 1 << 64
@@ -21,6 +23,8 @@ U64_LIMIT = 1 << 64
 
 def check_u64(value, name: str) -> int:
     """An integer in [0, 2**64)."""
+    if type(value) is int and 0 <= value < U64_LIMIT:  # the common case, checked cheaply
+        return value
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer in [0, 2**64), got {type(value).__name__}")
     value = int(value)
@@ -130,6 +134,8 @@ def check_shape(size, name: str = "size") -> tuple[int, ...]:
 
 def check_float_dtype(dtype, name: str = "dtype") -> np.dtype:
     """One of float16, bfloat16, float32, float64."""
+    if isinstance(dtype, np.dtype) and dtype in _FLOAT_SET:  # already one of them
+        return dtype
     try:
         dt = BFLOAT16 if dtype in ("bfloat16", "bf16") else np.dtype(dtype)
     except TypeError:
@@ -145,6 +151,8 @@ def check_float_dtype(dtype, name: str = "dtype") -> np.dtype:
 
 def check_real(value, name: str, *, allow_nan: bool = False) -> float:
     """A finite real scalar."""
+    if type(value) is float and math.isfinite(value):  # the common case, checked cheaply
+        return value
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         if isinstance(value, np.ndarray) and value.ndim == 0:
             return check_real(value.item(), name)
@@ -155,6 +163,7 @@ def check_real(value, name: str, *, allow_nan: bool = False) -> float:
     return value
 
 
+@functools.cache
 def value_max(dtype) -> float:
     """The largest finite value of a float (or complex) dtype."""
     return float(ml_dtypes.finfo(dtype).max)
@@ -166,7 +175,10 @@ def check_fill_value(value, dtype, name: str, *, allow_nonfinite: bool = False):
     within an integer dtype's range after numpy's truncation toward zero.
     ``allow_nonfinite`` also takes nan and +-inf for float and complex dtypes, which hold
     them exactly (torch's ``constant_`` and jax's ``constant`` do)."""
-    dt = np.dtype(dtype)
+    dt = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
+    if type(value) in (int, float) and dt in _FLOAT_SET and math.isfinite(value) \
+            and abs(value) <= value_max(dt):  # the common case, checked cheaply
+        return value
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value.item()
     if isinstance(value, bool | np.bool_):
@@ -219,7 +231,7 @@ def check_no_overlap(arr: np.ndarray, name: str) -> None:
     (itemsize + sum |stride| (length - 1)).  Every slice, transpose or reversal of a
     non-overlapping array passes; only views whose axes interleave in memory (possible
     with as_strided alone) are rejected although they might not overlap."""
-    if arr.size == 0:
+    if arr.size == 0 or arr.flags.c_contiguous:  # row-major strides never overlap
         return
     span = arr.itemsize
     axes = zip(arr.strides, arr.shape, strict=True)

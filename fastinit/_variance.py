@@ -15,6 +15,7 @@ sqrt(fan_in * fan_out), drawn as
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import threading
@@ -92,6 +93,8 @@ def _is_torch(tensor) -> bool:
 def check_torch_view(tensor, name: str) -> None:
     """Reject a lazily negated or conjugated torch view (``is_neg()``, ``is_conj()``): its
     memory holds the values un-negated, so a fill would read back negated."""
+    if not (tensor.is_neg() or tensor.is_conj()):
+        return
     for bit, what, undo in (("is_neg", "negative", "resolve_neg"),
                             ("is_conj", "conjugate", "resolve_conj")):
         if getattr(tensor, bit)():
@@ -128,11 +131,16 @@ def as_out(tensor, name: str = "tensor", *, float_only: bool = True,
     backends.cuda.DeviceOut (filled by the CUDA kernels).  This is where torch tensors
     become writeable: :func:`check_torch_view` first, :func:`mark_torch_written` once
     every check passed."""
-    from .backends import cuda
-
+    if type(tensor) is np.ndarray:  # no DLPack, no CUDA look-ups
+        return _checked(tensor, name, float_only, complex_ok, None)
     is_torch = _is_torch(tensor)
     if is_torch:
         check_torch_view(tensor, name)
+        if type(tensor).__name__ in _PLAIN_TORCH and tensor.is_cpu:
+            return _checked(_torch_cpu_array(tensor, name), name, float_only, complex_ok,
+                            tensor)
+    from .backends import cuda
+
     if cuda.is_cuda_array(tensor):
         if not device_ok:
             raise TypeError(
@@ -148,25 +156,52 @@ def as_out(tensor, name: str = "tensor", *, float_only: bool = True,
     if isinstance(tensor, np.ndarray):
         arr = tensor
     elif hasattr(tensor, "__dlpack__"):
-        if getattr(tensor, "requires_grad", False):
-            raise ValueError(
-                f"{name} requires grad: fill it under torch.no_grad() on tensor.detach()"
-            )
-        try:
-            arr = _from_dlpack(tensor)
-        except (BufferError, TypeError, RuntimeError) as exc:
-            raise TypeError(f"{name} could not be shared through DLPack: {exc}") from exc
+        _check_no_grad(tensor, name)
+        arr = _dlpack_array(tensor, name)
     else:
         raise TypeError(
             f"{name} must be a numpy array or a DLPack tensor, got {type(tensor).__name__}"
         )
+    return _checked(arr, name, float_only, complex_ok, tensor if is_torch else None)
+
+
+_PLAIN_TORCH = ("Tensor", "Parameter")  # torch classes whose .numpy() shares the memory
+
+
+def _torch_cpu_array(tensor, name: str) -> np.ndarray:
+    """The numpy array sharing a plain torch CPU tensor's memory: ``.numpy()`` (cheaper
+    than DLPack), DLPack for the dtypes numpy lacks (bfloat16); the same errors as
+    DLPack's path."""
+    _check_no_grad(tensor, name)
+    try:
+        return tensor.numpy()
+    except (TypeError, RuntimeError):
+        return _dlpack_array(tensor, name)
+
+
+def _check_no_grad(tensor, name: str) -> None:
+    if getattr(tensor, "requires_grad", False):
+        raise ValueError(
+            f"{name} requires grad: fill it under torch.no_grad() on tensor.detach()"
+        )
+
+
+def _dlpack_array(tensor, name: str) -> np.ndarray:
+    try:
+        return _from_dlpack(tensor)
+    except (BufferError, TypeError, RuntimeError) as exc:
+        raise TypeError(f"{name} could not be shared through DLPack: {exc}") from exc
+
+
+def _checked(arr, name, float_only, complex_ok, torch_tensor):
+    """as_out's checks of the shared array; the version bump of ``torch_tensor`` last."""
     if float_only and not (complex_ok and arr.dtype in (np.complex64, np.complex128)):
         check_float_dtype(arr.dtype, f"{name}.dtype")
     if not arr.flags.writeable:
         raise ValueError(f"{name} must be writeable, got a read-only array")
     check_no_overlap(arr, name)
-    if is_torch:
-        mark_torch_written(tensor)
+    if torch_tensor is not None:
+        mark_torch_written(torch_tensor)
     return arr
 
 
@@ -208,6 +243,7 @@ def check_normal_fits(mean: float, std: float, dtype, names: str) -> None:
                          f"std={std:g}")
 
 
+@functools.cache
 def std_max(distribution: str, dtype) -> float:
     """The largest std whose zero-mean draws of ``distribution`` (:func:`fill_std`) are
     all finite in ``dtype``: they lie within k std, k = sqrt(3) (uniform),
@@ -255,19 +291,21 @@ def scaled_std(value, name: str, mode: str, fans, distribution: str, dtype,
 
 def fill_std(out: np.ndarray, std: float, distribution: str, seed: int, stream: int,
              offset: int = 0) -> np.ndarray:
-    """Fill ``out`` with zero-mean draws of standard deviation ``std`` (after truncation
-    for "truncated_normal")."""
+    """Fill ``out`` (from :func:`as_out`, or a new array) with zero-mean draws of
+    standard deviation ``std`` (:func:`scaled_std`; after truncation for
+    "truncated_normal")."""
+    dtype = out.dtype
     if distribution == "uniform":
         limit = math.sqrt(3.0) * std
-        return g.uniform(None, -limit, limit, seed=seed, stream=stream, offset=offset,
-                         out=out)
-    if distribution == "normal":
-        return g.normal(None, 0.0, std, seed=seed, stream=stream, offset=offset, out=out)
-    if distribution == "truncated_normal":
+        law, dist = g._uniform_params(-limit, limit, dtype), g.DIST_UNIFORM
+    elif distribution == "normal":
+        law, dist = g._normal_params(0.0, std, dtype), g.DIST_NORMAL
+    elif distribution == "truncated_normal":
         if std == 0:
             out[...] = 0
             return out
         s = std / TRUNC_STD_2SIGMA
-        return g.truncated_normal(None, 0.0, s, -2.0 * s, 2.0 * s, seed=seed, stream=stream,
-                                  offset=offset, out=out)
-    raise ValueError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
+        law, dist = g._truncnormal_params(0.0, s, -2.0 * s, 2.0 * s, dtype), g.DIST_TRUNCNORMAL
+    else:
+        raise ValueError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
+    return g.fill_out(dist, out, law, seed, stream, offset)

@@ -21,6 +21,8 @@ dtype, orthogonal works in float16/bfloat16, and ``sparse_``'s mask follows the 
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import numbers
 import sys
@@ -93,7 +95,12 @@ def _new(shape, dtype, name="shape"):
 
 
 def _fans(arr, layout="torch"):
-    return compute_fans(g.logical_shape(arr.shape), layout=layout)
+    return _layout_fans(g.logical_shape(arr.shape), layout)
+
+
+@functools.lru_cache(maxsize=4096)
+def _layout_fans(shape, layout):
+    return compute_fans(shape, layout=layout)
 
 
 def _check_mode(mode):
@@ -123,9 +130,9 @@ def uniform_(tensor, a=0.0, b=1.0, *, seed=None, generator=None):
         m = value_max(out.dtype)
         raise ValueError(f"a and b must lie in {out.dtype.name}'s range [-{m:g}, {m:g}] with "
                          f"b - a <= {work_max(out.dtype):g}, got a={a:g}, b={b:g}")
-    g._uniform_params(a, b, out.dtype)
+    law = g._uniform_params(a, b, out.dtype)
     seed, stream = resolve_rng(seed, generator)
-    g.uniform(None, a, b, seed=seed, stream=stream, out=out)
+    g.fill_out(g.DIST_UNIFORM, out, law, seed, stream)
     return tensor
 
 
@@ -134,8 +141,9 @@ def normal_(tensor, mean=0.0, std=1.0, *, seed=None, generator=None):
     finite in the dtype."""
     out = as_out(tensor, device_ok=True)
     mean, std = _check_normal(mean, std, out.dtype)
+    law = g._normal_params(mean, std, out.dtype)
     seed, stream = resolve_rng(seed, generator)
-    g.normal(None, mean, std, seed=seed, stream=stream, out=out)
+    g.fill_out(g.DIST_NORMAL, out, law, seed, stream)
     return tensor
 
 
@@ -160,12 +168,12 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed=None, genera
             f"[-{m:g}, {m:g}]"
         )
     try:
-        g._truncnormal_params(mean, std, a, b, out.dtype)
+        law = g._truncnormal_params(mean, std, a, b, out.dtype)
     except ValueError as exc:
         raise ValueError(f"trunc_normal_(mean={mean:g}, std={std:g}, a={a:g}, b={b:g}): "
                          f"{exc}") from None
     seed, stream = resolve_rng(seed, generator)
-    g.truncated_normal(None, mean, std, a, b, seed=seed, stream=stream, out=out)
+    g.fill_out(g.DIST_TRUNCNORMAL, out, law, seed, stream)
     return tensor
 
 
@@ -244,9 +252,25 @@ def _xavier_law(gain=1.0):
 A_MAX = math.sqrt(sys.float_info.max)  # the largest |a| whose a**2 is finite
 
 
+_KAIMING_LAWS: dict = {}  # (type(a), a, mode, nonlinearity) -> a law that passed the checks
+
+
 def _kaiming_law(a=0, mode="fan_in", nonlinearity="leaky_relu"):
     """(name, gain, True, mode) of kaiming: a, torch's negative slope, is finite with a**2
     finite (|a| < A_MAX) whenever it is a number."""
+    key = (type(a), a, type(mode), mode, type(nonlinearity), nonlinearity)
+    try:
+        return _KAIMING_LAWS[key]
+    except (KeyError, TypeError):  # new, or unhashable (an array a)
+        pass
+    law = _checked_kaiming_law(a, mode, nonlinearity)
+    if len(_KAIMING_LAWS) < 4096:
+        with contextlib.suppress(TypeError):
+            _KAIMING_LAWS[key] = law
+    return law
+
+
+def _checked_kaiming_law(a, mode, nonlinearity):
     mode = _check_mode(mode)
     if isinstance(a, numbers.Number | np.ndarray):
         if isinstance(a, numbers.Real) and not isinstance(a, bool | np.bool_) \

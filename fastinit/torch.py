@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import functools
+import heapq
 import inspect
 import sys
 import threading
@@ -61,7 +62,7 @@ def _wrap(fill):
             raise TypeError(f"tensor must be a torch.Tensor, got {type(tensor).__name__}")
         if tensor.is_meta:
             return tensor
-        if tensor.device.type != "cpu":
+        if not tensor.is_cpu:
             raise ValueError(
                 f"tensor is on {tensor.device}; the CPU path fills CPU tensors (use "
                 "materialize_(module, device=...) to place an initialized model on a device)"
@@ -191,10 +192,9 @@ class _Recorder:
 
     def init_call(self, op, original, args, kwargs):
         """A torch.nn.init function: recorded for the module's tensors, else torch's."""
-        bound = _signature(original).bind(*args, **kwargs)
-        bound.apply_defaults()
-        tensor = bound.arguments.get("tensor")
-        law = {k: v for k, v in bound.arguments.items() if k not in ("tensor", "generator")}
+        arguments = _bind(original, args, kwargs)
+        tensor = arguments.get("tensor")
+        law = {k: v for k, v in arguments.items() if k not in ("tensor", "generator")}
         where = self.locate(tensor)
         if where is None:
             if op in _RANDOM and isinstance(tensor, _torch().Tensor):
@@ -250,6 +250,39 @@ def _signature(fn):
 
 
 @functools.cache
+def _parameter_lists(fn):
+    """(plain, positional names, all names, defaults) of fn's signature; plain: no
+    positional-only, *args or **kwargs parameters."""
+    params = _signature(fn).parameters.values()
+    plain = all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in params)
+    positional = tuple(p.name for p in params if p.kind == p.POSITIONAL_OR_KEYWORD)
+    defaults = {p.name: p.default for p in params if p.default is not p.empty}
+    return plain, positional, frozenset(p.name for p in params), defaults
+
+
+def _bind(fn, args, kwargs):
+    """{name: value} of every parameter of fn for the call fn(*args, **kwargs), defaults
+    applied, as inspect's bind + apply_defaults (which raises the call's TypeError)."""
+    plain, positional, names, defaults = _parameter_lists(fn)
+    if plain and len(args) <= len(positional) and kwargs.keys() <= names \
+            and not kwargs.keys() & set(positional[:len(args)]):
+        arguments = {**defaults, **dict(zip(positional, args, strict=False)), **kwargs}
+        if len(arguments) == len(names):  # every parameter has a value
+            return arguments
+    bound = _signature(fn).bind(*args, **kwargs)
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
+@functools.cache
+def _writes(name):
+    """Whether a torch function or Tensor method of this name writes to its first
+    argument (in-place methods end in one underscore; item and attribute assignment)."""
+    return name in ("__setitem__", "__set__") or (
+        name.endswith("_") and not name.startswith("_") and name not in _NOT_WRITES)
+
+
+@functools.cache
 def _mode_type():
     from torch.overrides import TorchFunctionMode
 
@@ -266,8 +299,9 @@ def _mode_type():
             if func in self.originals:
                 return self.rec.init_call(self.originals[func], func, args, kwargs)
             name = getattr(func, "__name__", "")
-            writes = name in ("__setitem__", "__set__") or (
-                name.endswith("_") and not name.startswith("_") and name not in _NOT_WRITES)
+            writes = _writes(name)
+            if not writes and not kwargs:  # a read (size, dim, ...): nothing to record
+                return func(*args)
             where = self.rec.locate(args[0]) if writes and args else None
             if where is not None:
                 self.rec.method_call(where, name, args, kwargs)
@@ -303,16 +337,19 @@ def _init_functions_replaced(replacement):
 
     known = [sys.modules[m] for m in (*_INIT_MODULES, "transformers.initialization")
              if m in sys.modules]
+    by_id = {id(f): f for f in originals}
     try:
         for ns in bindings(known):
             for key, fn in list(ns.items()):
-                if any(fn is f for f in originals) and originals[fn] == key:
+                if id(fn) in by_id and by_id[id(fn)] is fn and originals[fn] == key:
                     new = replacement(key, fn)
                     back[id(new)] = (new, fn)
                     ns[key] = new
         yield originals
     finally:
         for ns in bindings(list(sys.modules.values())):
+            if back.keys().isdisjoint(map(id, ns.values())):  # the common case, in C
+                continue
             for key, fn in list(ns.items()):
                 if id(fn) in back and back[id(fn)][0] is fn:
                     ns[key] = back[id(fn)][1]
@@ -336,13 +373,40 @@ def _no_arg_method(obj, name):
     fn = getattr(obj, name, None)
     if not callable(fn):
         return None
+    func = getattr(fn, "__func__", None)  # a bound method: its function's answer, kept
+    if func is not None and getattr(fn, "__self__", None) is obj:
+        try:
+            return fn if _callable_with_self_only(func) else None
+        except TypeError:  # an unhashable function object
+            pass
+    return fn if _no_required_params(fn) else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _callable_with_self_only(func):
+    """Whether func(self) binds: what inspect.signature of the bound method tells."""
     try:
-        params = inspect.signature(fn).parameters.values()
+        params = list(inspect.signature(func).parameters.values())
     except (TypeError, ValueError):
-        return None
-    ok = all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-             for p in params)
-    return fn if ok else None
+        return False
+    if params and params[0].kind == params[0].VAR_POSITIONAL:
+        return _no_required(params)
+    if params and params[0].kind in (params[0].POSITIONAL_ONLY,
+                                     params[0].POSITIONAL_OR_KEYWORD):
+        return _no_required(params[1:])
+    return False
+
+
+def _no_required_params(fn):
+    try:
+        return _no_required(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+
+
+def _no_required(params):
+    return all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+               for p in params)
 
 
 def _global_stand_ins(module):
@@ -397,12 +461,14 @@ def _record_own_init(module, prefix="", initial=None):
         post_order.append(mod)
         stack.extend(mod.children())
     try:
+        keys = [_stock_key(rec, mod) for mod in post_order]  # read outside the mode
         with _RECORD_LOCK, torch.no_grad(), _recording(rec):
-            for mod in reversed(post_order):
+            same = {}  # stock layer key -> its reset's writes, by local name
+            for mod, key in zip(reversed(post_order), reversed(keys), strict=True):
                 reset = _no_arg_method(mod, "reset_parameters") or \
                     _no_arg_method(mod, "_reset_parameters")
                 if reset is not None:
-                    reset()
+                    _reset(rec, mod, reset, key, same)
             stack = [module]
             while stack:
                 mod = stack.pop()
@@ -425,6 +491,54 @@ def _record_own_init(module, prefix="", initial=None):
     if tie is not None:
         tie()
     return rec
+
+
+def _stock_key(rec, mod):
+    """For a torch layer whose reset_parameters writes laws that depend only on the
+    shapes, strides and dtypes of its own parameters (Linear, LayerNorm, Conv*d; not a
+    subclass, nor a reset_parameters from outside torch.nn), each recorded under its own
+    name: a key of those; else None."""
+    torch = _torch()
+    nn = torch.nn
+    kind = type(mod)
+    if kind not in (nn.Linear, nn.LayerNorm, nn.Conv1d, nn.Conv2d, nn.Conv3d) or \
+            "reset_parameters" in mod.__dict__ or mod._buffers or \
+            not getattr(kind.reset_parameters, "__module__", "").startswith("torch.nn."):
+        return None
+    own = tuple(mod._parameters.items())
+    if any(t is not None and id(t) not in rec.names for _, t in own):
+        return None
+    return kind, tuple((local, None if t is None else (tuple(t.shape), t.stride(), t.dtype))
+                       for local, t in own)
+
+
+def _reset(rec, mod, reset, key, same):
+    """mod's reset(), recorded; a stock layer (``key`` from :func:`_stock_key`) like one
+    already recorded gets that one's writes (the same laws under its own names) without
+    running it again."""
+    if key is None:
+        return reset()
+    if key in same:
+        for local, op, kwargs in same[key]:
+            rec.record((rec.names[id(mod._parameters[local])], None), op, kwargs)
+        return None
+    local_of = {rec.names[id(t)]: local for local, t in mod._parameters.items()
+                if t is not None}
+    writes, record = [], rec.record
+
+    def capture(where, op, kwargs):
+        writes.append((where, op, kwargs))
+        return record(where, op, kwargs)
+
+    rec.record = capture
+    try:
+        reset()
+    finally:
+        del rec.record  # the class's method again
+    if all(view is None and name in local_of and op in _RANDOM + _DETERMINISTIC
+           for (name, view), op, _ in writes):
+        same[key] = [(local_of[name], op, kwargs) for (name, _), op, kwargs in writes]
+    return None
 
 
 def _write(arr, op, kwargs, seed):
@@ -565,27 +679,21 @@ def _plan(module, recipes, *, strict, prefix="", only=None, initial=None):
 
 
 def _run_plan(module, plan, seed, prefix=""):
-    """Fill each planned tensor with seed param_seed(seed, name): CPU tensors largest
-    first by get_num_threads() workers, one tensor each on one thread (no per-tensor
-    parallel region; the bits do not depend on it); a tensor off the CPU is filled on
-    the host, then copied.  A DTensor gets its local shard only (fastinit._dtensor)."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    """Fill each planned tensor with seed param_seed(seed, name): CPU tensors by up to
+    get_num_threads() workers, each filling its share (largest first, balanced by
+    element count) one tensor at a time on one thread (no per-tensor parallel region,
+    no per-tensor task; the bits do not depend on it); a model below _POOL_MIN elements
+    is filled on the calling thread; a tensor off the CPU is filled on the host, then
+    copied.  A DTensor gets its local shard only (fastinit._dtensor)."""
     from ._core import get_num_threads
 
     torch = _torch()
     tensors = {name: t for name, t, *_ in _entries(module, prefix)}
     jobs = [(name, tensors[name], fill) for name, fill in plan
             if not tensors[name].is_meta and tensors[name].numel()]
-    jobs.sort(key=lambda job: -job[1].numel())
-
-    def run(job):
-        name, t, fill = job
-        with g.fill_threads(1):
-            _dtensor.fill_(t, fill, name=name, seed=param_seed(seed, name))
-
-    with ThreadPoolExecutor(max(1, get_num_threads())) as pool:
-        list(pool.map(run, [job for job in jobs if job[1].device.type == "cpu"]))
+    cpu = sorted((job for job in jobs if job[1].device.type == "cpu"),
+                 key=lambda job: -job[1].numel())
+    _fill_jobs(cpu, seed, get_num_threads())
     for name, t, fill in jobs:
         if t.device.type != "cpu":
             local = _dtensor.local_boxes(t)[0]
@@ -593,6 +701,35 @@ def _run_plan(module, plan, seed, prefix=""):
             _dtensor.fill_(t, fill, into=host, name=name, seed=param_seed(seed, name))
             with torch.no_grad():
                 local.copy_(host)
+
+
+_POOL_MIN = 1 << 20  # elements: below, a thread pool costs more than it saves
+
+
+def _fill_jobs(jobs, seed, workers):
+    """Fill (name, tensor, fill) jobs, sorted largest first, on up to ``workers`` threads:
+    each takes the next job onto the least loaded share (by element count)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    total = sum(t.numel() for _, t, _ in jobs)
+    workers = max(1, min(workers, len(jobs))) if total >= _POOL_MIN else 1
+    shares = [[] for _ in range(workers)]
+    loads = [(0, k) for k in range(workers)]
+    for job in jobs:
+        load, k = heapq.heappop(loads)
+        shares[k].append(job)
+        heapq.heappush(loads, (load + job[1].numel(), k))
+
+    def run(share):
+        with g.fill_threads(1):
+            for name, t, fill in share:
+                _dtensor.fill_(t, fill, name=name, seed=param_seed(seed, name))
+
+    if workers == 1:
+        run(shares[0])
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(run, shares))
 
 
 def init_module_(module, *, seed, recipes=None, strict=True, prefix=""):
@@ -665,13 +802,12 @@ def build(factory, *args, seed, recipes=None, **kwargs):
 
     def record(op, original):
         def fill(*a, **k):
-            bound = _signature(original).bind(*a, **k)
-            t = bound.arguments["tensor"]
+            arguments = _bind(original, a, k)
+            t = arguments["tensor"]
             if not isinstance(t, torch.nn.Parameter) or t._base is not None or t.is_meta \
-                    or not t.is_floating_point() or t.device.type != "cpu":
+                    or not t.is_floating_point() or not t.is_cpu:
                 return original(*a, **k)  # scratch tensors and buffers are filled now
-            bound.apply_defaults()
-            made[id(t)] = (t, [(None, op, {key: v for key, v in bound.arguments.items()
+            made[id(t)] = (t, [(None, op, {key: v for key, v in arguments.items()
                                            if key not in ("tensor", "generator")})])
             return t
 
