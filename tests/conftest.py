@@ -32,3 +32,24 @@ def pytest_collection_modifyitems(config, items):
     if len(keep) != len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in keep])
         items[:] = keep
+
+
+# Skips only for a missing GPU: any other skip (a missing package of the `test` extra, a
+# skip hiding a failure) fails the run, so a green run means every test ran.
+GPU_SKIP = ("CUDA device", "CuPy", "GPU")
+_OTHER_SKIPS: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if not any(word in reason for word in GPU_SKIP):
+            _OTHER_SKIPS.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _OTHER_SKIPS and exitstatus == 0:
+        print("\nskipped for a reason other than a missing GPU (install the `test` extra):")
+        for line in _OTHER_SKIPS[:20]:
+            print("  " + line)
+        session.exitstatus = 1
