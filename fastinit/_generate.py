@@ -13,7 +13,6 @@ import math
 import threading
 from collections.abc import Mapping
 
-import ml_dtypes
 import numpy as np
 
 from . import _core
@@ -28,6 +27,7 @@ from ._validate import (
     check_real,
     check_shape,
     check_u64,
+    value_max,
 )
 
 DIST_BITS, DIST_UNIFORM, DIST_NORMAL, DIST_TRUNCNORMAL = 0, 1, 2, 3
@@ -336,10 +336,15 @@ def _coalesce(a: np.ndarray, index_steps):
 _ZMAX_W32, _ZMAX_F64 = 5.77, 8.572
 _FLOAT64 = np.dtype(np.float64)
 # per float dtype: (its largest finite value, that of its working precision, largest |z|)
-_LIMITS = {dt: (float(ml_dtypes.finfo(dt).max), float(ml_dtypes.finfo(dt).max), _ZMAX_F64)
-           if dt == _FLOAT64 else
-           (float(ml_dtypes.finfo(dt).max), float(np.finfo(np.float32).max), _ZMAX_W32)
-           for dt in FLOAT_DTYPES}
+_LIMITS = {dt: (value_max(dt), value_max(dt), _ZMAX_F64) if dt == _FLOAT64 else
+           (value_max(dt), value_max(np.float32), _ZMAX_W32) for dt in FLOAT_DTYPES}
+
+
+def fill_limits(dtype) -> tuple[float, float, float]:
+    """(largest finite value of dtype, that of the fills' working precision, largest |z|
+    of the normal transform) for a float dtype: the one statement of what a fill can
+    represent, read by the initializers' checks (fastinit/_variance.py)."""
+    return _LIMITS[np.dtype(dtype)]
 
 
 _sign = functools.partial(math.copysign, 1.0)

@@ -215,14 +215,15 @@ def warn_if_empty(arr: np.ndarray) -> bool:
 
 def work_max(dtype) -> float:
     """The largest finite value of the fills' working precision: float64 for float64,
-    float32 below (fastinit/_generate.py)."""
-    return value_max(np.float64 if dtype == np.float64 else np.float32)
+    float32 below (fastinit._generate.fill_limits)."""
+    return g.fill_limits(dtype)[1]
 
 
 def normal_radius(dtype) -> float:
-    """The largest |z| of the fills' Box-Muller normal, sqrt(-2 log u_min): u_min = 2**-24
-    in 32-bit working precision (5.77), 2**-53 in float64 (8.57)."""
-    return math.sqrt(2 * (53 if dtype == np.float64 else 24) * math.log(2))
+    """The largest |z| of the fills' Box-Muller normal, sqrt(-2 log u_min) rounded up:
+    u_min = 2**-24 in 32-bit working precision (5.77), 2**-53 in float64 (8.572)
+    (fastinit._generate.fill_limits)."""
+    return g.fill_limits(dtype)[2]
 
 
 def support_fits(low: float, high: float, dtype) -> bool:

@@ -31,8 +31,7 @@ def demo_figure(path="fastinit_demo.png", *, depth=1000, width=256, networks=8,
     ``sigma_b2`` (0.55x, 1x and 1.8x the critical sigma_w^2).  Right, one row a point:
     q^l, c^l and the squared norm of a forward gradient (Jacobian-vector product)
     through ``depth`` layers of ``networks`` tanh networks of ``width`` units (float64,
-    Gaussian weights, each W drawn: the "gram" sampling mixes the tangent, which grows
-    like chi_1^l, with the inputs and loses them once the scales part by 1e16), the
+    Gaussian weights, each W drawn in full: the picture shows the plain Monte Carlo), the
     ensemble mean with a band of 2 standard errors over networks, and the mean-field
     recursion (:func:`fastinit.theory.predicted`)."""
     for name, value in (("depth", depth), ("width", width), ("networks", networks),

@@ -137,7 +137,7 @@ def uniform_(tensor, a=0.0, b=1.0, *, seed=None, generator=None):
 
 
 def normal_(tensor, mean=0.0, std=1.0, *, seed=None, generator=None):
-    """N(mean, std^2); std >= 0, every draw (within mean +- 5.77 std, 8.57 in float64)
+    """N(mean, std^2); std >= 0, every draw (within mean +- 5.77 std, 8.572 in float64)
     finite in the dtype."""
     out = as_out(tensor, device_ok=True)
     mean, std = _check_normal(mean, std, out.dtype)
