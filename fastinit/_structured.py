@@ -16,6 +16,7 @@ import numpy as np
 
 from . import _core
 from . import _generate as g
+from ._registry import is_elementwise
 from ._validate import check_float_dtype, check_real
 from ._variance import AUX_STREAM
 
@@ -23,11 +24,11 @@ COMPLEX_DTYPES = (np.dtype(np.complex64), np.dtype(np.complex128))
 
 
 def is_structured(fill) -> bool:
-    """Whether an in-place fill (a fastinit function, or a functools.partial of one) is
-    not elementwise (orthogonal, sparse, dirac, eye, mahalanobis), so that a shard of it
-    needs the whole tensor built first."""
-    name = getattr(getattr(fill, "func", fill), "__name__", "")
-    return any(k in name for k in ("orthogonal", "sparse", "dirac", "eye", "mahalanobis"))
+    """Whether an in-place fill (a fastinit function, a functools.partial or wrapper of
+    one, or a replay of several named "a+b") is not elementwise by the registry
+    (fastinit._registry), so that a shard of it needs the whole tensor built first."""
+    fill = getattr(fill, "func", fill)
+    return not is_elementwise(getattr(fill, "__name__", ""))
 
 
 def fill_whole_then_box(out: np.ndarray, make) -> np.ndarray:

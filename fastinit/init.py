@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import math
 import numbers
 import sys
@@ -421,6 +422,22 @@ def embedding_default_(weight, padding_idx=None, *, seed=None, generator=None):
 
 # ---- functional twins ----
 
+def _twin_signature(fill, **extra):
+    """fill's signature with ``tensor`` replaced by ``shape``, ``seed`` required and
+    keyword-only, no ``generator``, and ``dtype=np.float32`` plus ``extra`` keywords."""
+    params = list(inspect.signature(fill).parameters.values())[1:]
+    params = [p.replace(default=inspect.Parameter.empty) if p.name == "seed" else p
+              for p in params if p.name != "generator"]
+    kw = inspect.Parameter.KEYWORD_ONLY
+    params += [inspect.Parameter("dtype", kw, default=np.float32)]
+    params += [inspect.Parameter(k, kw, default=v) for k, v in extra.items()]
+    positional = [p for p in params if p.kind != kw]
+    keyword = sorted((p for p in params if p.kind == kw),
+                     key=lambda p: p.default is not inspect.Parameter.empty)
+    shape = inspect.Parameter("shape", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return inspect.Signature([shape, *positional, *keyword])
+
+
 def _functional(fill, doc_of):
     def twin(shape, *args, seed, dtype=np.float32, **kw):
         out = _new(shape, dtype)
@@ -429,6 +446,7 @@ def _functional(fill, doc_of):
 
     twin.__name__ = fill.__name__.rstrip("_")
     twin.__qualname__ = twin.__name__
+    twin.__signature__ = _twin_signature(fill)
     twin.__doc__ = (f"New array of ``shape`` and ``dtype`` filled as :func:`{doc_of}` "
                     "(``seed`` required).")
     return twin
@@ -451,19 +469,20 @@ lecun_uniform = _functional(lecun_uniform_, "lecun_uniform_")
 lecun_normal = _functional(lecun_normal_, "lecun_normal_")
 
 
-def _layout_twin(name, law, distribution):
+def _layout_twin(name, law, distribution, fill):
     def twin(shape, *args, seed, dtype=np.float32, layout="torch", **kw):
         return _variance_scaling(_new(shape, dtype), *law(*args, **kw), distribution, layout,
                                  seed, None)
 
     twin.__name__ = twin.__qualname__ = name
+    twin.__signature__ = _twin_signature(fill, layout="torch")
     return twin
 
 
-xavier_uniform = _layout_twin("xavier_uniform", _xavier_law, "uniform")
-xavier_normal = _layout_twin("xavier_normal", _xavier_law, "normal")
-kaiming_uniform = _layout_twin("kaiming_uniform", _kaiming_law, "uniform")
-kaiming_normal = _layout_twin("kaiming_normal", _kaiming_law, "normal")
+xavier_uniform = _layout_twin("xavier_uniform", _xavier_law, "uniform", xavier_uniform_)
+xavier_normal = _layout_twin("xavier_normal", _xavier_law, "normal", xavier_normal_)
+kaiming_uniform = _layout_twin("kaiming_uniform", _kaiming_law, "uniform", kaiming_uniform_)
+kaiming_normal = _layout_twin("kaiming_normal", _kaiming_law, "normal", kaiming_normal_)
 xavier_uniform.__doc__ = ("``xavier_uniform(shape, gain=1.0, *, seed, dtype=np.float32, "
                           "layout='torch')``: a new array as :func:`xavier_uniform_`, fans "
                           "read in ``layout``.")

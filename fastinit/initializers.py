@@ -34,12 +34,15 @@ from __future__ import annotations
 import math
 import secrets
 import sys
+from collections.abc import Callable, Sequence
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from . import _generate as g
 from ._fans import compute_fans
 from ._generator import Generator
+from ._registry import BY_JAX, BY_KERAS
 from ._structured import (
     check_orthogonal_dtype,
     delta_orthogonal_centres,
@@ -238,41 +241,30 @@ def variance_scaling(scale, mode, distribution, in_axis=-2, out_axis=-1, batch_a
     return KeyInit("variance_scaling", plan, dtype)
 
 
-def glorot_uniform(in_axis=-2, out_axis=-1, batch_axis=(), dtype=None):
-    """Glorot & Bengio (2010): variance_scaling(1, "fan_avg", "uniform")."""
-    return variance_scaling(1.0, "fan_avg", "uniform", in_axis, out_axis, batch_axis, dtype)
+def _jax_preset(name: str) -> Callable[..., KeyInit]:
+    """The jax factory ``name`` of the registry: variance_scaling with the entry's preset."""
+    entry = BY_JAX[name]
+    assert entry.preset is not None, name
+    scale, mode, distribution = entry.preset
+
+    def factory(in_axis: int | Sequence[int] = -2, out_axis: int | Sequence[int] = -1,
+                batch_axis: int | Sequence[int] = (), dtype: DTypeLike | None = None,
+                ) -> KeyInit:
+        return variance_scaling(scale, mode, distribution, in_axis, out_axis, batch_axis,
+                                dtype)
+
+    factory.__name__ = factory.__qualname__ = name
+    factory.__doc__ = (f"jax.nn.initializers.{name} ({entry.ref}): variance_scaling("
+                       f"{scale:g}, {mode!r}, {distribution!r}); {entry.law}.")
+    return factory
 
 
-def glorot_normal(in_axis=-2, out_axis=-1, batch_axis=(), dtype=None):
-    """Glorot & Bengio (2010), jax's form: variance_scaling(1, "fan_avg",
-    "truncated_normal") (torch's xavier_normal_ is untruncated)."""
-    return variance_scaling(1.0, "fan_avg", "truncated_normal", in_axis, out_axis, batch_axis,
-                            dtype)
-
-
-def he_uniform(in_axis=-2, out_axis=-1, batch_axis=(), dtype=None):
-    """He et al. (2015): variance_scaling(2, "fan_in", "uniform")."""
-    return variance_scaling(2.0, "fan_in", "uniform", in_axis, out_axis, batch_axis, dtype)
-
-
-def he_normal(in_axis=-2, out_axis=-1, batch_axis=(), dtype=None):
-    """He et al. (2015), jax's form: variance_scaling(2, "fan_in", "truncated_normal")."""
-    return variance_scaling(2.0, "fan_in", "truncated_normal", in_axis, out_axis, batch_axis,
-                            dtype)
-
-
-def lecun_uniform(in_axis=-2, out_axis=-1, batch_axis=(), dtype=None):
-    """LeCun et al. (1998): variance_scaling(1, "fan_in", "uniform")."""
-    return variance_scaling(1.0, "fan_in", "uniform", in_axis, out_axis, batch_axis, dtype)
-
-
-def lecun_normal(in_axis=-2, out_axis=-1, batch_axis=(), dtype=None):
-    """LeCun et al. (1998): variance_scaling(1, "fan_in", "truncated_normal") (flax's
-    Dense/Conv default)."""
-    return variance_scaling(1.0, "fan_in", "truncated_normal", in_axis, out_axis, batch_axis,
-                            dtype)
-
-
+glorot_uniform = _jax_preset("glorot_uniform")
+glorot_normal = _jax_preset("glorot_normal")
+he_uniform = _jax_preset("he_uniform")
+he_normal = _jax_preset("he_normal")
+lecun_uniform = _jax_preset("lecun_uniform")
+lecun_normal = _jax_preset("lecun_normal")
 xavier_uniform, xavier_normal = glorot_uniform, glorot_normal
 kaiming_uniform, kaiming_normal = he_uniform, he_normal
 
@@ -503,30 +495,31 @@ class VarianceScaling(Initializer):
         return fill_std(out, std, law, seed, stream)
 
 
-def _preset(name, scale, mode, distribution, doc):
+def _preset(name: str) -> type[VarianceScaling]:
+    """The keras class ``name`` of the registry: VarianceScaling with the entry's preset."""
+    entry = BY_KERAS[name]
+    assert entry.preset is not None, name
+    scale, mode, distribution = entry.preset
+
     def __init__(self, seed=None):
         VarianceScaling.__init__(self, scale, mode, distribution, seed)
 
     def get_config(self):
         return {"seed": Initializer.get_config(self)["seed"]}
 
+    doc = (f"keras {name}(seed=None) ({entry.ref}): VarianceScaling({scale:g}, {mode!r}, "
+           f"{distribution!r}); {entry.law}.")
     return type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config,
-                                           "__doc__": doc, "__module__": __name__})
+                                           "__doc__": doc, "__module__": __name__,
+                                           "__qualname__": name})
 
 
-GlorotUniform = _preset("GlorotUniform", 1.0, "fan_avg", "uniform",
-                        "keras GlorotUniform(seed=None): U[-sqrt(6 / (fan_in + fan_out)), +).")
-GlorotNormal = _preset("GlorotNormal", 1.0, "fan_avg", "truncated_normal",
-                       "keras GlorotNormal(seed=None): truncated normal, std "
-                       "sqrt(2 / (fan_in + fan_out)).")
-HeUniform = _preset("HeUniform", 2.0, "fan_in", "uniform",
-                    "keras HeUniform(seed=None): U[-sqrt(6 / fan_in), +).")
-HeNormal = _preset("HeNormal", 2.0, "fan_in", "truncated_normal",
-                   "keras HeNormal(seed=None): truncated normal, std sqrt(2 / fan_in).")
-LecunUniform = _preset("LecunUniform", 1.0, "fan_in", "uniform",
-                       "keras LecunUniform(seed=None): U[-sqrt(3 / fan_in), +).")
-LecunNormal = _preset("LecunNormal", 1.0, "fan_in", "truncated_normal",
-                      "keras LecunNormal(seed=None): truncated normal, std sqrt(1 / fan_in).")
+GlorotUniform = _preset("GlorotUniform")
+GlorotNormal = _preset("GlorotNormal")
+HeUniform = _preset("HeUniform")
+HeNormal = _preset("HeNormal")
+LecunUniform = _preset("LecunUniform")
+LecunNormal = _preset("LecunNormal")
 
 
 class Orthogonal(Initializer):
@@ -548,9 +541,7 @@ class Orthogonal(Initializer):
             if out.size else out, shape, dt)
 
 
-KERAS_CLASSES = (Constant, GlorotNormal, GlorotUniform, HeNormal, HeUniform, Identity,
-                 LecunNormal, LecunUniform, Ones, Orthogonal, RandomNormal, RandomUniform,
-                 TruncatedNormal, VarianceScaling, Zeros)
+KERAS_CLASSES = tuple(globals()[name] for name in BY_KERAS)  # the registry's keras names
 
 
 def register_keras():

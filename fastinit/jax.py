@@ -17,6 +17,9 @@ callback (they are static under jit), so bad ones raise the ValueError/TypeError
 from __future__ import annotations
 
 import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, ParamSpec
 
 import numpy as np
 
@@ -64,8 +67,12 @@ def _resolve_dtype(dtype, host_init):
         return check_float_dtype(dtype)  # "bfloat16" spelled as a string, or a clear error
 
 
-def _adapt(np_factory):
-    """jax version of a fastinit.initializers factory."""
+_P = ParamSpec("_P")
+
+
+def _adapt(np_factory: Callable[_P, _np_init.KeyInit]) -> Callable[_P, Callable[..., Any]]:
+    """jax version of a fastinit.initializers factory (same signature; the list below
+    is the registry's jax names, fastinit._registry; tests/test_registry.py)."""
 
     @functools.wraps(np_factory)
     def factory(*args, **kwargs):
@@ -87,6 +94,8 @@ def _adapt(np_factory):
         init.host_init = np_init  # the numpy initializer, for make_sharded
         return init
 
+    factory.__signature__ = inspect.signature(np_factory).replace(  # type: ignore[attr-defined]
+        return_annotation=inspect.Signature.empty)
     return factory
 
 

@@ -24,6 +24,8 @@ import inspect
 import sys
 import threading
 import weakref
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -49,9 +51,13 @@ def _torch():
     return torch
 
 
-def _wrap(fill):
+_Fill = TypeVar("_Fill", bound=Callable[..., Any])
+
+
+def _wrap(fill: _Fill) -> _Fill:
     """fill on tensor.detach() (no_grad semantics), a no-op on meta tensors; returns
-    tensor.  numpy arrays pass straight through."""
+    tensor.  numpy arrays pass straight through.  The list below is the registry's
+    entries with torch=True (fastinit._registry; tests/test_registry.py)."""
 
     @functools.wraps(fill)
     def wrapped(tensor, *args, **kwargs):
@@ -70,7 +76,7 @@ def _wrap(fill):
         fill(tensor.detach(), *args, **kwargs)
         return tensor
 
-    return wrapped
+    return cast(_Fill, wrapped)
 
 
 uniform_ = _wrap(_init.uniform_)
