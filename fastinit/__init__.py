@@ -4,6 +4,8 @@ Every element is a pure function of (seed, stream, element index) under Philox4x
 so results are the same bits whatever the thread count, chunking or memory layout.
 """
 
+from typing import Any
+
 from ._check_build import raise_if_not_built
 
 raise_if_not_built()
@@ -46,7 +48,7 @@ from ._generator import default_rng as default_rng  # noqa: E402
 __version__ = "0.1.0"
 
 
-def _simd_from_environment():
+def _simd_from_environment() -> None:
     """FASTINIT_SIMD=avx512|avx2|baseline|auto picks the fills' SIMD path at import (capped
     at what the CPU runs; every path gives the same bits), for benchmarks and bug reports."""
     import os
@@ -65,14 +67,14 @@ def _simd_from_environment():
 _simd_from_environment()
 
 
-def to_torch(x):
+def to_torch(x: Any) -> Any:
     """Zero-copy torch CPU tensor of a numpy array (see :func:`fastinit.torch.to_torch`)."""
     from .torch import to_torch as convert
 
     return convert(x)
 
 
-def to_jax(x):
+def to_jax(x: Any) -> Any:
     """Zero-copy jax.Array of a numpy array where jax allows (see :func:`fastinit.jax.to_jax`)."""
     from .jax import to_jax as convert
 

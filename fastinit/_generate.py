@@ -11,9 +11,12 @@ import contextvars
 import functools
 import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+from numpy.typing import DTypeLike
 
 from . import _core
 from ._validate import (
@@ -29,6 +32,8 @@ from ._validate import (
     check_u64,
     value_max,
 )
+
+Shape = int | Sequence[int] | None  # None: the shape of out
 
 DIST_BITS, DIST_UNIFORM, DIST_NORMAL, DIST_TRUNCNORMAL = 0, 1, 2, 3
 _SQRT1_2 = math.sqrt(0.5)
@@ -124,7 +129,8 @@ _BOX: contextvars.ContextVar = contextvars.ContextVar("fastinit_shard_box", defa
 
 
 @contextlib.contextmanager
-def shard(global_shape, offsets, shape=None):
+def shard(global_shape: Sequence[int], offsets: Sequence[int],
+          shape: Sequence[int] | None = None) -> Iterator[None]:
     """Inside the block every fill writes its output as the box ``out.shape`` at
     ``offsets`` of a global tensor of ``global_shape``: the values equal
     ``global[offsets[0]:offsets[0] + out.shape[0], ...]`` of the unsharded fill bit for bit,
@@ -313,7 +319,9 @@ def _coalesce(a: np.ndarray, index_steps):
     """Shape, byte strides and logical-index strides of `a` in row-major order, with axes
     of length 1 dropped and adjacent axes merged where both memory and the index allow (a
     C-contiguous whole tensor becomes one axis).  The innermost axis has index step 1."""
-    dims, steps, isteps = [], [], []
+    dims: list[int] = []
+    steps: list[int] = []
+    isteps: list[int] = []
     for d, s, i in zip(a.shape, a.strides, index_steps, strict=True):
         if d == 1:
             continue
@@ -470,8 +478,9 @@ def _truncnormal_law(loc, scale, a, b, dtype):
 
 # ---- public stateless functions ----
 
-def uniform(shape, low=0.0, high=1.0, *, seed, stream=0, offset=0, dtype=None, out=None,
-            device=None):
+def uniform(shape: Shape, low: float = 0.0, high: float = 1.0, *, seed: int, stream: int = 0,
+            offset: int = 0, dtype: DTypeLike | None = None, out: Any = None,
+            device: str | None = None) -> Any:
     """Uniform values on [low, high), element i a pure function of (seed, stream, offset + i).
 
     Parameters
@@ -515,8 +524,9 @@ def uniform(shape, low=0.0, high=1.0, *, seed, stream=0, offset=0, dtype=None, o
                 _uniform_params(low, high, dtype).consts)
 
 
-def normal(shape, mean=0.0, std=1.0, *, seed, stream=0, offset=0, dtype=None, out=None,
-            device=None):
+def normal(shape: Shape, mean: float = 0.0, std: float = 1.0, *, seed: int, stream: int = 0,
+           offset: int = 0, dtype: DTypeLike | None = None, out: Any = None,
+           device: str | None = None) -> Any:
     """Normal values N(mean, std^2), element i a pure function of (seed, stream, offset + i).
 
     Box-Muller on word pairs (kernels/fi_dist.h): element 2k and 2k + 1 are r cos(theta)
@@ -530,8 +540,10 @@ def normal(shape, mean=0.0, std=1.0, *, seed, stream=0, offset=0, dtype=None, ou
                 _normal_params(mean, std, dtype).consts)
 
 
-def truncated_normal(shape, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed, stream=0, offset=0,
-                     dtype=None, out=None, device=None):
+def truncated_normal(shape: Shape, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                     b: float = 2.0, *, seed: int, stream: int = 0, offset: int = 0,
+                     dtype: DTypeLike | None = None, out: Any = None,
+                     device: str | None = None) -> Any:
     """Normal N(mean, std^2) truncated to [a, b] (absolute bounds, as torch.nn.init.trunc_normal_).
 
     One pass, no rejection: z = Phi^-1(Phi(alpha) + u (Phi(beta) - Phi(alpha))) with
@@ -547,13 +559,14 @@ def truncated_normal(shape, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed, stream=0,
                 _truncnormal_params(mean, std, a, b, dtype).consts)
 
 
-def random_bits(shape, *, seed, stream=0, offset=0, out=None, device=None):
+def random_bits(shape: Shape, *, seed: int, stream: int = 0, offset: int = 0, out: Any = None,
+                device: str | None = None) -> Any:
     """Raw uint32 words: element i is word i % 4 of Philox block i // 4."""
     shape, dtype, out = _prepare(shape, "shape", np.uint32, out, np.uint32, device)
     return _run(DIST_BITS, dtype, shape, out, seed, stream, offset)
 
 
-def philox4x32_10(counter, key):
+def philox4x32_10(counter: npt.ArrayLike, key: npt.ArrayLike) -> npt.NDArray[np.uint32]:
     """The raw Philox4x32-10 block function (Salmon et al., SC'11).
 
     counter : uint32 array of shape (..., 4); key : uint32 array of shape (..., 2),

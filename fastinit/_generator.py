@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from . import _generate as g
 from ._validate import check_u64
+
+_Size = int | tuple[int, ...] | None  # numpy's size: None gives one scalar
 
 
 class Generator:
@@ -25,12 +30,12 @@ class Generator:
     seed : int in [0, 2**64) or None (fresh entropy from the OS).
     """
 
-    def __init__(self, seed=None):
+    def __init__(self, seed: int | None = None) -> None:
         self.seed = secrets.randbits(64) if seed is None else check_u64(seed, "seed")
         self._next_stream = 0
         self._lock = threading.Lock()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Generator(seed={self.seed})  # next stream {self._next_stream}"
 
     @property
@@ -44,7 +49,8 @@ class Generator:
             self._next_stream += 1
         return stream
 
-    def _fill(self, fn, size, dtype, out, default, **kw):
+    def _fill(self, fn: Callable[..., np.ndarray], size: _Size, dtype: DTypeLike | None,
+              out: np.ndarray | None, default: DTypeLike, **kw: Any) -> Any:
         shape, dtype, out = g._prepare(size, "size", dtype, out, default)
         if shape is None and out is None:
             res = fn((), seed=self.seed, stream=self._take_stream(), dtype=dtype, **kw)
@@ -54,34 +60,39 @@ class Generator:
         return fn(shape, seed=self.seed, stream=self._take_stream(), dtype=dtype, out=out,
                   **kw)
 
-    def random(self, size=None, dtype=None, out=None):
+    def random(self, size: _Size = None, dtype: DTypeLike | None = None,
+               out: np.ndarray | None = None) -> Any:
         """Uniform on [0, 1).  dtype: float64 (default, or ``out.dtype``), float32,
         float16, bfloat16."""
         return self._fill(g.uniform, size, dtype, out, np.float64)
 
-    def uniform(self, low=0.0, high=1.0, size=None, dtype=None, out=None):
+    def uniform(self, low: float = 0.0, high: float = 1.0, size: _Size = None,
+                dtype: DTypeLike | None = None, out: np.ndarray | None = None) -> Any:
         """Uniform on [low, high) (see :func:`fastinit.uniform`)."""
         g._uniform_params(low, high, np.dtype(np.float64))  # argument errors first
         return self._fill(g.uniform, size, dtype, out, np.float64, low=low, high=high)
 
-    def standard_normal(self, size=None, dtype=None, out=None):
+    def standard_normal(self, size: _Size = None, dtype: DTypeLike | None = None,
+                        out: np.ndarray | None = None) -> Any:
         """Standard normal N(0, 1) (see :func:`fastinit.normal`)."""
         return self._fill(g.normal, size, dtype, out, np.float64)
 
-    def normal(self, loc=0.0, scale=1.0, size=None, dtype=None, out=None):
+    def normal(self, loc: float = 0.0, scale: float = 1.0, size: _Size = None,
+               dtype: DTypeLike | None = None, out: np.ndarray | None = None) -> Any:
         """Normal N(loc, scale^2) (see :func:`fastinit.normal`)."""
         g._normal_params(loc, scale)
         return self._fill(g.normal, size, dtype, out, np.float64, mean=loc, std=scale)
 
-    def truncated_normal(self, loc=0.0, scale=1.0, a=-2.0, b=2.0, size=None, dtype=None,
-                         out=None):
+    def truncated_normal(self, loc: float = 0.0, scale: float = 1.0, a: float = -2.0,
+                         b: float = 2.0, size: _Size = None, dtype: DTypeLike | None = None,
+                         out: np.ndarray | None = None) -> Any:
         """N(loc, scale^2) truncated to [a, b], bounds absolute
         (see :func:`fastinit.truncated_normal`)."""
         g._truncnormal_params(loc, scale, a, b, np.dtype(np.float64))
         return self._fill(g.truncated_normal, size, dtype, out, np.float64, mean=loc,
                           std=scale, a=a, b=b)
 
-    def bits(self, size=None, out=None):
+    def bits(self, size: _Size = None, out: np.ndarray | None = None) -> Any:
         """Raw uint32 words of the stream."""
         shape, _, out = g._prepare(size, "size", np.uint32, out, np.uint32)
         stream = self._take_stream()
@@ -91,7 +102,7 @@ class Generator:
                              stream=stream, out=out)
 
 
-def default_rng(seed=None) -> Generator:
+def default_rng(seed: int | Generator | None = None) -> Generator:
     """A :class:`Generator` (numpy's ``default_rng`` spelling)."""
     if isinstance(seed, Generator):
         return seed

@@ -27,6 +27,8 @@ import inspect
 import math
 import numbers
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -246,17 +248,21 @@ def variance_scaling_(tensor, scale=1.0, mode="fan_in", distribution="truncated_
                              generator)
 
 
-def _xavier_law(gain=1.0):
+_Law = tuple[str, Any, bool, str]  # (argument name, value, value is a gain, mode)
+
+
+def _xavier_law(gain: Any = 1.0) -> _Law:
     return "gain", gain, True, "fan_avg"
 
 
 A_MAX = math.sqrt(sys.float_info.max)  # the largest |a| whose a**2 is finite
 
 
-_KAIMING_LAWS: dict = {}  # (type(a), a, mode, nonlinearity) -> a law that passed the checks
+# (type(a), a, mode, nonlinearity) -> a law that passed the checks
+_KAIMING_LAWS: dict[tuple, _Law] = {}
 
 
-def _kaiming_law(a=0, mode="fan_in", nonlinearity="leaky_relu"):
+def _kaiming_law(a: Any = 0, mode: Any = "fan_in", nonlinearity: Any = "leaky_relu") -> _Law:
     """(name, gain, True, mode) of kaiming: a, torch's negative slope, is finite with a**2
     finite (|a| < A_MAX) whenever it is a number."""
     key = (type(a), a, type(mode), mode, type(nonlinearity), nonlinearity)
@@ -275,7 +281,7 @@ def _checked_kaiming_law(a, mode, nonlinearity):
     mode = _check_mode(mode)
     if isinstance(a, numbers.Number | np.ndarray):
         if isinstance(a, numbers.Real) and not isinstance(a, bool | np.bool_) \
-                and not abs(a) < A_MAX:
+                and not abs(a) < A_MAX:  # type: ignore[operator]
             raise ValueError(f"a (the negative slope) must be finite with |a| < {A_MAX:.4g} "
                              f"(a**2 finite), got {a}")
         a = check_real(a, "a")
@@ -407,10 +413,12 @@ def embedding_default_(weight, padding_idx=None, *, seed=None, generator=None):
     global row inside a :func:`fastinit.shard` block)."""
     out = as_out(weight)
     rows = g.logical_shape(out.shape)[0] if out.ndim else 0
-    if padding_idx is not None and not (isinstance(padding_idx, numbers.Integral)
-                                        and not isinstance(padding_idx, bool) and
-                                        -rows <= padding_idx < rows):
-        raise ValueError(f"padding_idx must be an int in [-{rows}, {rows}), got {padding_idx!r}")
+    if padding_idx is not None:
+        if not (isinstance(padding_idx, numbers.Integral) and not isinstance(padding_idx, bool)
+                and -rows <= int(padding_idx) < rows):
+            raise ValueError(f"padding_idx must be an int in [-{rows}, {rows}), "
+                             f"got {padding_idx!r}")
+        padding_idx = int(padding_idx)
     normal_(weight, 0.0, 1.0, seed=seed, generator=generator)
     if padding_idx is not None:
         box = g.current_box()
@@ -446,7 +454,7 @@ def _functional(fill, doc_of):
 
     twin.__name__ = fill.__name__.rstrip("_")
     twin.__qualname__ = twin.__name__
-    twin.__signature__ = _twin_signature(fill)
+    twin.__signature__ = _twin_signature(fill)  # type: ignore[attr-defined]
     twin.__doc__ = (f"New array of ``shape`` and ``dtype`` filled as :func:`{doc_of}` "
                     "(``seed`` required).")
     return twin
@@ -469,13 +477,14 @@ lecun_uniform = _functional(lecun_uniform_, "lecun_uniform_")
 lecun_normal = _functional(lecun_normal_, "lecun_normal_")
 
 
-def _layout_twin(name, law, distribution, fill):
+def _layout_twin(name: str, law: Callable[..., _Law], distribution: str,
+                 fill: Callable[..., Any]) -> Callable[..., np.ndarray]:
     def twin(shape, *args, seed, dtype=np.float32, layout="torch", **kw):
         return _variance_scaling(_new(shape, dtype), *law(*args, **kw), distribution, layout,
                                  seed, None)
 
     twin.__name__ = twin.__qualname__ = name
-    twin.__signature__ = _twin_signature(fill, layout="torch")
+    twin.__signature__ = _twin_signature(fill, layout="torch")  # type: ignore[attr-defined]
     return twin
 
 

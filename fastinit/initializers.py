@@ -327,6 +327,7 @@ class Initializer:
     is saved as None)."""
 
     def __init__(self, seed=None):
+        self.seed: int | Generator
         if isinstance(seed, Generator):
             self.seed = seed
         else:
@@ -571,9 +572,10 @@ def _register_when_keras_loads():
             if name != "keras":
                 return None
             spec = importlib.machinery.PathFinder.find_spec(name, path)
-            if spec is None or not hasattr(spec.loader, "exec_module"):
+            loader = None if spec is None else spec.loader
+            if loader is None or not hasattr(loader, "exec_module"):
                 return None
-            exec_module = spec.loader.exec_module
+            exec_module = loader.exec_module
 
             def exec_then_register(module):
                 exec_module(module)
@@ -581,7 +583,7 @@ def _register_when_keras_loads():
                     sys.meta_path.remove(self)
                 register_keras()
 
-            spec.loader.exec_module = exec_then_register
+            loader.exec_module = exec_then_register  # type: ignore[method-assign]
             return spec
 
     sys.meta_path.insert(0, _AfterKeras())

@@ -91,7 +91,7 @@ def _adapt(np_factory: Callable[_P, _np_init.KeyInit]) -> Callable[_P, Callable[
             return jax.pure_callback(host, jax.ShapeDtypeStruct(shape, dtype), words,
                                      vmap_method="sequential")
 
-        init.host_init = np_init  # the numpy initializer, for make_sharded
+        init.host_init = np_init  # type: ignore[attr-defined]  # for make_sharded
         return init
 
     factory.__signature__ = inspect.signature(np_factory).replace(  # type: ignore[attr-defined]

@@ -1,0 +1,6 @@
+"""Types of the compiled orthogonal frames (fastinit/_linalg.pyx)."""
+
+import numpy as np
+
+def load_lapack() -> None: ...
+def haar_frames(a: np.ndarray, gain: float, threads: int = 1) -> None: ...

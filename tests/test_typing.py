@@ -1,0 +1,69 @@
+"""Types: mypy (configured by mypy.ini) is clean on the public modules and the stubs of
+the compiled modules, the stubs match the compiled modules (mypy's stubtest), and a
+user's code is checked against the annotations (a wrong argument type is an error)."""
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PUBLIC = ["fastinit/__init__.py", "fastinit/init.py", "fastinit/initializers.py",
+          "fastinit/jax.py", "fastinit/dask.py", "fastinit/_generate.py",
+          "fastinit/_generator.py", "fastinit/_registry.py", "fastinit/_core.pyi",
+          "fastinit/_linalg.pyi"]
+
+
+def _mypy(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "mypy", "--config-file",
+                           str(ROOT / "mypy.ini"), *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_package_is_typed():
+    assert (ROOT / "fastinit" / "py.typed").is_file()
+    for name in ("_core", "_linalg"):
+        assert (ROOT / "fastinit" / f"{name}.pyi").is_file()
+
+
+def test_mypy_clean_on_public_modules():
+    r = _mypy(*PUBLIC)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_stubs_match_compiled_modules():
+    r = subprocess.run([sys.executable, "-m", "mypy.stubtest", "--mypy-config-file",
+                        str(ROOT / "mypy.ini"), "--allowlist",
+                        str(ROOT / "tests" / "data" / "stubtest_allowlist.txt"),
+                        "fastinit._core", "fastinit._linalg"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_user_code_is_checked_against_the_annotations(tmp_path):
+    good = tmp_path / "good.py"
+    good.write_text(textwrap.dedent("""
+        import numpy as np
+        import fastinit
+        from fastinit import init
+
+        w = fastinit.normal((4, 4), std=0.02, seed=1)
+        g = fastinit.Generator(0)
+        x = g.standard_normal((3,), dtype=np.float32)
+        bg: fastinit.PhiloxBitGenerator = fastinit.PhiloxBitGenerator(1)
+        n: int = fastinit.get_num_threads()
+        k = init.kaiming_uniform((8, 8), seed=0, layout="jax")
+    """))
+    bad = tmp_path / "bad.py"
+    bad.write_text(textwrap.dedent("""
+        import fastinit
+
+        fastinit.set_num_threads("two")
+        fastinit.Generator(0).uniform(low="zero")
+    """))
+    r = _mypy(str(good))
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = _mypy(str(bad))
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert 'bad.py:4: error: Argument 1 to "set_num_threads"' in r.stdout, r.stdout
+    assert 'bad.py:5: error: Argument "low" to "uniform" of "Generator"' in r.stdout, r.stdout
