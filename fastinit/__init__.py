@@ -68,14 +68,31 @@ _simd_from_environment()
 
 
 def to_torch(x: Any) -> Any:
-    """Zero-copy torch CPU tensor of a numpy array (see :func:`fastinit.torch.to_torch`)."""
+    """Zero-copy torch CPU tensor of a numpy array (see :func:`fastinit.torch.to_torch`).
+
+    Examples
+    --------
+    >>> import fastinit
+    >>> w = fastinit.normal((2, 3), seed=0, dtype="bfloat16")
+    >>> t = fastinit.to_torch(w)
+    >>> t.dtype, t.data_ptr() == w.ctypes.data
+    (torch.bfloat16, True)
+    """
     from .torch import to_torch as convert
 
     return convert(x)
 
 
 def to_jax(x: Any) -> Any:
-    """Zero-copy jax.Array of a numpy array where jax allows (see :func:`fastinit.jax.to_jax`)."""
+    """Zero-copy jax.Array of a numpy array where jax allows (see :func:`fastinit.jax.to_jax`).
+
+    Examples
+    --------
+    >>> import fastinit
+    >>> j = fastinit.to_jax(fastinit.uniform((2, 2), seed=0))
+    >>> j.shape, str(j.dtype)
+    ((2, 2), 'float32')
+    """
     from .jax import to_jax as convert
 
     return convert(x)

@@ -124,7 +124,30 @@ def _check_normal(mean, std, dtype):
 # ---- plain distributions ----
 
 def uniform_(tensor, a=0.0, b=1.0, *, seed=None, generator=None):
-    """U[a, b); a <= b within the dtype's range."""
+    """Fill ``tensor`` with U[a, b) in place and return it.
+
+    Parameters
+    ----------
+    tensor : numpy.ndarray or a writeable CPU DLPack tensor
+        Filled in place (float16, bfloat16, float32 or float64).
+    a, b : float
+        Bounds, a <= b within the dtype's range.
+    seed : int in [0, 2**64), optional
+        Draw from stream 0 of this seed.
+    generator : fastinit.Generator, optional
+        Draw from its next stream; with neither, the global generator
+        (:func:`manual_seed`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastinit import init
+    >>> w = np.empty((2, 3), np.float32)
+    >>> init.uniform_(w, -1.0, 1.0, seed=0) is w
+    True
+    >>> w.astype(float).round(4).tolist()
+    [[-0.2019, 0.761, 0.4714], [0.211, 0.9445, -0.2758]]
+    """
     out = as_out(tensor, device_ok=True)
     a, b = check_real(a, "a"), check_real(b, "b")
     if not a <= b:
@@ -140,8 +163,29 @@ def uniform_(tensor, a=0.0, b=1.0, *, seed=None, generator=None):
 
 
 def normal_(tensor, mean=0.0, std=1.0, *, seed=None, generator=None):
-    """N(mean, std^2); std >= 0, every draw (within mean +- 5.77 std, 8.572 in float64)
-    finite in the dtype."""
+    """Fill ``tensor`` with N(mean, std^2) in place and return it.
+
+    Parameters
+    ----------
+    tensor : numpy.ndarray or a writeable CPU DLPack tensor
+        Filled in place.
+    mean, std : float
+        std >= 0, every draw (within mean +- 5.77 std, 8.572 in float64) finite in the
+        dtype.
+    seed : int in [0, 2**64), optional
+        Draw from stream 0 of this seed.
+    generator : fastinit.Generator, optional
+        Draw from its next stream; with neither, the global generator
+        (:func:`manual_seed`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastinit import init
+    >>> w = np.empty(4, np.float32)
+    >>> init.normal_(w, 0.0, 0.02, seed=0).astype(float).round(4).tolist()
+    [0.0198, -0.0185, -0.0124, -0.0096]
+    """
     out = as_out(tensor, device_ok=True)
     mean, std = _check_normal(mean, std, out.dtype)
     law = g._normal_params(mean, std, out.dtype)
@@ -154,7 +198,30 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed=None, genera
     """N(mean, std^2) truncated to [a, b]; a and b are absolute values (torch), so
     ``trunc_normal_(w, std=0.02)`` cuts at +-100 std.  Exact single-pass inverse CDF (no
     clamping, no redraw loop), correct in bfloat16.  std > 0, a < b, and the draws'
-    range [max(a, mean - 40 std), min(b, mean + 40 std)] within the dtype's."""
+    range [max(a, mean - 40 std), min(b, mean + 40 std)] within the dtype's.
+
+    Parameters
+    ----------
+    tensor : numpy.ndarray or a writeable CPU DLPack tensor
+        Filled in place.
+    mean, std : float
+        Of the untruncated normal, std > 0.
+    a, b : float
+        Absolute bounds, a < b.
+    seed : int in [0, 2**64), optional
+        Draw from stream 0 of this seed.
+    generator : fastinit.Generator, optional
+        Draw from its next stream; with neither, the global generator
+        (:func:`manual_seed`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastinit import init
+    >>> w = np.empty(4, np.float32)
+    >>> init.trunc_normal_(w, std=0.02, seed=0).astype(float).round(4).tolist()
+    [-0.0051, 0.0236, 0.0126, 0.0054]
+    """
     out = as_out(tensor, device_ok=True)
     mean, std = check_real(mean, "mean"), check_real(std, "std")
     a, b = check_real(a, "a"), check_real(b, "b")
@@ -183,7 +250,15 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed=None, genera
 def constant_(tensor, val, *, seed=None):
     """Every element = val, a finite number the dtype holds (any dtype; a float into an
     integer tensor truncates as numpy casts).  ``seed`` is accepted and ignored (the law
-    is deterministic), as in :func:`ones_`, :func:`zeros_`, :func:`eye_`, :func:`dirac_`."""
+    is deterministic), as in :func:`ones_`, :func:`zeros_`, :func:`eye_`, :func:`dirac_`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastinit import init
+    >>> init.constant_(np.empty(3, np.float32), 0.5).tolist()
+    [0.5, 0.5, 0.5]
+    """
     out = as_out(tensor, float_only=False)
     check_fill_value(val, out.dtype, "val", allow_nonfinite=True)
     ignored_seed(seed)
@@ -192,17 +267,41 @@ def constant_(tensor, val, *, seed=None):
 
 
 def ones_(tensor, *, seed=None):
-    """Every element = 1 (``seed`` ignored)."""
+    """Every element = 1 (``seed`` ignored).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastinit import init
+    >>> init.ones_(np.empty(2, np.float32)).tolist()
+    [1.0, 1.0]
+    """
     return constant_(tensor, 1, seed=seed)
 
 
 def zeros_(tensor, *, seed=None):
-    """Every element = 0 (``seed`` ignored)."""
+    """Every element = 0 (``seed`` ignored).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastinit import init
+    >>> init.zeros_(np.empty(2, np.float32)).tolist()
+    [0.0, 0.0]
+    """
     return constant_(tensor, 0, seed=seed)
 
 
 def eye_(tensor, *, seed=None):
-    """The 2-D identity (rectangular allowed), as torch.eye (``seed`` ignored)."""
+    """The 2-D identity (rectangular allowed), as torch.eye (``seed`` ignored).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastinit import init
+    >>> init.eye_(np.empty((2, 3), np.float32)).tolist()
+    [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    """
     out = as_out(tensor, float_only=False)
     ignored_seed(seed)
     eye_fill(out)
@@ -212,7 +311,15 @@ def eye_(tensor, *, seed=None):
 def dirac_(tensor, groups=1, *, gain=1.0, centre="torch", seed=None):
     """Dirac delta of a 3/4/5-D conv weight (out, in, *k): out[g*O/groups + d, d, c...] =
     gain, c = k // 2 (torch; centre="jax" gives (k - 1) // 2, which differs for even k).
-    ``seed`` ignored."""
+    ``seed`` ignored.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastinit import init
+    >>> init.dirac_(np.empty((2, 2, 3), np.float32)).tolist()
+    [[[0.0, 1.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 1.0, 0.0]]]
+    """
     out = as_out(tensor, float_only=False)
     check_fill_value(gain, out.dtype, "gain")
     ignored_seed(seed)
@@ -243,7 +350,17 @@ def variance_scaling_(tensor, scale=1.0, mode="fan_in", distribution="truncated_
     """Var(w) = scale / n, n = fan_in, fan_out, fan_avg or fan_geo_avg of ``layout``
     (fastinit._variance); distribution "truncated_normal" (+-2 std, rescaled by
     0.87962566103423978 as jax/keras), "normal" or "uniform".  scale >= 0, small enough
-    that every draw is finite in the dtype (the error gives the bound)."""
+    that every draw is finite in the dtype (the error gives the bound).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastinit import init
+    >>> w = np.empty((512, 256), np.float32)           # torch layout: fan_out = 512
+    >>> _ = init.variance_scaling_(w, 2.0, "fan_out", "normal", seed=0)
+    >>> round(float(w.std()), 4), round((2.0 / 512) ** 0.5, 4)
+    (0.0625, 0.0625)
+    """
     return _variance_scaling(tensor, "scale", scale, False, mode, distribution, layout, seed,
                              generator)
 
@@ -289,39 +406,124 @@ def _checked_kaiming_law(a, mode, nonlinearity):
 
 
 def xavier_uniform_(tensor, gain=1.0, *, seed=None, generator=None):
-    """Glorot & Bengio (2010): U[-b, b), b = gain * sqrt(6 / (fan_in + fan_out)); gain >= 0."""
+    """Glorot & Bengio (2010): U[-b, b), b = gain * sqrt(6 / (fan_in + fan_out)); gain >= 0.
+
+    Parameters
+    ----------
+    tensor : numpy.ndarray or a writeable CPU DLPack tensor
+        A weight read as (out, in, *kernel), filled in place.
+    gain : float
+        Multiplies the bound (:func:`calculate_gain`).
+    seed : int in [0, 2**64), optional
+        Draw from stream 0 of this seed.
+    generator : fastinit.Generator, optional
+        Draw from its next stream; with neither, the global generator
+        (:func:`manual_seed`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastinit import init
+    >>> w = np.empty((512, 256), np.float32)
+    >>> _ = init.xavier_uniform_(w, seed=0)
+    >>> bool(np.abs(w).max() < (6 / (256 + 512)) ** 0.5)
+    True
+    """
     return _variance_scaling(tensor, *_xavier_law(gain), "uniform", "torch", seed, generator)
 
 
 def xavier_normal_(tensor, gain=1.0, *, seed=None, generator=None):
     """Glorot & Bengio (2010), torch's form: N(0, std^2), std = gain * sqrt(2 / (fan_in +
-    fan_out)), untruncated (jax/keras glorot_normal is truncated); gain >= 0."""
+    fan_out)), untruncated (jax/keras glorot_normal is truncated); gain >= 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastinit import init
+    >>> w = init.xavier_normal_(np.empty((512, 256), np.float32), seed=0)
+    >>> round(float(w.std()), 3), round((2 / (256 + 512)) ** 0.5, 3)
+    (0.051, 0.051)
+    """
     return _variance_scaling(tensor, *_xavier_law(gain), "normal", "torch", seed, generator)
 
 
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", *, seed=None,
                      generator=None):
     """He et al. (2015): U[-b, b), b = gain * sqrt(3 / fan_mode), gain =
-    calculate_gain(nonlinearity, a) (default sqrt(2): He/ReLU)."""
+    calculate_gain(nonlinearity, a) (default sqrt(2): He/ReLU).
+
+    Parameters
+    ----------
+    tensor : numpy.ndarray or a writeable CPU DLPack tensor
+        A weight read as (out, in, *kernel), filled in place.
+    a : float
+        Negative slope of leaky_relu (torch's nn.Linear uses a = sqrt(5)).
+    mode : {"fan_in", "fan_out"}
+        The fan that sets the variance.
+    nonlinearity : str
+        A name of :func:`calculate_gain`.
+    seed : int in [0, 2**64), optional
+        Draw from stream 0 of this seed.
+    generator : fastinit.Generator, optional
+        Draw from its next stream; with neither, the global generator
+        (:func:`manual_seed`).
+
+    Examples
+    --------
+    nn.Linear(256, 512)'s weight law, U(+-1/sqrt(256)):
+
+    >>> import numpy as np
+    >>> from fastinit import init
+    >>> w = init.kaiming_uniform_(np.empty((512, 256), np.float32), a=5 ** 0.5, seed=0)
+    >>> bool(np.abs(w).max() <= 1 / 16)
+    True
+    """
     return _variance_scaling(tensor, *_kaiming_law(a, mode, nonlinearity), "uniform", "torch",
                              seed, generator)
 
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", *, seed=None,
                     generator=None):
-    """He et al. (2015): N(0, std^2), std = gain / sqrt(fan_mode), untruncated."""
+    """He et al. (2015): N(0, std^2), std = gain / sqrt(fan_mode), untruncated.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastinit import init
+    >>> w = init.kaiming_normal_(np.empty((512, 256), np.float32), seed=0)
+    >>> round(float(w.std()), 3), round((2 / 256) ** 0.5, 3)
+    (0.088, 0.088)
+    """
     return _variance_scaling(tensor, *_kaiming_law(a, mode, nonlinearity), "normal", "torch",
                              seed, generator)
 
 
 def lecun_uniform_(tensor, *, seed=None, generator=None):
-    """LeCun et al. (1998): U[-b, b), b = sqrt(3 / fan_in)."""
+    """LeCun et al. (1998): U[-b, b), b = sqrt(3 / fan_in).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastinit import init
+    >>> w = init.lecun_uniform_(np.empty((512, 256), np.float32), seed=0)
+    >>> bool(np.abs(w).max() < (3 / 256) ** 0.5)
+    True
+    """
     return variance_scaling_(tensor, 1.0, "fan_in", "uniform", seed=seed, generator=generator)
 
 
 def lecun_normal_(tensor, *, seed=None, generator=None):
     """LeCun et al. (1998), as jax/keras and for SELU nets (Klambauer et al. 2017):
-    truncated normal with std sqrt(1 / fan_in) after truncation at +-2 std."""
+    truncated normal with std sqrt(1 / fan_in) after truncation at +-2 std.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastinit import init
+    >>> w = init.lecun_normal_(np.empty((512, 256), np.float32), seed=0)
+    >>> round(float(w.std()), 3), bool(np.abs(w).max() <= 2 / 0.8796 / 16)
+    (0.063, True)
+    """
     return variance_scaling_(tensor, 1.0, "fan_in", "truncated_normal", seed=seed,
                              generator=generator)
 
@@ -333,7 +535,16 @@ def orthogonal_(tensor, gain=1.0, *, seed=None, generator=None, batch_dims=0):
     LAPACK (fastinit/_linalg.pyx).  Any float dtype (float16/bfloat16 computed in float32,
     then rounded); complex64/complex128 give Haar unitary matrices; zero-size: no-op.
     ``batch_dims=k``: the first k axes index a batch of independent matrices, generated
-    in parallel."""
+    in parallel.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastinit import init
+    >>> q = init.orthogonal_(np.empty((3, 5), np.float32), seed=0)
+    >>> bool(np.allclose(q @ q.T, np.eye(3), atol=1e-6))
+    True
+    """
     out = as_out(tensor, complex_ok=True, device_ok=True)
     gain = check_fill_value(gain, out.dtype, "gain")
     if not isinstance(batch_dims, int) or isinstance(batch_dims, bool) or batch_dims < 0:
@@ -362,7 +573,16 @@ def orthogonal_(tensor, gain=1.0, *, seed=None, generator=None, batch_dims=0):
 
 def delta_orthogonal_(tensor, gain=1.0, *, centre="jax", seed=None, generator=None):
     """Xiao et al. (2018), jax's layout (*k, in, out): zero except an orthogonal (in, out)
-    matrix times gain at the centre (k - 1) // 2 (centre="torch": k // 2)."""
+    matrix times gain at the centre (k - 1) // 2 (centre="torch": k // 2).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastinit import init
+    >>> k = init.delta_orthogonal_(np.empty((3, 3, 4, 8), np.float32), seed=0)
+    >>> bool(np.allclose(k[1, 1] @ k[1, 1].T, np.eye(4), atol=1e-6)), float(abs(k[0]).max())
+    (True, 0.0)
+    """
     out = as_out(tensor)
     delta_orthogonal_centres(g.logical_shape(out.shape), centre)
     check_fill_value(gain, out.dtype, "gain")
@@ -374,7 +594,16 @@ def delta_orthogonal_(tensor, gain=1.0, *, centre="jax", seed=None, generator=No
 def sparse_(tensor, sparsity, std=0.01, *, seed=None, generator=None):
     """Martens (2010), torch semantics: N(0, std^2) with exactly ceil(sparsity * rows)
     zeros per column, chosen uniformly; unlike torch the mask follows the seed and is
-    drawn without a Python loop."""
+    drawn without a Python loop.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastinit import init
+    >>> w = init.sparse_(np.empty((10, 4), np.float32), 0.3, seed=0)
+    >>> (w == 0).sum(axis=0).tolist()                  # ceil(0.3 * 10) per column
+    [3, 3, 3, 3]
+    """
     out = as_out(tensor)
     if out.ndim != 2:
         raise ValueError(f"sparse needs a 2-D tensor, got {out.ndim} dimensions")
@@ -389,7 +618,17 @@ def sparse_(tensor, sparsity, std=0.01, *, seed=None, generator=None):
 
 def torch_linear_default_(weight, bias=None, *, seed=None, generator=None):
     """What nn.Linear.reset_parameters draws: weight kaiming_uniform_(a=sqrt(5)), i.e.
-    U(+-1/sqrt(fan_in)); bias U(+-1/sqrt(fan_in)).  Weight and bias take one stream each."""
+    U(+-1/sqrt(fan_in)); bias U(+-1/sqrt(fan_in)).  Weight and bias take one stream each.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastinit import init
+    >>> w, b = np.empty((4, 3), np.float32), np.empty(4, np.float32)
+    >>> _ = init.torch_linear_default_(w, b, seed=0)
+    >>> bool(abs(w).max() <= 3 ** -0.5 and abs(b).max() <= 3 ** -0.5)
+    True
+    """
     if seed is not None:
         if generator is not None:
             raise TypeError("pass seed or generator, not both")
@@ -410,7 +649,16 @@ torch_conv_default_ = torch_linear_default_  # nn.ConvNd.reset_parameters draws 
 
 def embedding_default_(weight, padding_idx=None, *, seed=None, generator=None):
     """What nn.Embedding.reset_parameters draws: N(0, 1), row padding_idx zeroed (the
-    global row inside a :func:`fastinit.shard` block)."""
+    global row inside a :func:`fastinit.shard` block).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastinit import init
+    >>> e = init.embedding_default_(np.empty((5, 3), np.float32), padding_idx=0, seed=0)
+    >>> e[0].tolist()
+    [0.0, 0.0, 0.0]
+    """
     out = as_out(weight)
     rows = g.logical_shape(out.shape)[0] if out.ndim else 0
     if padding_idx is not None:
@@ -466,7 +714,16 @@ trunc_normal = _functional(trunc_normal_, "trunc_normal_")
 
 
 def orthogonal(shape, gain=1.0, *, seed, dtype=np.float32, batch_dims=0):
-    """A new array as :func:`orthogonal_` (``dtype`` may be complex64/complex128)."""
+    """A new array as :func:`orthogonal_` (``dtype`` may be complex64/complex128).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastinit import init
+    >>> u = init.orthogonal((4, 4), seed=0, dtype=np.complex128)
+    >>> bool(np.allclose(u @ u.conj().T, np.eye(4)))
+    True
+    """
     out = np.empty(check_shape(shape, "shape"), check_orthogonal_dtype(dtype))
     return orthogonal_(out, gain, seed=seed, batch_dims=batch_dims)
 
@@ -492,9 +749,16 @@ xavier_uniform = _layout_twin("xavier_uniform", _xavier_law, "uniform", xavier_u
 xavier_normal = _layout_twin("xavier_normal", _xavier_law, "normal", xavier_normal_)
 kaiming_uniform = _layout_twin("kaiming_uniform", _kaiming_law, "uniform", kaiming_uniform_)
 kaiming_normal = _layout_twin("kaiming_normal", _kaiming_law, "normal", kaiming_normal_)
-xavier_uniform.__doc__ = ("``xavier_uniform(shape, gain=1.0, *, seed, dtype=np.float32, "
-                          "layout='torch')``: a new array as :func:`xavier_uniform_`, fans "
-                          "read in ``layout``.")
+xavier_uniform.__doc__ = """A new array as :func:`xavier_uniform_`, fans read in ``layout``
+(``"torch"`` (out, in, *k), ``"jax"`` or ``"keras"`` (*k, in, out)).
+
+Examples
+--------
+>>> from fastinit import init
+>>> w = init.xavier_uniform((3, 3, 16, 32), seed=1, layout="jax")
+>>> w.shape, bool(abs(w).max() < (6 / (9 * 16 + 9 * 32)) ** 0.5)
+((3, 3, 16, 32), True)
+"""
 xavier_normal.__doc__ = "As :func:`xavier_uniform` for :func:`xavier_normal_`."
 kaiming_uniform.__doc__ = "As :func:`xavier_uniform` for :func:`kaiming_uniform_`."
 kaiming_normal.__doc__ = "As :func:`xavier_uniform` for :func:`kaiming_normal_`."
@@ -502,13 +766,28 @@ kaiming_normal.__doc__ = "As :func:`xavier_uniform` for :func:`kaiming_normal_`.
 
 def variance_scaling(shape, scale=1.0, mode="fan_in", distribution="truncated_normal", *,
                      seed, dtype=np.float32, layout="torch"):
-    """A new array as :func:`variance_scaling_`."""
+    """A new array as :func:`variance_scaling_`.
+
+    Examples
+    --------
+    >>> from fastinit import init
+    >>> w = init.variance_scaling((256, 512), 1.0, "fan_in", "uniform", seed=0, layout="jax")
+    >>> bool(w.max() < (3 / 256) ** 0.5)
+    True
+    """
     return variance_scaling_(_new(shape, dtype), scale, mode, distribution, layout=layout,
                              seed=seed)
 
 
 def constant(shape, val, *, dtype=np.float32):
-    """A new array as :func:`constant_` (np.full with torch's name)."""
+    """A new array as :func:`constant_` (np.full with torch's name).
+
+    Examples
+    --------
+    >>> from fastinit import init
+    >>> init.constant((2,), 0.5).tolist()
+    [0.5, 0.5]
+    """
     return constant_(np.empty(check_shape(shape, "shape"), dtype), val)
 
 
@@ -523,11 +802,25 @@ def ones(shape, *, dtype=np.float32):
 
 
 def eye(shape, *, dtype=np.float32):
-    """A new array as :func:`eye_`."""
+    """A new array as :func:`eye_`.
+
+    Examples
+    --------
+    >>> from fastinit import init
+    >>> init.eye((2, 2)).tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
     return eye_(np.empty(check_shape(shape, "shape"), dtype))
 
 
 def dirac(shape, groups=1, *, dtype=np.float32, gain=1.0, centre="torch"):
-    """A new array as :func:`dirac_`."""
+    """A new array as :func:`dirac_`.
+
+    Examples
+    --------
+    >>> from fastinit import init
+    >>> init.dirac((1, 1, 3)).tolist()
+    [[[0.0, 1.0, 0.0]]]
+    """
     return dirac_(np.empty(check_shape(shape, "shape"), dtype), groups, gain=gain,
                   centre=centre)
