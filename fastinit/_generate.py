@@ -526,7 +526,7 @@ def uniform(shape: Shape, low: float = 0.0, high: float = 1.0, *, seed: int, str
     out : numpy.ndarray, optional
         Filled in place, in logical row-major order whatever its memory layout (any ndim).
         An out in which two elements may share memory (a stride-0 or broadcast axis, any
-        view whose axes, ordered by |stride|, do not each step past the inner ones) is a
+        view whose axes, ordered by ``|stride|``, do not each step past the inner ones) is a
         ValueError, as in torch.  A CuPy
         array, torch CUDA tensor or CUDA DLPack buffer is filled on its device (the same
         bits, fastinit/backends/cuda.py).
@@ -574,7 +574,7 @@ def normal(shape: Shape, mean: float = 0.0, std: float = 1.0, *, seed: int, stre
     shape : int or tuple of ints
         Shape of the result (None with ``out``).
     mean, std : float
-        Location and scale, std >= 0.  ValueError when |mean| plus the largest |z|
+        Location and scale, std >= 0.  ValueError when ``|mean|`` plus the largest ``|z|``
         times std exceeds the largest value of ``dtype``.
     seed, stream, offset, dtype, out, device
         As :func:`uniform`.
@@ -588,7 +588,7 @@ def normal(shape: Shape, mean: float = 0.0, std: float = 1.0, *, seed: int, stre
     -----
     Box-Muller on word pairs (kernels/fi_dist.h): element 2k and 2k + 1 are r cos(theta)
     and r sin(theta) of the same pair, r = sqrt(-2 log u1).  The 24-bit u1 of the 32-bit
-    path bounds |z| <= 5.77; float64 uses 53 bits (|z| <= 8.572).
+    path bounds ``|z| <= 5.77``; float64 uses 53 bits (``|z| <= 8.572``).
 
     Examples
     --------
@@ -609,7 +609,7 @@ def truncated_normal(shape: Shape, mean: float = 0.0, std: float = 1.0, a: float
                      b: float = 2.0, *, seed: int, stream: int = 0, offset: int = 0,
                      dtype: DTypeLike | None = None, out: Any = None,
                      device: str | None = None) -> Any:
-    """Normal N(mean, std^2) truncated to [a, b] (absolute bounds, as torch.nn.init.trunc_normal_).
+    """Normal N(mean, std^2) truncated to [a, b], bounds absolute (as torch's ``trunc_normal_``).
 
     Parameters
     ----------

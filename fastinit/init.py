@@ -309,8 +309,9 @@ def eye_(tensor, *, seed=None):
 
 
 def dirac_(tensor, groups=1, *, gain=1.0, centre="torch", seed=None):
-    """Dirac delta of a 3/4/5-D conv weight (out, in, *k): out[g*O/groups + d, d, c...] =
-    gain, c = k // 2 (torch; centre="jax" gives (k - 1) // 2, which differs for even k).
+    """Dirac delta of a 3/4/5-D conv weight ``(out, in, *k)``:
+    ``out[g*O/groups + d, d, c...] = gain``, c = k // 2 (torch; centre="jax" gives
+    (k - 1) // 2, which differs for even k).
     ``seed`` ignored.
 
     Examples
@@ -411,7 +412,7 @@ def xavier_uniform_(tensor, gain=1.0, *, seed=None, generator=None):
     Parameters
     ----------
     tensor : numpy.ndarray or a writeable CPU DLPack tensor
-        A weight read as (out, in, *kernel), filled in place.
+        A weight read as ``(out, in, *kernel)``, filled in place.
     gain : float
         Multiplies the bound (:func:`calculate_gain`).
     seed : int in [0, 2**64), optional
@@ -455,7 +456,7 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", *, s
     Parameters
     ----------
     tensor : numpy.ndarray or a writeable CPU DLPack tensor
-        A weight read as (out, in, *kernel), filled in place.
+        A weight read as ``(out, in, *kernel)``, filled in place.
     a : float
         Negative slope of leaky_relu (torch's nn.Linear uses a = sqrt(5)).
     mode : {"fan_in", "fan_out"}
@@ -572,7 +573,7 @@ def orthogonal_(tensor, gain=1.0, *, seed=None, generator=None, batch_dims=0):
 
 
 def delta_orthogonal_(tensor, gain=1.0, *, centre="jax", seed=None, generator=None):
-    """Xiao et al. (2018), jax's layout (*k, in, out): zero except an orthogonal (in, out)
+    """Xiao et al. (2018), jax's layout ``(*k, in, out)``: zero except an orthogonal (in, out)
     matrix times gain at the centre (k - 1) // 2 (centre="torch": k // 2).
 
     Examples
@@ -750,7 +751,7 @@ xavier_normal = _layout_twin("xavier_normal", _xavier_law, "normal", xavier_norm
 kaiming_uniform = _layout_twin("kaiming_uniform", _kaiming_law, "uniform", kaiming_uniform_)
 kaiming_normal = _layout_twin("kaiming_normal", _kaiming_law, "normal", kaiming_normal_)
 xavier_uniform.__doc__ = """A new array as :func:`xavier_uniform_`, fans read in ``layout``
-(``"torch"`` (out, in, *k), ``"jax"`` or ``"keras"`` (*k, in, out)).
+(``"torch"`` ``(out, in, *k)``, ``"jax"`` or ``"keras"`` ``(*k, in, out)``).
 
 Examples
 --------

@@ -1,0 +1,33 @@
+"""Sphinx configuration of fastinit's documentation (``sphinx-build -W docs docs/_build``)."""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the package of this checkout, built in place or installed
+sys.path.insert(0, str(Path(__file__).parent / "_ext"))
+
+project = "fastinit"
+author = "fastinit"
+copyright = "fastinit"
+release = "0.1.0"
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "gallery",
+    "plaintext",
+    "registry_table",
+]
+
+exclude_patterns = ["_build"]
+autosummary_generate = False          # summary tables only; the entries are on the same page
+autodoc_default_options = {"members": True, "undoc-members": False}
+autodoc_member_order = "bysource"
+autodoc_typehints = "none"            # the signature shows the parameters; numpydoc the types
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+html_theme = "alabaster"
+html_static_path: list[str] = []
