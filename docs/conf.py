@@ -20,11 +20,11 @@ extensions = [
     "gallery",
     "plaintext",
     "registry_table",
+    "public_api",
 ]
 
 exclude_patterns = ["_build"]
 autosummary_generate = False          # summary tables only; the entries are on the same page
-autodoc_default_options = {"members": True, "undoc-members": False}
 autodoc_member_order = "bysource"
 autodoc_typehints = "none"            # the signature shows the parameters; numpydoc the types
 numpydoc_show_class_members = False
