@@ -28,7 +28,7 @@ import math
 import numbers
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -121,9 +121,14 @@ def _check_normal(mean, std, dtype):
     return mean, std
 
 
+T = TypeVar("T")  # the tensor an in-place fill returns: the one it was given
+Seed = int | None  # an int in [0, 2**64); None: the generator's next stream, else the global
+
+
 # ---- plain distributions ----
 
-def uniform_(tensor, a=0.0, b=1.0, *, seed=None, generator=None):
+def uniform_(tensor: T, a: float = 0.0, b: float = 1.0, *, seed: Seed = None,
+             generator: Generator | None = None) -> T:
     """Fill ``tensor`` with U[a, b) in place and return it.
 
     Parameters
@@ -162,7 +167,8 @@ def uniform_(tensor, a=0.0, b=1.0, *, seed=None, generator=None):
     return tensor
 
 
-def normal_(tensor, mean=0.0, std=1.0, *, seed=None, generator=None):
+def normal_(tensor: T, mean: float = 0.0, std: float = 1.0, *, seed: Seed = None,
+            generator: Generator | None = None) -> T:
     """Fill ``tensor`` with N(mean, std^2) in place and return it.
 
     Parameters
@@ -194,7 +200,9 @@ def normal_(tensor, mean=0.0, std=1.0, *, seed=None, generator=None):
     return tensor
 
 
-def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed=None, generator=None):
+def trunc_normal_(tensor: T, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0, *, seed: Seed = None,
+                  generator: Generator | None = None) -> T:
     """N(mean, std^2) truncated to [a, b]; a and b are absolute values (torch), so
     ``trunc_normal_(w, std=0.02)`` cuts at +-100 std.  Exact single-pass inverse CDF (no
     clamping, no redraw loop), correct in bfloat16.  std > 0, a < b, and the draws'
@@ -247,7 +255,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed=None, genera
     return tensor
 
 
-def constant_(tensor, val, *, seed=None):
+def constant_(tensor: T, val: complex, *, seed: Seed = None) -> T:
     """Every element = val, a finite number the dtype holds (any dtype; a float into an
     integer tensor truncates as numpy casts).  ``seed`` is accepted and ignored (the law
     is deterministic), as in :func:`ones_`, :func:`zeros_`, :func:`eye_`, :func:`dirac_`.
@@ -266,7 +274,7 @@ def constant_(tensor, val, *, seed=None):
     return tensor
 
 
-def ones_(tensor, *, seed=None):
+def ones_(tensor: T, *, seed: Seed = None) -> T:
     """Every element = 1 (``seed`` ignored).
 
     Examples
@@ -279,7 +287,7 @@ def ones_(tensor, *, seed=None):
     return constant_(tensor, 1, seed=seed)
 
 
-def zeros_(tensor, *, seed=None):
+def zeros_(tensor: T, *, seed: Seed = None) -> T:
     """Every element = 0 (``seed`` ignored).
 
     Examples
@@ -292,7 +300,7 @@ def zeros_(tensor, *, seed=None):
     return constant_(tensor, 0, seed=seed)
 
 
-def eye_(tensor, *, seed=None):
+def eye_(tensor: T, *, seed: Seed = None) -> T:
     """The 2-D identity (rectangular allowed), as torch.eye (``seed`` ignored).
 
     Examples
@@ -308,7 +316,8 @@ def eye_(tensor, *, seed=None):
     return tensor
 
 
-def dirac_(tensor, groups=1, *, gain=1.0, centre="torch", seed=None):
+def dirac_(tensor: T, groups: int = 1, *, gain: float = 1.0, centre: str = "torch",
+           seed: Seed = None) -> T:
     """Dirac delta of a 3/4/5-D conv weight ``(out, in, *k)``:
     ``out[g*O/groups + d, d, c...] = gain``, c = k // 2 (torch; centre="jax" gives
     (k - 1) // 2, which differs for even k).
@@ -346,8 +355,9 @@ def _variance_scaling(tensor, name, value, gain, mode, distribution, layout, see
     return tensor
 
 
-def variance_scaling_(tensor, scale=1.0, mode="fan_in", distribution="truncated_normal", *,
-                      layout="torch", seed=None, generator=None):
+def variance_scaling_(tensor: T, scale: float = 1.0, mode: str = "fan_in",
+                      distribution: str = "truncated_normal", *, layout: str = "torch",
+                      seed: Seed = None, generator: Generator | None = None) -> T:
     """Var(w) = scale / n, n = fan_in, fan_out, fan_avg or fan_geo_avg of ``layout``
     (fastinit._variance); distribution "truncated_normal" (+-2 std, rescaled by
     0.87962566103423978 as jax/keras), "normal" or "uniform".  scale >= 0, small enough
@@ -406,7 +416,8 @@ def _checked_kaiming_law(a, mode, nonlinearity):
     return "gain", calculate_gain(nonlinearity, a), True, mode
 
 
-def xavier_uniform_(tensor, gain=1.0, *, seed=None, generator=None):
+def xavier_uniform_(tensor: T, gain: float = 1.0, *, seed: Seed = None,
+                    generator: Generator | None = None) -> T:
     """Glorot & Bengio (2010): U[-b, b), b = gain * sqrt(6 / (fan_in + fan_out)); gain >= 0.
 
     Parameters
@@ -433,7 +444,8 @@ def xavier_uniform_(tensor, gain=1.0, *, seed=None, generator=None):
     return _variance_scaling(tensor, *_xavier_law(gain), "uniform", "torch", seed, generator)
 
 
-def xavier_normal_(tensor, gain=1.0, *, seed=None, generator=None):
+def xavier_normal_(tensor: T, gain: float = 1.0, *, seed: Seed = None,
+                   generator: Generator | None = None) -> T:
     """Glorot & Bengio (2010), torch's form: N(0, std^2), std = gain * sqrt(2 / (fan_in +
     fan_out)), untruncated (jax/keras glorot_normal is truncated); gain >= 0.
 
@@ -448,8 +460,9 @@ def xavier_normal_(tensor, gain=1.0, *, seed=None, generator=None):
     return _variance_scaling(tensor, *_xavier_law(gain), "normal", "torch", seed, generator)
 
 
-def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", *, seed=None,
-                     generator=None):
+def kaiming_uniform_(tensor: T, a: float = 0, mode: str = "fan_in",
+                     nonlinearity: str = "leaky_relu", *, seed: Seed = None,
+                     generator: Generator | None = None) -> T:
     """He et al. (2015): U[-b, b), b = gain * sqrt(3 / fan_mode), gain =
     calculate_gain(nonlinearity, a) (default sqrt(2): He/ReLU).
 
@@ -483,8 +496,9 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", *, s
                              seed, generator)
 
 
-def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", *, seed=None,
-                    generator=None):
+def kaiming_normal_(tensor: T, a: float = 0, mode: str = "fan_in",
+                    nonlinearity: str = "leaky_relu", *, seed: Seed = None,
+                    generator: Generator | None = None) -> T:
     """He et al. (2015): N(0, std^2), std = gain / sqrt(fan_mode), untruncated.
 
     Examples
@@ -499,7 +513,7 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", *, se
                              seed, generator)
 
 
-def lecun_uniform_(tensor, *, seed=None, generator=None):
+def lecun_uniform_(tensor: T, *, seed: Seed = None, generator: Generator | None = None) -> T:
     """LeCun et al. (1998): U[-b, b), b = sqrt(3 / fan_in).
 
     Examples
@@ -513,7 +527,7 @@ def lecun_uniform_(tensor, *, seed=None, generator=None):
     return variance_scaling_(tensor, 1.0, "fan_in", "uniform", seed=seed, generator=generator)
 
 
-def lecun_normal_(tensor, *, seed=None, generator=None):
+def lecun_normal_(tensor: T, *, seed: Seed = None, generator: Generator | None = None) -> T:
     """LeCun et al. (1998), as jax/keras and for SELU nets (Klambauer et al. 2017):
     truncated normal with std sqrt(1 / fan_in) after truncation at +-2 std.
 
@@ -529,7 +543,8 @@ def lecun_normal_(tensor, *, seed=None, generator=None):
                              generator=generator)
 
 
-def orthogonal_(tensor, gain=1.0, *, seed=None, generator=None, batch_dims=0):
+def orthogonal_(tensor: T, gain: float = 1.0, *, seed: Seed = None,
+                generator: Generator | None = None, batch_dims: int = 0) -> T:
     """Saxe et al. (2014): gain times a Haar-distributed orthogonal matrix (Mezzadri 2007
     sign correction), rows = shape[0], cols = the rest flattened (torch); orthonormal
     rows if rows <= cols, else orthonormal columns.  Stewart's (1980) method over
@@ -572,7 +587,8 @@ def orthogonal_(tensor, gain=1.0, *, seed=None, generator=None, batch_dims=0):
     return tensor
 
 
-def delta_orthogonal_(tensor, gain=1.0, *, centre="jax", seed=None, generator=None):
+def delta_orthogonal_(tensor: T, gain: float = 1.0, *, centre: str = "jax", seed: Seed = None,
+                      generator: Generator | None = None) -> T:
     """Xiao et al. (2018), jax's layout ``(*k, in, out)``: zero except an orthogonal (in, out)
     matrix times gain at the centre (k - 1) // 2 (centre="torch": k // 2).
 
@@ -592,7 +608,8 @@ def delta_orthogonal_(tensor, gain=1.0, *, centre="jax", seed=None, generator=No
     return tensor
 
 
-def sparse_(tensor, sparsity, std=0.01, *, seed=None, generator=None):
+def sparse_(tensor: T, sparsity: float, std: float = 0.01, *, seed: Seed = None,
+            generator: Generator | None = None) -> T:
     """Martens (2010), torch semantics: N(0, std^2) with exactly ceil(sparsity * rows)
     zeros per column, chosen uniformly; unlike torch the mask follows the seed and is
     drawn without a Python loop.
@@ -617,7 +634,8 @@ def sparse_(tensor, sparsity, std=0.01, *, seed=None, generator=None):
 
 # ---- torch layers' own defaults ----
 
-def torch_linear_default_(weight, bias=None, *, seed=None, generator=None):
+def torch_linear_default_(weight: T, bias: Any = None, *, seed: Seed = None,
+                          generator: Generator | None = None) -> T:
     """What nn.Linear.reset_parameters draws: weight kaiming_uniform_(a=sqrt(5)), i.e.
     U(+-1/sqrt(fan_in)); bias U(+-1/sqrt(fan_in)).  Weight and bias take one stream each.
 
@@ -648,7 +666,8 @@ def torch_linear_default_(weight, bias=None, *, seed=None, generator=None):
 torch_conv_default_ = torch_linear_default_  # nn.ConvNd.reset_parameters draws the same
 
 
-def embedding_default_(weight, padding_idx=None, *, seed=None, generator=None):
+def embedding_default_(weight: T, padding_idx: int | None = None, *, seed: Seed = None,
+                       generator: Generator | None = None) -> T:
     """What nn.Embedding.reset_parameters draws: N(0, 1), row padding_idx zeroed (the
     global row inside a :func:`fastinit.shard` block).
 
@@ -683,16 +702,18 @@ def _twin_signature(fill, **extra):
     """fill's signature with ``tensor`` replaced by ``shape``, ``seed`` required and
     keyword-only, no ``generator``, and ``dtype=np.float32`` plus ``extra`` keywords."""
     params = list(inspect.signature(fill).parameters.values())[1:]
-    params = [p.replace(default=inspect.Parameter.empty) if p.name == "seed" else p
-              for p in params if p.name != "generator"]
+    params = [p.replace(default=inspect.Parameter.empty, annotation="int")
+              if p.name == "seed" else p for p in params if p.name != "generator"]
     kw = inspect.Parameter.KEYWORD_ONLY
-    params += [inspect.Parameter("dtype", kw, default=np.float32)]
-    params += [inspect.Parameter(k, kw, default=v) for k, v in extra.items()]
+    params += [inspect.Parameter("dtype", kw, default=np.float32, annotation="DTypeLike")]
+    params += [inspect.Parameter(k, kw, default=v, annotation=type(v).__name__)
+               for k, v in extra.items()]
     positional = [p for p in params if p.kind != kw]
     keyword = sorted((p for p in params if p.kind == kw),
                      key=lambda p: p.default is not inspect.Parameter.empty)
-    shape = inspect.Parameter("shape", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return inspect.Signature([shape, *positional, *keyword])
+    shape = inspect.Parameter("shape", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                              annotation="int | tuple[int, ...]")
+    return inspect.Signature([shape, *positional, *keyword], return_annotation="np.ndarray")
 
 
 def _functional(fill, doc_of):

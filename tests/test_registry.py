@@ -127,5 +127,9 @@ def test_generated_functions_have_real_signatures():
     assert list(inspect.signature(I.glorot_uniform).parameters) == [
         "in_axis", "out_axis", "batch_axis", "dtype"]
     assert list(inspect.signature(I.HeNormal).parameters) == ["seed"]
-    assert "shape, gain=1.0, *, seed" in init.xavier_normal.__name__ + str(
-        inspect.signature(init.xavier_normal))
+    sig = inspect.signature(init.xavier_normal)
+    assert [(p.name, p.kind.name, p.default) for p in sig.parameters.values()] == [
+        ("shape", "POSITIONAL_OR_KEYWORD", inspect.Parameter.empty),
+        ("gain", "POSITIONAL_OR_KEYWORD", 1.0), ("seed", "KEYWORD_ONLY", inspect.Parameter.empty),
+        ("dtype", "KEYWORD_ONLY", np.float32), ("layout", "KEYWORD_ONLY", "torch")]
+    assert sig.parameters["seed"].annotation == "int" and sig.return_annotation == "np.ndarray"

@@ -53,6 +53,7 @@ def test_user_code_is_checked_against_the_annotations(tmp_path):
         bg: fastinit.PhiloxBitGenerator = fastinit.PhiloxBitGenerator(1)
         n: int = fastinit.get_num_threads()
         k = init.kaiming_uniform((8, 8), seed=0, layout="jax")
+        same: np.ndarray = init.kaiming_uniform_(np.empty((8, 8), np.float32), a=5 ** 0.5, seed=0)
     """))
     bad = tmp_path / "bad.py"
     bad.write_text(textwrap.dedent("""
@@ -60,6 +61,7 @@ def test_user_code_is_checked_against_the_annotations(tmp_path):
 
         fastinit.set_num_threads("two")
         fastinit.Generator(0).uniform(low="zero")
+        fastinit.init.normal_([0.0], std="small")
     """))
     r = _mypy(str(good))
     assert r.returncode == 0, r.stdout + r.stderr
@@ -67,3 +69,4 @@ def test_user_code_is_checked_against_the_annotations(tmp_path):
     assert r.returncode == 1, r.stdout + r.stderr
     assert 'bad.py:4: error: Argument 1 to "set_num_threads"' in r.stdout, r.stdout
     assert 'bad.py:5: error: Argument "low" to "uniform" of "Generator"' in r.stdout, r.stdout
+    assert 'bad.py:6: error: Argument "std" to "normal_"' in r.stdout, r.stdout
