@@ -12,6 +12,15 @@ W the words read as one integer, w0 most significant.  Negative or >= 2**64 ints
 floats and float arrays raise.  Shape, dtype and parameters are checked before the
 callback (they are static under jit), so bad ones raise the ValueError/TypeError of
 :mod:`fastinit.initializers`.
+
+>>> import jax, fastinit.jax as fj
+>>> init = fj.lecun_normal()
+>>> k = init(jax.random.key(0), (4, 8))
+>>> k.shape, str(k.dtype)
+((4, 8), 'float32')
+>>> jitted = jax.jit(lambda key: init(key, (4, 8)))
+>>> bool((jitted(jax.random.key(0)) == k).all())
+True
 """
 
 from __future__ import annotations
@@ -134,7 +143,17 @@ def make_sharded(init, key, shape, sharding, dtype=None):
     """A global jax.Array of ``shape`` with ``sharding``, each device's block generated on
     its own by ``init`` (one of this module's initializers) inside a :func:`fastinit.shard`
     block: equal to the matching slice of ``init(key, shape, dtype)``, without any device
-    generating the whole."""
+    generating the whole.
+
+    Examples
+    --------
+    >>> import jax, numpy as np, fastinit.jax as fj
+    >>> mesh = jax.sharding.Mesh(np.array(jax.devices()), ("x",))
+    >>> rows = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("x"))
+    >>> w = fj.make_sharded(fj.glorot_uniform(), 0, (8, 4), rows)
+    >>> bool((w == fj.glorot_uniform()(0, (8, 4))).all())
+    True
+    """
     jax = _jax()
     host_init = getattr(init, "host_init", None)
     if host_init is None:
@@ -155,7 +174,14 @@ def make_sharded(init, key, shape, sharding, dtype=None):
 
 def to_jax(x):
     """A jax.Array sharing ``x``'s memory where jax allows it (C-contiguous, 64-byte
-    aligned, as fastinit allocates), else a copy."""
+    aligned, as fastinit allocates), else a copy.
+
+    Examples
+    --------
+    >>> import fastinit, fastinit.jax as fj
+    >>> fj.to_jax(fastinit.normal((2, 3), seed=0)).shape
+    (2, 3)
+    """
     jax = _jax()
     x = np.ascontiguousarray(x)
     if x.dtype == np.float64 and not jax.config.jax_enable_x64:

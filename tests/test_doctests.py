@@ -11,7 +11,7 @@ import pytest
 import fastinit
 
 MODULES = ["fastinit", "fastinit._generate", "fastinit._generator", "fastinit.init",
-           "fastinit.initializers"]
+           "fastinit.initializers", "fastinit.jax"]
 
 
 @pytest.mark.parametrize("name", MODULES)
