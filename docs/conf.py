@@ -3,8 +3,8 @@
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the package of this checkout, built in place or installed
+# fastinit itself is imported as installed (pip install ".[docs]"), or from PYTHONPATH for
+# a checkout built in place; the checkout's sources alone lack the compiled extensions.
 sys.path.insert(0, str(Path(__file__).parent / "_ext"))
 
 project = "fastinit"

@@ -14,7 +14,7 @@ def test_docs_build_without_warnings(tmp_path):
     out = tmp_path / "html"
     r = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-E", "-q",
                         "-b", "html", "-d", str(tmp_path / "doctrees"), str(ROOT / "docs"),
-                        str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+                        str(out)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     api = (out / "api.html").read_text()
     for name in ("fastinit.normal", "fastinit.Generator.standard_normal",

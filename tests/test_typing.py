@@ -14,7 +14,7 @@ PUBLIC = ["fastinit/__init__.py", "fastinit/init.py", "fastinit/initializers.py"
           "fastinit/_linalg.pyi"]
 
 
-def _mypy(*args, cwd=ROOT):
+def _mypy(*args, cwd):
     return subprocess.run([sys.executable, "-m", "mypy", "--config-file",
                            str(ROOT / "mypy.ini"), *args], cwd=cwd, capture_output=True,
                           text=True, timeout=300)
@@ -26,17 +26,20 @@ def test_package_is_typed():
         assert (ROOT / "fastinit" / f"{name}.pyi").is_file()
 
 
-def test_mypy_clean_on_public_modules():
-    r = _mypy(*PUBLIC)
+# The children run outside the checkout, so that fastinit is imported as the tests import
+# it (installed, or through PYTHONPATH), never from sources lacking the compiled modules.
+
+def test_mypy_clean_on_public_modules(tmp_path):
+    r = _mypy(*(str(ROOT / f) for f in PUBLIC), cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-def test_stubs_match_compiled_modules():
+def test_stubs_match_compiled_modules(tmp_path):
     r = subprocess.run([sys.executable, "-m", "mypy.stubtest", "--mypy-config-file",
                         str(ROOT / "mypy.ini"), "--allowlist",
                         str(ROOT / "tests" / "data" / "stubtest_allowlist.txt"),
-                        "fastinit._core", "fastinit._linalg"], cwd=ROOT, capture_output=True,
-                       text=True, timeout=300)
+                        "fastinit._core", "fastinit._linalg"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
 
 
@@ -63,9 +66,9 @@ def test_user_code_is_checked_against_the_annotations(tmp_path):
         fastinit.Generator(0).uniform(low="zero")
         fastinit.init.normal_([0.0], std="small")
     """))
-    r = _mypy(str(good))
+    r = _mypy(str(good), cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
-    r = _mypy(str(bad))
+    r = _mypy(str(bad), cwd=tmp_path)
     assert r.returncode == 1, r.stdout + r.stderr
     assert 'bad.py:4: error: Argument 1 to "set_num_threads"' in r.stdout, r.stdout
     assert 'bad.py:5: error: Argument "low" to "uniform" of "Generator"' in r.stdout, r.stdout
