@@ -1,10 +1,11 @@
-"""The engine: each layer's weights generated into one reused buffer and multiplied per
+"""The engine: each layer's weights generated into a reused buffer and multiplied per
 network over a worker pool, the statistics of h, the inputs."""
 
 from __future__ import annotations
 
 import contextlib
 import math
+import threading
 
 import numpy as np
 
@@ -47,7 +48,7 @@ def _sumsq(a, b, n):
 
 class _Engine:
     def __init__(self, depth, widths, act, init, sigma_w2, sigma_b2, residual, alpha, dropout,
-                 sd, dtype, seed, networks, method="dense", xp=np):
+                 sd, dtype, seed, networks, method="dense", xp=np, keep_weights=False):
         self.depth, self.widths, self.act, self.init = depth, widths, act, init
         self.sigma_w2, self.sigma_b2 = sigma_w2, sigma_b2
         self.residual, self.alpha, self.dropout, self.sd = residual, alpha, dropout, sd
@@ -58,8 +59,9 @@ class _Engine:
         self.method = method
         self.xp = xp  # numpy, or CuPy: the same code on the device (numpy functions
         # dispatch to CuPy through __array_function__; fills take device out= buffers)
-        wmax = max(widths)
-        self._wbuf = xp.empty(self.nets * wmax * wmax if method == "dense" else 0, dtype)
+        self.keep_weights = keep_weights  # every network's W kept until the next product
+        self._wbuf = None  # all networks' W (weights(), keep_weights), made when first used
+        self._local = threading.local()  # a worker's own W buffer, reused layer after layer
         self.pool = None
 
     def bmm(self, w, x):
@@ -70,53 +72,81 @@ class _Engine:
 
     def weights(self, layer, slot):
         """W (nets, out, in) of a layer: (0, sigma_w^2 / in) or sigma_w Haar."""
-        w = self._weight_view(layer, slot)
+        w = self.weight_view(layer, slot)
         for i in range(self.nets):
-            self._fill_weight(layer, slot, w, i)
+            self._fill_weight(layer, slot, w[i], i)
         return w
 
-    def _weight_view(self, layer, slot):
-        n_out, n_in = self.widths[layer], self.widths[layer - 1 if slot == _W else layer]
+    def _shape(self, layer, slot):
+        return self.widths[layer], self.widths[layer - 1 if slot == _W else layer]
+
+    def weight_view(self, layer, slot):
+        """The (nets, out, in) buffer of all networks' W of (layer, slot)."""
+        n_out, n_in = self._shape(layer, slot)
+        if self._wbuf is None:
+            self._wbuf = self.xp.empty(self.nets * max(self.widths) ** 2, self.dtype)
         return self._wbuf[:self.nets * n_out * n_in].reshape(self.nets, n_out, n_in)
 
+    def _own_weight(self, layer, slot):
+        """The calling worker's (out, in) W buffer: written and read again by one thread,
+        it stays in that core's cache instead of cycling through nets x N^2 of memory."""
+        n_out, n_in = self._shape(layer, slot)
+        buf = getattr(self._local, "w", None)
+        if buf is None:
+            buf = self._local.w = g.aligned_empty((max(self.widths) ** 2,), self.dtype)
+        return buf[:n_out * n_in].reshape(n_out, n_in)
+
     def _fill_weight(self, layer, slot, w, i):
-        """w[i] <- network i's W of (layer, slot), from stream 8 layer + slot of its seed."""
-        n_out, n_in = w.shape[1:]
+        """w <- network i's W of (layer, slot), from stream 8 layer + slot of its seed."""
+        n_out, n_in = w.shape
         std = math.sqrt(self.sigma_w2 / n_in)
         stream, s = 8 * layer + slot, self.seeds[i]
         if self.init == "gaussian":
-            g.normal(None, 0.0, std, seed=s, stream=stream, out=w[i])
+            g.normal(None, 0.0, std, seed=s, stream=stream, out=w)
         elif self.init == "uniform":
             lim = math.sqrt(3.0) * std
-            g.uniform(None, -lim, lim, seed=s, stream=stream, out=w[i])
+            g.uniform(None, -lim, lim, seed=s, stream=stream, out=w)
         elif self.init == "truncated_normal":
             t = std / TRUNC_STD_2SIGMA
-            g.truncated_normal(None, 0.0, t, -2 * t, 2 * t, seed=s, stream=stream, out=w[i])
+            g.truncated_normal(None, 0.0, t, -2 * t, 2 * t, seed=s, stream=stream, out=w)
         elif self.xp is np:
-            orthogonal_fill(w[i], n_out, n_in, math.sqrt(self.sigma_w2), s, stream)
+            orthogonal_fill(w, n_out, n_in, math.sqrt(self.sigma_w2), s, stream)
         else:
             from ..backends import cuda
 
-            cuda.orthogonal_fill(cuda.wrap_out(w[i]), n_out, n_in, math.sqrt(self.sigma_w2),
+            cuda.orthogonal_fill(cuda.wrap_out(w), n_out, n_in, math.sqrt(self.sigma_w2),
                                  s, stream)
 
-    def dense_product(self, layer, slot, x, transpose=False):
-        """W x (or W^T x) for every network with W generated into the reused buffer.  With
-        a worker pool (CPU, BLAS single-threaded: _blas_one_thread) each worker generates
-        its network's W with one fill thread and multiplies it at once: no thread ever
-        waits or spins, so a layer costs the fills plus the GEMMs and nothing more.
-        Otherwise (GPU, or no threadpoolctl) all W, then one batched matmul."""
+    def dense_product(self, layer, slot, x, transpose=False, prepare=None, finish=None):
+        """W x (or W^T x) for every network with W generated into a reused buffer;
+        ``prepare(i)`` writes network i's x[i] first, ``finish(i, out)`` uses its out[i]
+        after.  With a worker pool (CPU, BLAS single-threaded: _blas_one_thread) each
+        worker, per network, generates W into its own buffer with one fill thread, writes
+        x[i], multiplies and finishes at once, all on data still in its cache: no thread
+        ever waits or spins, and h passes through memory once per layer.  Otherwise (GPU,
+        or no threadpoolctl) each step for all networks: x, all W, one batched matmul."""
         if self.pool is None:
+            if prepare is not None:
+                self.run_nets(prepare)
             w = self.weights(layer, slot)
-            return (np.swapaxes(w, 1, 2) if transpose else w) @ x
-        w = self._weight_view(layer, slot)
-        rows = w.shape[2] if transpose else w.shape[1]
-        out = np.empty((self.nets, rows, x.shape[2]), np.result_type(w, x))
+            out = (np.swapaxes(w, 1, 2) if transpose else w) @ x
+            if finish is not None:
+                self.run_nets(lambda i: finish(i, out))
+            return out
+        n_out, n_in = self._shape(layer, slot)
+        out = np.empty((self.nets, n_in if transpose else n_out, x.shape[2]),
+                       np.result_type(self.dtype, x))
+        every = self.weight_view(layer, slot) if self.keep_weights else None
 
         def job(i):
+            w = self._own_weight(layer, slot) if every is None else every[i]
             with g.fill_threads(1):
                 self._fill_weight(layer, slot, w, i)
-            np.matmul(w[i].T if transpose else w[i], x[i], out=out[i])
+            if prepare is not None:
+                prepare(i)
+            np.matmul(w.T if transpose else w, x[i], out=out[i])
+            if finish is not None:
+                finish(i, out)
 
         self.run_nets(job)
         return out
@@ -151,29 +181,36 @@ class _Engine:
             keep[i] = 1.0 / (1.0 - self.sd) if u >= self.sd else 0.0
         return self.xp.asarray(keep.astype(self.dtype)[:, None, None])
 
-    def forward(self, layer, h, t=None):
+    def forward(self, layer, h, t=None, stats=None):
         """h^layer (and the tangent) from h^{layer-1} (the input x for layer 1); returns
-        (h, t, saved) with what the backward pass needs."""
+        (h, t, saved) with what the backward pass needs.  ``stats(i, h_i)`` is called for
+        every network's new h_i: inside the product's job where h^layer is its output
+        (plain networks), else after."""
         if layer == 1:
             x = h if t is None else np.concatenate([h, t], axis=2)
             out = self.times_w(layer, _W, x)
             n_in = h.shape[2]
             hn = out[:, :, :n_in] + self.bias(layer, _B)
-            return hn, (None if t is None else out[:, :, n_in:]), None
-        f, ft = self._dense(layer, _W, _B, _DROP, h, t)
-        inner = None
-        if self.residual == "two":
-            inner = f
-            f, ft = self._dense(layer, _WB, _BB, _DROP_IN, inner, ft)
-        if self.residual is None:
-            return f, ft, (h, inner)
-        keep = self.keep_branch(layer)
-        scale = self.alpha if keep is None else self.alpha * keep
-        hn = h + scale * f
-        tn = None if t is None else t + scale * ft
-        return hn, tn, (h, inner)
+            tn = None if t is None else out[:, :, n_in:]
+        elif self.residual is None:
+            hn, tn = self._dense(layer, _W, _B, _DROP, h, t, stats)
+            return hn, tn, (h, None)
+        else:
+            f, ft = self._dense(layer, _W, _B, _DROP, h, t)
+            inner = None
+            if self.residual == "two":
+                inner = f
+                f, ft = self._dense(layer, _WB, _BB, _DROP_IN, inner, ft)
+            keep = self.keep_branch(layer)
+            scale = self.alpha if keep is None else self.alpha * keep
+            hn = h + scale * f
+            tn = None if t is None else t + scale * ft
+            saved = (h, inner)
+        if stats is not None:
+            self.run_nets(lambda i: stats(i, hn[i]))
+        return hn, tn, (None if layer == 1 else saved)
 
-    def times_w(self, layer, slot, x):
+    def times_w(self, layer, slot, x, prepare=None, finish=None):
         """W x for every network: W generated and multiplied ("dense"), or W x sampled
         directly ("gram", exact in distribution, O(N m^2)).  Gaussian W: the rows of W x
         are i.i.d. N(0, sigma_w^2 / N_in x^T x), sampled as (Z L^T) S with S the columns'
@@ -184,7 +221,9 @@ class _Engine:
         QR, column-wise backward stable) and W Q a uniform random orthonormal N x m frame
         (the Haar frame of a Gaussian N x m matrix)."""
         if self.method == "dense":
-            return self.dense_product(layer, slot, x)
+            return self.dense_product(layer, slot, x, prepare=prepare, finish=finish)
+        if prepare is not None:
+            self.run_nets(prepare)
         n_out, n_in = self.widths[layer], x.shape[1]
         m = x.shape[2]
         out = self.xp.empty((self.nets, n_out, m), self.dtype)
@@ -206,6 +245,8 @@ class _Engine:
                 frame, rz = np.linalg.qr(z)
                 frame *= np.where(np.diagonal(rz) < 0, -1.0, 1.0)  # Haar (Mezzadri 2007)
                 out[i] = math.sqrt(self.sigma_w2) * (frame @ r)
+        if finish is not None:
+            self.run_nets(lambda i: finish(i, out))
         return out
 
     def run_nets(self, fn):
@@ -222,16 +263,21 @@ class _Engine:
 
             list(self.pool.map(quiet, range(self.nets)))
 
-    def _dense(self, layer, w_slot, b_slot, drop_slot, h, t):
+    def _dense(self, layer, w_slot, b_slot, drop_slot, h, t, stats=None):
         """W D phi(h) + b and its tangent W D (phi'(h) t), one product for both: phi and
-        phi' written per network, by the workers, into the product's input."""
+        phi' written per network, by the workers, into the product's input; then the
+        bias and ``stats(i, h_i)`` per network, in the product's job."""
         n_in = h.shape[2]
         m = self.mask(layer, drop_slot, h.shape[1:])
+        b = None if self.sigma_b2 == 0 else self.bias(layer, b_slot)
         x = self.xp.empty((self.nets, h.shape[1], n_in if t is None else 2 * n_in),
                           self.dtype)
 
         def prepare(i):
-            x[i, ..., :n_in] = self.act.phi(h[i])
+            if isinstance(self.act.phi, np.ufunc):  # np.tanh: straight into x, no temporary
+                self.act.phi(h[i], out=x[i, ..., :n_in])
+            else:
+                x[i, ..., :n_in] = self.act.phi(h[i])
             if t is not None:
                 x[i, ..., n_in:] = self.act.dphi(h[i]) * t[i]
             if m is not None:
@@ -239,10 +285,13 @@ class _Engine:
                 if t is not None:
                     x[i, ..., n_in:] *= m[i]
 
-        self.run_nets(prepare)
-        out = self.times_w(layer, w_slot, x)
-        if self.sigma_b2 != 0:
-            out[:, :, :n_in] += self.bias(layer, b_slot)
+        def finish(i, out):
+            if b is not None:
+                out[i, ..., :n_in] += b[i]
+            if stats is not None:
+                stats(i, out[i, ..., :n_in])
+
+        out = self.times_w(layer, w_slot, x, prepare, finish)
         return out[:, :, :n_in], (None if t is None else out[:, :, n_in:])
 
     def backward(self, layer, delta, saved):
@@ -268,22 +317,22 @@ class _Engine:
         return prev if self.residual is None else delta + prev
 
 
-def _stats(h, out_q, out_mean, out_c, run_nets):
-    """q, mean and the pair correlations of h (nets, N, inputs) into host arrays, per
-    network over the engine's workers (run_nets)."""
+def _stats(out_q, out_mean, out_c):
+    """stats(i, h_i): q, mean and the pair correlations of network i's h_i (N, inputs)
+    into row i of the host arrays (i a slice and h_i a batch on the GPU)."""
     pairs = out_c.shape[1]
 
-    def one(i):
-        hi = h[i]
-        q = _sumsq(hi, hi, h.shape[1])
+    def one(i, hi):
+        n = hi.shape[-2]
+        q = _sumsq(hi, hi, n)
         out_q[i] = q
         out_mean[i] = _host(hi.mean(axis=-2, dtype=np.float64))
         if pairs:
             a, b = hi[..., 0:2 * pairs:2], hi[..., 1:2 * pairs:2]
-            cross = _sumsq(a, b, h.shape[1])
+            cross = _sumsq(a, b, n)
             out_c[i] = cross / np.sqrt(q[..., 0:2 * pairs:2] * q[..., 1:2 * pairs:2])
 
-    run_nets(one)
+    return one
 
 
 def _random_inputs(n0, n_inputs, q0, c0, seed, dtype):

@@ -35,7 +35,7 @@ def _run(depth, widths, act, init, sigma_w2, sigma_b2, residual, alpha, dropout,
     device_ctx = contextlib.nullcontext() if xp is np else xp.cuda.Device(device)
     with device_ctx, np.errstate(all="ignore"):  # reported once: simulate's warning
         eng = _Engine(depth, widths, act, init, sigma_w2, sigma_b2, residual, alpha, dropout,
-                      sd, dtype, seed, networks, method, xp)
+                      sd, dtype, seed, networks, method, xp, keep_weights=bool(jacobian_at))
         with _blas_one_thread(eng):
             return _run_engine(eng, depth, xp.asarray(x), track, progress, jacobian_at,
                                stop or (lambda: False))
@@ -44,8 +44,8 @@ def _run(depth, widths, act, init, sigma_w2, sigma_b2, residual, alpha, dropout,
 def _jacobian_step(eng, layer, h_prev, jac):
     """dh^layer/dx of input 0 from dh^{layer-1}/dx (plain networks; W^layer is still in
     the engine's buffer after forward)."""
-    n_out, n_in = eng.widths[layer], eng.widths[layer - 1]
-    w = eng._wbuf[:eng.nets * n_out * n_in].reshape(eng.nets, n_out, n_in)
+    n_in = eng.widths[layer - 1]
+    w = eng.weight_view(layer, _W)
     if layer == 1:
         return w.copy()
     d = eng.act.dphi(h_prev[:, :, :1])
@@ -70,7 +70,8 @@ def _run_engine(eng, depth, x, track, progress, jacobian_at, stop):
         t = eng.xp.asarray(np.stack([g.normal(x.shape, seed=s, stream=_INPUT_STREAM - 1,
                                               dtype=dtype) for s in eng.seeds]))
         gf[0] = _sumsq(t, t, x.shape[0])
-    _stats(h, q[0], mean[0], c[0], eng.run_nets)
+    stats0 = _stats(q[0], mean[0], c[0])
+    eng.run_nets(lambda i: stats0(i, h[i]))
     every = _checkpoint_every(depth)
     checkpoints = {0: h}
     done = 0
@@ -84,13 +85,12 @@ def _run_engine(eng, depth, x, track, progress, jacobian_at, stop):
             if stop():
                 raise KeyboardInterrupt
             h_prev = h
-            h, t, _ = eng.forward(layer, h, t)
+            h, t, _ = eng.forward(layer, h, t, _stats(q[layer], mean[layer], c[layer]))
             if jacobian_at and layer <= max(jacobian_at):
                 jac = _jacobian_step(eng, layer, h_prev, jac)
                 if layer in jacobian_at:
                     jsv[layer] = _host(np.linalg.svd(jac.astype(np.float64),
                                                      compute_uv=False))
-            _stats(h, q[layer], mean[layer], c[layer], eng.run_nets)
             if t is not None:
                 gf[layer] = _sumsq(t, t, h.shape[1])
             if want_bwd and layer % every == 0 and layer < depth:
