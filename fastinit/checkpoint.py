@@ -24,10 +24,8 @@ import json
 import math
 import os
 import signal
-import sys
 import tempfile
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 
@@ -35,6 +33,7 @@ import numpy as np
 
 from . import _generate as g
 from . import init as _init
+from ._progress import progress_bar
 from ._structured import is_structured
 from ._validate import BFLOAT16, check_float_dtype, check_shape, check_u64, derived_seed
 
@@ -162,25 +161,6 @@ def _sigterm_raises():
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-class _Progress:
-    def __init__(self, total: int, enabled: bool):
-        self.total, self.done, self.enabled = total, 0, enabled
-        self.start = time.perf_counter()
-
-    def add(self, nbytes: int):
-        self.done += nbytes
-        if self.enabled:
-            frac = self.done / max(self.total, 1)
-            rate = self.done / max(time.perf_counter() - self.start, 1e-9) / 1e9
-            bar = "#" * int(30 * frac)
-            print(f"\r[{bar:<30}] {frac:6.1%} {self.done / 1e9:.2f}/{self.total / 1e9:.2f} GB "
-                  f"{rate:.2f} GB/s", end="", file=sys.stderr, flush=True)
-
-    def close(self):
-        if self.enabled:
-            print(file=sys.stderr)
-
-
 def write_safetensors(path, specs, *, seed, dtype=np.float32, init="torch", std=0.02,
                       chunk_bytes=64 << 20, metadata=None, progress=False) -> dict:
     """Write a safetensors file of initialized tensors; returns the header.
@@ -189,6 +169,8 @@ def write_safetensors(path, specs, *, seed, dtype=np.float32, init="torch", std=
     init : "torch" | "dummy" | "normal" (see :func:`scheme_fill`, ``std`` of "normal"), or
         a callable ``fn(array, seed=...)`` (e.g. a fastinit.init in-place function), per
         file or per tensor ("init" of a spec).
+    progress : a tqdm bar of the bytes written on stderr when it is a terminal (and tqdm
+        is installed; nothing in logs and pipes)
 
     Bad specs and paths raise before any tensor is generated.  ``path`` is replaced
     atomically (see the module docstring); on an error, Ctrl-C or SIGTERM (which raises
@@ -227,7 +209,8 @@ def write_safetensors(path, specs, *, seed, dtype=np.float32, init="torch", std=
         except OSError as exc:
             raise ValueError(f"path {path!r}: cannot create a file in {parent!r}: "
                              f"{exc.strerror}") from None
-        bar = _Progress(offset, progress)
+        bar = progress_bar(progress, offset, unit="B", unit_scale=True,
+                           desc=os.path.basename(path))
         try:
             with open(fd, "wb") as f:
                 umask = os.umask(0)
@@ -264,7 +247,7 @@ def _write_tensor(f, name, shape, dtype, fill, seed, chunk_bytes, buffers, bar):
         whole = np.empty(shape, dtype)
         fill(whole, seed=s)
         f.write(memoryview(whole.reshape(-1).view(np.uint8)))
-        bar.add(whole.nbytes)
+        bar.update(whole.nbytes)
         return
     row = math.prod(shape[1:])
     rows = min(shape[0], max(1, chunk_bytes // max(row * dtype.itemsize, 1)))
@@ -276,7 +259,7 @@ def _write_tensor(f, name, shape, dtype, fill, seed, chunk_bytes, buffers, bar):
         with g.shard(shape, (r0,) + (0,) * (len(shape) - 1)):
             fill(block, seed=s)
         f.write(memoryview(block.reshape(-1).view(np.uint8)))
-        bar.add(block.nbytes)
+        bar.update(block.nbytes)
 
 
 def module_specs(module, recipes=None) -> list[dict]:

@@ -60,6 +60,33 @@ def test_same_result_for_any_thread_count_and_split():
     np.testing.assert_array_equal(part.q, a.q[:, 2:4])
 
 
+@pytest.mark.parametrize("kw", [
+    dict(activation="tanh", sigma_b2=0.1, dropout=0.2, track=("q", "c", "grad")),
+    dict(activation="relu", sigma_w2=2.0, residual="two", stochastic_depth=0.3),
+    dict(activation="erf", init="orthogonal", jacobian_at=(3, 6), dtype=np.float64),
+])
+def test_per_network_jobs_equal_the_batched_steps(kw, monkeypatch):
+    """The worker pool's per-network jobs (W in the worker's own buffer, phi(h), product,
+    bias and statistics while in cache) against the batched steps the GPU runs (all W,
+    one batched matmul, then bias and statistics): the same numbers up to the GEMMs'
+    rounding."""
+    import contextlib
+
+    from fastinit.propagate import _run
+
+    args = dict(depth=6, width=48, n_networks=3, n_inputs=4, seed=12, **kw)
+    pooled = P.simulate(**args)
+    monkeypatch.setattr(_run, "_blas_one_thread", lambda eng: contextlib.nullcontext())
+    batched = P.simulate(**args)
+    rtol = 1e-12 if args.get("dtype") == np.float64 else 1e-4
+    for name in ("q", "mean", "c", "grad_fwd", "grad_bwd"):
+        np.testing.assert_allclose(getattr(pooled, name), getattr(batched, name), rtol=rtol,
+                                   atol=rtol, equal_nan=True, err_msg=name)
+    assert pooled.jacobian_sv.keys() == batched.jacobian_sv.keys()
+    for d in pooled.jacobian_sv:
+        np.testing.assert_allclose(pooled.jacobian_sv[d], batched.jacobian_sv[d], rtol=rtol)
+
+
 def test_forward_and_backward_gradients_agree():
     depth = 12
     r = P.simulate(depth, 256, "tanh", "gaussian", 1.8, 0.05, n_networks=24, n_inputs=2,

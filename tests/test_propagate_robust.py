@@ -4,6 +4,7 @@ interruption (SIGINT, SIGTERM) and dask worker loss."""
 
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import warnings
 import numpy as np
 import pytest
 
+import fastinit
 from fastinit import propagate as P
 
 
@@ -236,7 +238,7 @@ def test_client_without_workers_fails_at_once(inproc_client):
 
 
 def test_losing_every_worker_is_an_error_not_a_hang(inproc_client, monkeypatch):
-    monkeypatch.setattr(P, "_NO_WORKERS_SECONDS", 1.0)
+    monkeypatch.setattr(P._dask, "_NO_WORKERS_SECONDS", 1.0)
     client = inproc_client(1)
     threading.Timer(0.5, client.cluster.scale, (0,)).start()
     start = time.perf_counter()
@@ -264,7 +266,7 @@ def test_sigint_during_a_dask_run_returns_the_partial_result_and_cancels(inproc_
 
 def _child_env():
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [os.path.dirname(os.path.dirname(os.path.abspath(P.__file__)))] +
+        [os.path.dirname(os.path.dirname(os.path.abspath(fastinit.__file__)))] +
         os.environ.get("PYTHONPATH", "").split(os.pathsep)))
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env.pop(name, None)
@@ -358,6 +360,21 @@ def test_cli_non_finite_statistics_exit_non_zero(capsys):
     assert "WARNING: non-finite" in out
 
 
+# A child's stderr that says it is a terminal, so that the progress bar (drawn on terminals
+# only) is written into the pipe the test reads, to signal the child at a known point.
+TERMINAL = textwrap.dedent("""
+    import sys
+    class Terminal:
+        def __init__(self, f):
+            self.f = f
+        def isatty(self):
+            return True
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+    sys.stderr = Terminal(sys.stderr)
+""")
+
+
 class _Child:
     """A child process whose stderr is read in a thread, to signal it at a known point."""
 
@@ -372,11 +389,12 @@ class _Child:
         while chunk := os.read(self.proc.stderr.fileno(), 4096):
             self.err += chunk
 
-    def wait_for(self, token: bytes, timeout=60.0):
+    def wait_for(self, pattern: bytes, timeout=60.0):
+        """Until the child's stderr matches the regular expression ``pattern``."""
         end = time.monotonic() + timeout
-        while token not in self.err:
+        while not re.search(pattern, self.err):
             assert self.proc.poll() is None, self.err.decode()
-            assert time.monotonic() < end, f"no {token!r} in {self.err.decode()}"
+            assert time.monotonic() < end, f"no {pattern!r} in {self.err.decode()}"
             time.sleep(0.005)
 
     def finish(self, timeout=30.0):
@@ -392,9 +410,10 @@ def test_cli_ctrl_c_at_any_moment_prints_the_partial_summary():
     """SIGINT at ten moments (during the forward pass, at its end, in the backward pass):
     each run ends with the partial summary, exit 130, and no error (a KeyboardInterrupt
     inside a concurrent.futures wait used to print 'cannot release un-acquired lock')."""
-    base = [sys.executable, "-m", "fastinit", "propagate", "--width", "96", "--networks", "4"]
-    runs = [(["--depth", "3000"], b"layer 1/3000", 0.05 * k) for k in range(7)] + \
-        [(["--depth", "300"], b"layer 300/300", d) for d in (0.0, 0.02, 0.05)]
+    cli = TERMINAL + "from fastinit.cli import main\nsys.exit(main())"
+    base = [sys.executable, "-c", cli, "propagate", "--width", "96", "--networks", "4"]
+    runs = [(["--depth", "3000"], rb"layer [1-9]\d*/3000", 0.05 * k) for k in range(7)] + \
+        [(["--depth", "300"], rb"layer 300/300", d) for d in (0.0, 0.02, 0.05)]
     children = [_Child(base + extra) for extra, _, _ in runs]
 
     def interrupt(child, token, delay):
@@ -415,7 +434,7 @@ def test_cli_ctrl_c_at_any_moment_prints_the_partial_summary():
         assert "error" not in err and "Traceback" not in err, (extra, delay, err)
 
 
-SIMULATE_CHILD = textwrap.dedent("""
+SIMULATE_CHILD = TERMINAL + textwrap.dedent("""
     import numpy as np
     from fastinit import propagate as P
     r = P.simulate(4000, 96, "tanh", n_networks=4, progress=True)
@@ -426,7 +445,7 @@ SIMULATE_CHILD = textwrap.dedent("""
 
 def test_sigint_in_a_child_returns_the_partial_result_promptly():
     child = _Child([sys.executable, "-c", SIMULATE_CHILD])
-    child.wait_for(b"layer 1/4000")
+    child.wait_for(rb"layer [1-9]\d*/4000")
     time.sleep(0.2)
     sent = time.monotonic()
     child.proc.send_signal(signal.SIGINT)
@@ -439,7 +458,7 @@ def test_sigint_in_a_child_returns_the_partial_result_promptly():
 
 def test_sigterm_ends_a_child_run_without_a_hang():
     child = _Child([sys.executable, "-c", SIMULATE_CHILD])
-    child.wait_for(b"layer 1/4000")
+    child.wait_for(rb"layer [1-9]\d*/4000")
     time.sleep(0.2)
     child.proc.send_signal(signal.SIGTERM)
     rc, out, _ = child.finish(timeout=10)
