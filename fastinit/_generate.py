@@ -507,8 +507,10 @@ def uniform(shape, low=0.0, high=1.0, *, seed, stream=0, offset=0, dtype=None, o
     Notes
     -----
     32-bit working precision: element i is ``low + (high - low) * (w >> 8) 2^-24`` with
-    w word ``i % 4`` of Philox block ``i // 4``; float16/bfloat16 round it to nearest
-    even.  float64 takes 53 bits of two words of block ``i // 2``.
+    w word ``i % 4`` of Philox block ``i // 4``; float16/bfloat16 round
+    ``low + (high - low) (2 (w >> 8) + 1) 2^-25`` (in double) once to nearest even, so each
+    of their values has the probability of the real uniform rounding to it, to 2^-24.
+    float64 takes 53 bits of two words of block ``i // 2``.
     """
     shape, dtype, out = _prepare(shape, "shape", dtype, out, np.float32, device)
     return _run(DIST_UNIFORM, dtype, shape, out, seed, stream, offset,
