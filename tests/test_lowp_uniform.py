@@ -13,6 +13,7 @@ from fractions import Fraction
 import ml_dtypes
 import numpy as np
 import pytest
+from _reference import round_once  # noqa: I001  (tests/ is on sys.path under pytest)
 
 import fastinit
 from fastinit import _core
@@ -98,7 +99,7 @@ def test_every_input_lands_in_its_exact_cell(every_input, dtype, low, high):
     got = every_input(dtype, law)
     k2 = (np.arange(K, dtype=np.uint32) << np.uint32(1)) | np.uint32(1)
     x = law["a"] + (law["b"] * 2.0**-25) * k2.astype(np.float64)
-    once = np.clip(_round_once(x, dtype), law["lo"], law["hi"])
+    once = np.clip(round_once(x, dtype), law["lo"], law["hi"])
     np.testing.assert_array_equal(got.view(dtype).astype(np.float64), once)
     values, bits = _grid(dtype, law["lo"], law["hi"])
     counts = np.bincount(got, minlength=1 << 16)
@@ -125,19 +126,10 @@ def test_fills_are_the_double_value_rounded_once(dtype, low, high):
     law = g._uniform_params(low, high, dtype)
     w = fastinit.random_bits(n, seed=11, stream=2)
     x = law["a"] + (law["b"] * 2.0**-25) * ((w >> np.uint32(7)) | np.uint32(1)).astype(np.float64)
-    expect = np.clip(_round_once(x, dtype), law["lo"], law["hi"]).astype(dtype).view(np.uint16)
+    expect = np.clip(round_once(x, dtype), law["lo"], law["hi"]).astype(dtype).view(np.uint16)
     for simd in ("baseline", "avx2", "avx512"):
         _core.set_simd(simd)
         for threads in (1, 2):
             fastinit.set_num_threads(threads)
             got = fastinit.uniform(n, low, high, seed=11, stream=2, dtype=dtype)
             np.testing.assert_array_equal(got.view(np.uint16), expect, err_msg=f"{simd} {threads}")
-
-
-def _round_once(x, dtype):
-    """float64 x rounded to nearest even on dtype's grid, directly (no float32 step), as
-    float64: rint on the multiples of the dtype's ulp at |x| (subnormals included)."""
-    mant, emin = (7, -126) if dtype == BF16 else (10, -14)
-    e = np.frexp(x)[1].astype(np.int64) - 1  # |x| in [2^e, 2^(e + 1))
-    ulp = np.ldexp(1.0, np.maximum(e, emin) - mant)
-    return np.rint(x / ulp) * ulp
