@@ -48,8 +48,8 @@ cdef extern from *:
 STREAM_VERSION = FI_STREAM_VERSION
 SIMD_NAMES = ("baseline", "avx2", "avx512")
 
-DEF CHUNK = 32768          # elements per work item (a multiple of every group size)
-DEF BATCH = 512            # work items between checks for Ctrl-C (16 Mi elements)
+DEF CHUNK = 65536          # elements per work item (a multiple of every group size)
+DEF BATCH = 256            # work items between checks for Ctrl-C (16 Mi elements)
 DEF SERIAL_BELOW = 131072  # smaller fills run on the calling thread
 DEF MAX_AXES = 65          # numpy's 64 dimensions, plus the unit axis _coalesce may add
 
@@ -144,7 +144,9 @@ def fill(int dist, int dtype, tuple params, uint64_t offset, cnp.ndarray out,
     while t0 < items:
         t1 = min(items, t0 + BATCH)
         if nt > 1:
-            for t in prange(t0, t1, nogil=True, num_threads=nt, schedule="static"):
+            # work items of 128-512 KiB handed out one at a time: a thread slowed by
+            # another process on its core takes fewer (the bits never depend on who fills)
+            for t in prange(t0, t1, nogil=True, num_threads=nt, schedule="dynamic"):
                 _fill_item(dist, dtype, &p, offset, base, nd, dims, steps, isteps, m,
                            stride, per_row, t)
         else:

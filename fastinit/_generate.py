@@ -541,8 +541,10 @@ def uniform(shape: Shape, low: float = 0.0, high: float = 1.0, *, seed: int, str
     Notes
     -----
     32-bit working precision: element i is ``low + (high - low) * (w >> 8) 2^-24`` with
-    w word ``i % 4`` of Philox block ``i // 4``; float16/bfloat16 round it to nearest
-    even.  float64 takes 53 bits of two words of block ``i // 2``.
+    w word ``i % 4`` of Philox block ``i // 4``; float16/bfloat16 round
+    ``low + (high - low) (2 (w >> 8) + 1) 2^-25`` (in double) once to nearest even, so each
+    of their values has the probability of the real uniform rounding to it, to 2^-24.
+    float64 takes 53 bits of two words of block ``i // 2``.
 
     Examples
     --------

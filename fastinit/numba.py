@@ -23,7 +23,8 @@ the same arguments with ``blk`` for ``i``.
 float16 / bfloat16 elements, as their uint16 bit patterns: ``uniform_f16/bf16``,
 ``normal_f16/bf16``, ``truncated_normal_f16/bf16`` (the float32 path clamped into the
 dtype's values and rounded to nearest even, as the fills do; ``f32_to_f16_bits`` and
-``f32_to_bf16_bits`` are that rounding, fi_math.h's).
+``f32_to_bf16_bits`` are that rounding, fi_math.h's; the uniform is rounded from double,
+exact on the dtype's grid, fi_uniform_lowp).
 
 The truncated normal needs Phi(alpha), Phi(beta): in ``njit`` code they come from the C
 library's ``erfc``, the one CPython's ``math.erfc`` calls, so the values are exact.  The
@@ -510,6 +511,28 @@ def _uniform_f32(w, c):
 
 
 @register_jitable
+def _f64_to_f32_odd(x):
+    """fi_f64_to_f32_odd: float64 x to float32, rounded to odd."""
+    f = float32(x)
+    fd = float64(f)
+    u = _f2u(f)
+    if abs(fd) > abs(x):
+        u = u - uint32(1)
+    if fd != x:
+        u = u | uint32(1)
+    return _u2f(u)
+
+
+@register_jitable
+def _uniform_lowp(w, c):
+    """fi_uniform_lowp with c = (low, span, lo, hi) in float64: the float32 whose nearest
+    even rounding to float16/bfloat16 is the exact one."""
+    k2 = float64((w >> uint32(7)) | uint32(1))
+    x = _add(c[0], _mul(_mul(c[1], 2.98023223876953125e-08), k2))
+    return _clamp(_f64_to_f32_odd(x), float32(c[2]), float32(c[3]))
+
+
+@register_jitable
 def _uniform_f64(whi, wlo, c):
     return _clamp(_affine(c[0], c[1], u01_f64(whi, wlo)), c[2], c[3])
 
@@ -517,9 +540,13 @@ def _uniform_f64(whi, wlo, c):
 @register_jitable
 def _values_w32(dist, seed, stream, b, c):
     """fi_values_w32: the float32 values of elements 4b .. 4b + 3 for dist 1 (uniform,
-    c = (low, span, lo, hi)), 2 (normal, c[:2] = (loc, scale)) or 3 (truncated normal,
-    c = truncnorm_params), c float64 as the C kernels' fi_params."""
+    c = (low, span, lo, hi)), 4 (the uniform of a float16/bfloat16 output, the same c),
+    2 (normal, c[:2] = (loc, scale)) or 3 (truncated normal, c = truncnorm_params), c
+    float64 as the C kernels' fi_params."""
     w0, w1, w2, w3 = bits_block(seed, stream, b)
+    if dist == 4:  # FI_DIST_UNIFORM_LOWP
+        return (_uniform_lowp(w0, c), _uniform_lowp(w1, c), _uniform_lowp(w2, c),
+                _uniform_lowp(w3, c))
     if dist == 1:
         cf = (float32(c[0]), float32(c[1]), float32(c[2]), float32(c[3]))
         return (_uniform_f32(w0, cf), _uniform_f32(w1, cf), _uniform_f32(w2, cf),
@@ -853,8 +880,7 @@ def truncated_normal_p_f64(seed, stream, i, c):
 def _uniform_half(seed, stream, i, low, high, bf16):
     c = _uniform_consts(low, high, BF16 if bf16 else F16)
     w, _ = _words_of(seed, stream, i, False)
-    v = _uniform_f32(w, (float32(c[0]), float32(c[1]), float32(c[2]), float32(c[3])))
-    return _half_bits(v, bf16)
+    return _half_bits(_uniform_lowp(w, c), bf16)
 
 
 @register_jitable

@@ -1,4 +1,4 @@
-/* fi_dist.h - the stream contract (STREAM_VERSION 1): which Philox words become which
+/* fi_dist.h - the stream contract (STREAM_VERSION 2): which Philox words become which
  * element, and the transforms that turn words into values.  Shared verbatim by the CPU
  * fill loops (fill_cpu.c) and the CUDA kernels; see kernels/README.md.
  *
@@ -13,7 +13,7 @@
 #include "philox4x32.h"
 #include "fi_math.h"
 
-#define FI_STREAM_VERSION 1
+#define FI_STREAM_VERSION 2
 
 /* Parameters of one fill, identical on host and device. */
 typedef struct fi_params {
@@ -68,6 +68,33 @@ FI_HD int fi_uniform_wide(const fi_params *p) { return p->b >= FI_FLT_SPAN_MAX; 
 FI_HD float fi_uniform_f32_wide(fi_u32 w, const fi_params *p, float lo, float hi)
 {
     float v = (float)(p->a + p->b * (double)fi_u01f(w));
+    v = v < lo ? lo : v;
+    return v > hi ? hi : v;
+}
+
+/* float16 / bfloat16: the value of the 16-bit dtype nearest to x = low + span u, with
+ * u = (2k + 1) 2^-25 for k = w >> 8 (the midpoint of input cell k) and x formed in
+ * double (the product and the sum each rounded once), clamped into [lo, hi] (the dtype's
+ * values in [low, high)).  x is rounded to float by round-to-odd, after which the caller's
+ * nearest-even rounding to the 16-bit dtype (at least 13 bits shorter) is that of x
+ * itself: a value of [lo, hi] receives the inputs whose x lies in its rounding cell,
+ * i.e. the probability of the real-valued uniform rounding to it, to within 2^-24; the
+ * end values also take the cells beyond them (never high). */
+FI_HD float fi_f64_to_f32_odd(double x)
+{
+    float f = (float)x;                      /* nearest */
+    double fd = (double)f;
+    fi_u32 u = FI_F2U(f);
+    double ax = x < 0.0 ? -x : x, af = fd < 0.0 ? -fd : fd;
+    u -= (fi_u32)(af > ax);                  /* rounded away from zero: step back */
+    u |= (fi_u32)(fd != x);                  /* inexact: the odd neighbour */
+    return FI_U2F(u);
+}
+
+FI_HD float fi_uniform_lowp(fi_u32 w, const fi_params *p, float lo, float hi)
+{
+    double k2 = (double)((w >> 7) | 1u);                            /* 2k + 1 */
+    float v = fi_f64_to_f32_odd(p->a + (p->b * 2.98023223876953125e-08) * k2); /* 2^-25 */
     v = v < lo ? lo : v;
     return v > hi ? hi : v;
 }
@@ -171,16 +198,20 @@ FI_HD double fi_truncnormal_f64(fi_u32 whi, fi_u32 wlo, const fi_params *p)
 
 /* ---- the values of one block: the per-element definition every fill implements ----
  * Codes of the distribution and of the output dtype, shared by the CPU and CUDA fills. */
-enum { FI_DIST_BITS = 0, FI_DIST_UNIFORM = 1, FI_DIST_NORMAL = 2, FI_DIST_TRUNCNORMAL = 3 };
+enum { FI_DIST_BITS = 0, FI_DIST_UNIFORM = 1, FI_DIST_NORMAL = 2, FI_DIST_TRUNCNORMAL = 3,
+       FI_DIST_UNIFORM_LOWP = 4 /* uniform of a float16/bfloat16 output (fi_uniform_lowp) */ };
 enum { FI_DT_U32 = 0, FI_DT_F16 = 1, FI_DT_BF16 = 2, FI_DT_F32 = 3, FI_DT_F64 = 4 };
 
-/* 32-bit working precision: elements 4b .. 4b + 3 (float16/bfloat16 round these) */
+/* 32-bit working precision: elements 4b .. 4b + 3 (float16/bfloat16 round these to
+ * nearest even; their uniform is FI_DIST_UNIFORM_LOWP) */
 FI_HD void fi_values_w32(int dist, fi_u64 b, const fi_params *p, float v[4])
 {
     fi_u32 w[4];
     int j;
     fi_block(b, p, &w[0], &w[1], &w[2], &w[3]);
-    if (dist == FI_DIST_UNIFORM && fi_uniform_wide(p)) {
+    if (dist == FI_DIST_UNIFORM_LOWP) {
+        for (j = 0; j < 4; ++j) v[j] = fi_uniform_lowp(w[j], p, (float)p->lo, (float)p->hi);
+    } else if (dist == FI_DIST_UNIFORM && fi_uniform_wide(p)) {
         for (j = 0; j < 4; ++j) v[j] = fi_uniform_f32_wide(w[j], p, (float)p->lo, (float)p->hi);
     } else if (dist == FI_DIST_UNIFORM) {
         for (j = 0; j < 4; ++j)

@@ -118,6 +118,35 @@ static void FI_N(grp_uniform_f32)(const fi_params *p, fi_u64 g, void *dst)
     }
 }
 
+static void FI_N(grp_uniform_lowp)(const fi_params *p, fi_u64 g, void *dst)
+{
+    float *out = (float *)dst;
+    fi_u32 w[4 * FI_LANES];
+    const float lo = (float)p->lo, hi = (float)p->hi;
+    FI_N(philox_lanes)(FI_LANES * g, p, w);
+    for (int i = 0; i < 4 * FI_LANES; ++i) out[i] = fi_uniform_lowp(w[i], p, lo, hi);
+}
+
+#if defined(FI_ISA_AVX512)
+/* fi_uniform_lowp on 16 words: two halves of 8 doubles, float by truncation with the low
+ * bit set when inexact (round-to-odd, as fi_f64_to_f32_odd), clamped */
+static inline __m512 FI_N(uniform_lowp16)(__m512i w, __m512d a, __m512d b, __m512 lo,
+                                          __m512 hi)
+{
+    const __m512i one = _mm512_set1_epi32(1);
+    const int rz = _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC;
+    __m512i k2 = _mm512_or_si512(_mm512_srli_epi32(w, 7), one);
+    __m512d x0 = _mm512_add_pd(a, _mm512_mul_pd(b, _mm512_cvtepu32_pd(_mm512_castsi512_si256(k2))));
+    __m512d x1 = _mm512_add_pd(a, _mm512_mul_pd(b, _mm512_cvtepu32_pd(_mm512_extracti64x4_epi64(k2, 1))));
+    __m256 f0 = _mm512_cvt_roundpd_ps(x0, rz), f1 = _mm512_cvt_roundpd_ps(x1, rz);
+    __mmask8 i0 = _mm512_cmp_pd_mask(_mm512_cvtps_pd(f0), x0, _CMP_NEQ_UQ);
+    __mmask8 i1 = _mm512_cmp_pd_mask(_mm512_cvtps_pd(f1), x1, _CMP_NEQ_UQ);
+    __m512i v = _mm512_castps_si512(_mm512_insertf32x8(_mm512_castps256_ps512(f0), f1, 1));
+    v = _mm512_mask_or_epi32(v, (__mmask16)(((unsigned)i1 << 8) | i0), v, one);
+    return _mm512_min_ps(hi, _mm512_max_ps(lo, _mm512_castsi512_ps(v)));
+}
+#endif
+
 static void FI_N(grp_normal_f32)(const fi_params *p, fi_u64 g, void *dst)
 {
     float *out = (float *)dst;
@@ -191,25 +220,76 @@ static void FI_N(grp_truncnormal_f64)(const fi_params *p, fi_u64 g, void *dst)
         out[i] = fi_truncnormal_f64(w[2 * i], w[2 * i + 1], p);
 }
 
-/* Store n working-precision values into dst (element stride in bytes), converting. */
+/* float values to float16/bfloat16 bits, nearest even (fi_f32_to_f16, fi_f32_to_bf16),
+ * 16 lanes at a time: vcvtps2ph for float16 (the same bits: NaN never arises), the
+ * integer rounding for bfloat16 (vcvtneps2bf16 would flush subnormals). */
+#if defined(FI_ISA_AVX512)
+static inline __m256i FI_N(half16)(int dtype, __m512 x)
+{
+    if (dtype == FI_DT_F16) return _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512i u = _mm512_castps_si512(x);
+    __m512i odd = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+    u = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), odd));
+    return _mm512_cvtepi32_epi16(_mm512_srli_epi32(u, 16));
+}
+#endif
+
+static inline void FI_N(to16)(int dtype, const float *f, fi_u16 *o)
+{
+    int i;
+#if defined(FI_ISA_AVX512)
+    for (i = 0; i < 4 * FI_LANES; i += 16)
+        _mm256_storeu_si256((__m256i *)(o + i), FI_N(half16)(dtype, _mm512_loadu_ps(f + i)));
+#elif defined(FI_ISA_AVX2)
+    if (dtype == FI_DT_F16) {
+        for (i = 0; i < 4 * FI_LANES; i += 8)
+            _mm_storeu_si128((__m128i *)(o + i),
+                             _mm256_cvtps_ph(_mm256_loadu_ps(f + i),
+                                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        return;
+    }
+    for (i = 0; i < 4 * FI_LANES; ++i) o[i] = fi_f32_to_bf16(f[i]);
+#else
+    if (dtype == FI_DT_F16)
+        for (i = 0; i < 4 * FI_LANES; ++i) o[i] = fi_f32_to_f16(f[i]);
+    else
+        for (i = 0; i < 4 * FI_LANES; ++i) o[i] = fi_f32_to_bf16(f[i]);
+#endif
+}
+
+/* The 16-bit elements of group g: the uniform converted in registers on AVX-512, every
+ * other law (and path) through its float values. */
+static void FI_N(grp_half)(void (*gen)(const fi_params *, fi_u64, void *), int dtype,
+                           const fi_params *p, fi_u64 g, fi_u16 *o)
+{
+    float f[4 * FI_LANES];
+#if defined(FI_ISA_AVX512)
+    if (gen == FI_N(grp_uniform_lowp)) {
+        fi_u32 w[4 * FI_LANES];
+        const __m512d a = _mm512_set1_pd(p->a);
+        const __m512d b = _mm512_set1_pd(p->b * 2.98023223876953125e-08);
+        const __m512 lo = _mm512_set1_ps((float)p->lo), hi = _mm512_set1_ps((float)p->hi);
+        FI_N(philox_lanes)(FI_LANES * g, p, w);
+        for (int i = 0; i < 4 * FI_LANES; i += 16) {
+            __m512 v = FI_N(uniform_lowp16)(_mm512_loadu_si512((const void *)(w + i)), a, b, lo, hi);
+            _mm256_storeu_si256((__m256i *)(o + i), FI_N(half16)(dtype, v));
+        }
+        return;
+    }
+#endif
+    gen(p, g, f);
+    FI_N(to16)(dtype, f, o);
+}
+
+/* Store n values of the output dtype (float16/bfloat16 already as bits) into dst, one
+ * every `stride` bytes. */
 static void FI_N(store)(int dtype, const void *src, fi_i64 n, char *dst, fi_i64 stride)
 {
     fi_i64 i;
-    if (stride == 2 && (dtype == FI_DT_F16 || dtype == FI_DT_BF16)) { /* contiguous: vectorizes */
-        fi_u16 *o = (fi_u16 *)dst;
-        const float *f = (const float *)src;
-        if (dtype == FI_DT_F16)
-            for (i = 0; i < n; ++i) o[i] = fi_f32_to_f16(f[i]);
-        else
-            for (i = 0; i < n; ++i) o[i] = fi_f32_to_bf16(f[i]);
-        return;
-    }
     switch (dtype) {
     case FI_DT_F16:
-        for (i = 0; i < n; ++i) *(fi_u16 *)(dst + i * stride) = fi_f32_to_f16(((const float *)src)[i]);
-        break;
     case FI_DT_BF16:
-        for (i = 0; i < n; ++i) *(fi_u16 *)(dst + i * stride) = fi_f32_to_bf16(((const float *)src)[i]);
+        for (i = 0; i < n; ++i) *(fi_u16 *)(dst + i * stride) = ((const fi_u16 *)src)[i];
         break;
     case FI_DT_F32:
         for (i = 0; i < n; ++i) *(float *)(dst + i * stride) = ((const float *)src)[i];
@@ -234,9 +314,12 @@ static void FI_N(fill)(int dist, int dtype, const fi_params *p, fi_u64 start, fi
     int wide = dtype == FI_DT_F64;
     fi_u64 per = wide ? 2u * FI_LANES : 4u * FI_LANES;
     int itemsize = fi_itemsize(dtype);
-    int direct = stride == itemsize && (dtype == FI_DT_F32 || dtype == FI_DT_F64 || dtype == FI_DT_U32);
+    int half = dtype == FI_DT_F16 || dtype == FI_DT_BF16;
+    int direct = stride == itemsize;
     switch (dist) {
-    case FI_DIST_UNIFORM: gen = wide ? FI_N(grp_uniform_f64) : FI_N(grp_uniform_f32); break;
+    case FI_DIST_UNIFORM:
+        gen = wide ? FI_N(grp_uniform_f64) : half ? FI_N(grp_uniform_lowp) : FI_N(grp_uniform_f32);
+        break;
     case FI_DIST_NORMAL: gen = wide ? FI_N(grp_normal_f64) : FI_N(grp_normal_f32); break;
     case FI_DIST_TRUNCNORMAL:
         gen = wide ? FI_N(grp_truncnormal_f64) : FI_N(grp_truncnormal_f32);
@@ -244,12 +327,17 @@ static void FI_N(fill)(int dist, int dtype, const fi_params *p, fi_u64 start, fi
     default: gen = FI_N(grp_bits); break;
     }
     double tile[2 * FI_LANES]; /* one group of any working precision */
+    fi_u16 bits16[4 * FI_LANES];
     fi_u64 pos = start;
     char *d = dst;
     while (n > 0) {
         fi_u64 g = pos / per, first = pos - g * per; /* group, first element within it */
         fi_i64 take = (fi_i64)(per - first) < n ? (fi_i64)(per - first) : n;
-        if (direct && first == 0 && take == (fi_i64)per) {
+        int whole = direct && first == 0 && take == (fi_i64)per;
+        if (half) { /* 16-bit values straight into dst when it takes them */
+            FI_N(grp_half)(gen, dtype, p, g, whole ? (fi_u16 *)d : bits16);
+            if (!whole) FI_N(store)(dtype, bits16 + first, take, d, stride);
+        } else if (whole) {
             gen(p, g, d);
         } else {
             gen(p, g, tile);

@@ -1,4 +1,4 @@
-/* fill_cuda.cu - CUDA fills over the stream contract of fi_dist.h (STREAM_VERSION 1).
+/* fill_cuda.cu - CUDA fills over the stream contract of fi_dist.h (STREAM_VERSION 2).
  *
  * One grid-stride loop over Philox blocks: each thread computes the values of whole
  * blocks with fi_values_w32 / fi_values_w64 (the same header functions the CPU path
@@ -64,7 +64,8 @@ extern "C" __global__ void fi_fill_u32(int dist, unsigned long long seed,
     }
 }
 
-#define FI_FILL_KERNEL(NAME, T, WIDE, CONVERT)                                              \
+/* LOWP: a float16/bfloat16 output, whose uniform is FI_DIST_UNIFORM_LOWP */
+#define FI_FILL_KERNEL(NAME, T, WIDE, LOWP, CONVERT)                                              \
     extern "C" __global__ void NAME(int dist, unsigned long long seed,                      \
                                     unsigned long long stream, double a, double b,          \
                                     double lo, double hi, double pa, double pd,             \
@@ -73,6 +74,7 @@ extern "C" __global__ void fi_fill_u32(int dist, unsigned long long seed,
     {                                                                                       \
         const fi_params p = fi_make_params(seed, stream, a, b, lo, hi, pa, pd);             \
         const fi_u64 per = WIDE ? 2u : 4u;                                                  \
+        const int d = LOWP && dist == FI_DIST_UNIFORM ? (int)FI_DIST_UNIFORM_LOWP : dist;   \
         if (n <= 0) return;                                                                 \
         const fi_u64 blocks = fi_blocks_spanned(start, n, per);                             \
         const fi_u64 step = (fi_u64)gridDim.x * blockDim.x;                                 \
@@ -81,8 +83,8 @@ extern "C" __global__ void fi_fill_u32(int dist, unsigned long long seed,
             const fi_u64 blk = (start / per + r) & (~(fi_u64)0 / per); /* mod 2^64/per */   \
             float v32[4];                                                                   \
             double v64[2];                                                                  \
-            if (WIDE) fi_values_w64(dist, blk, &p, v64);                                    \
-            else fi_values_w32(dist, blk, &p, v32);                                         \
+            if (WIDE) fi_values_w64(d, blk, &p, v64);                                       \
+            else fi_values_w32(d, blk, &p, v32);                                            \
             for (fi_u64 j = 0; j < per; ++j) {                                              \
                 fi_u64 i = blk * per + j - start; /* output index, mod 2^64 */              \
                 if (i < (fi_u64)n) dst[fi_elem_offset(i, ndim, layout)] = CONVERT;          \
@@ -90,7 +92,7 @@ extern "C" __global__ void fi_fill_u32(int dist, unsigned long long seed,
         }                                                                                   \
     }
 
-FI_FILL_KERNEL(fi_fill_f16, unsigned short, 0, fi_f32_to_f16(v32[j]))
-FI_FILL_KERNEL(fi_fill_bf16, unsigned short, 0, fi_f32_to_bf16(v32[j]))
-FI_FILL_KERNEL(fi_fill_f32, float, 0, v32[j])
-FI_FILL_KERNEL(fi_fill_f64, double, 1, v64[j])
+FI_FILL_KERNEL(fi_fill_f16, unsigned short, 0, 1, fi_f32_to_f16(v32[j]))
+FI_FILL_KERNEL(fi_fill_bf16, unsigned short, 0, 1, fi_f32_to_bf16(v32[j]))
+FI_FILL_KERNEL(fi_fill_f32, float, 0, 0, v32[j])
+FI_FILL_KERNEL(fi_fill_f64, double, 1, 0, v64[j])

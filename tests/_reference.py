@@ -46,15 +46,32 @@ def _word64(seed, stream, i):
     return (w[2 * j] << 32) | w[2 * j + 1]
 
 
+def _half(dtype):
+    return np.dtype(dtype) in (np.dtype(np.float16), BF16)
+
+
 def uniform(seed, stream, i, low, high, dtype):
-    """The working-precision value low + (high - low) u before clamping (exact)."""
+    """The working-precision value low + (high - low) u before clamping (exact); for
+    float16/bfloat16 the double x = low + (span 2^-25)(2k + 1), k = w >> 8."""
     if _wide(dtype):
         return low + (high - low) * ((_word64(seed, stream, i) >> 11) * 2.0**-53)
+    if _half(dtype):
+        return low + ((high - low) * 2.0**-25) * float(((bits(seed, stream, i) >> 8) << 1) | 1)
     u = np.float32((bits(seed, stream, i) >> 8) * 2.0**-24)
     span = high - low
     if span >= 3.4028235677973366e38:  # FLT_MAX + half an ulp: the float32 span is inf
         return float(np.float32(low + span * float(u)))
     return float(np.float32(low) + np.float32(span) * u)
+
+
+def round_once(x, dtype):
+    """float64 x (scalar or array) rounded to nearest even on dtype's grid directly, as
+    float64 (float32, float16, bfloat16: rint on the multiples of the ulp at |x|, subnormals
+    included; numpy/ml_dtypes casts of float64 to bfloat16 round through float32)."""
+    finfo = ml_dtypes.finfo(dtype)
+    e = np.frexp(x)[1].astype(np.int64) - 1  # |x| in [2^e, 2^(e + 1))
+    ulp = np.ldexp(1.0, np.maximum(e, finfo.minexp) - finfo.nmant)
+    return np.rint(x / ulp) * ulp
 
 
 def normal_z(seed, stream, i, dtype):
@@ -114,7 +131,7 @@ def check_values(dist, values, indices, seed, stream, dtype, args):
                 assert v == float(np.array(low).astype(dtype)), (i, v)
                 continue
             w = uniform(seed, stream, i, low, high, dtype)
-            expect = float(np.array(w).astype(dtype))
+            expect = float(round_once(w, dtype) if _half(dtype) else np.array(w).astype(dtype))
             assert low <= v < high, (i, v)
             if low <= expect < high:
                 assert v == expect, (i, v, expect)
