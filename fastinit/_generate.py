@@ -18,7 +18,6 @@ import numpy as np
 from . import _core
 from ._validate import (
     BFLOAT16,
-    DTYPE_CODES,
     FLOAT_DTYPES,
     U64_LIMIT,
     check_float_dtype,
@@ -30,7 +29,12 @@ from ._validate import (
     value_max,
 )
 
-DIST_BITS, DIST_UNIFORM, DIST_NORMAL, DIST_TRUNCNORMAL = 0, 1, 2, 3
+# the codes of kernels/fi_dist.h (through fastinit/_kernels.pxd)
+DIST_BITS, DIST_UNIFORM = _core.DIST_BITS, _core.DIST_UNIFORM
+DIST_NORMAL, DIST_TRUNCNORMAL = _core.DIST_NORMAL, _core.DIST_TRUNCNORMAL
+DTYPE_CODES = {np.dtype(np.uint32): _core.DT_U32, np.dtype(np.float16): _core.DT_F16,
+               BFLOAT16: _core.DT_BF16, np.dtype(np.float32): _core.DT_F32,
+               np.dtype(np.float64): _core.DT_F64}
 _SQRT1_2 = math.sqrt(0.5)
 
 
