@@ -56,6 +56,7 @@ from ._theory_scales import (
 from ._validate import (
     check_fill_value,
     check_float_dtype,
+    check_int,
     check_real,
     check_shape,
     value_max,
@@ -406,10 +407,8 @@ def embedding_default_(weight, padding_idx=None, *, seed=None, generator=None):
     global row inside a :func:`fastinit.shard` block)."""
     out = as_out(weight)
     rows = g.logical_shape(out.shape)[0] if out.ndim else 0
-    if padding_idx is not None and not (isinstance(padding_idx, numbers.Integral)
-                                        and not isinstance(padding_idx, bool) and
-                                        -rows <= padding_idx < rows):
-        raise ValueError(f"padding_idx must be an int in [-{rows}, {rows}), got {padding_idx!r}")
+    if padding_idx is not None:
+        check_int(padding_idx, "padding_idx", -rows, rows)
     normal_(weight, 0.0, 1.0, seed=seed, generator=generator)
     if padding_idx is not None:
         box = g.current_box()

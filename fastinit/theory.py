@@ -35,6 +35,7 @@ import math
 import numpy as np
 
 from . import _activations, _gauss
+from ._validate import check_int
 
 TINY, HUGE = 1e-280, 1e200  # where q -> 0+ and q -> infinity are evaluated
 STEP = 0.005  # continuation step in log lambda (jacobian_spectrum)
@@ -767,8 +768,7 @@ def _finite_q_star(act, sigma_w2, sigma_b2):
 def _check_spectrum_args(init, depth):
     if init not in ("gaussian", "orthogonal"):
         raise ValueError(f"init must be 'gaussian' or 'orthogonal', got {init!r}")
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
-        raise ValueError(f"depth must be an int >= 1, got {depth!r}")
+    check_int(depth, "depth", 1)
 
 
 def jacobian_moments(activation, init, sigma_w2, sigma_b2, depth, *, k=4, q0=None,
@@ -781,8 +781,7 @@ def jacobian_moments(activation, init, sigma_w2, sigma_b2, depth, *, k=4, q0=Non
     m_k = binom((L + 1) k, k) / (L k + 1); at m_1 = 1 the variance m_2 - 1 is
     (L - 1)(mu_2 / mu_1^2 - 1) + L [Gaussian W] with mu_j = E[phi'(h)^(2j)]."""
     _check_spectrum_args(init, depth)
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be an int >= 1, got {k!r}")
+    check_int(k, "k", 1)
     act = _act(activation, param)
     size = k + 1
     s_j = np.zeros(size)
@@ -845,8 +844,8 @@ def jacobian_spectrum(activation, init, sigma_w2, sigma_b2, depth, *, lam=None,
     act = _act(activation, param)
     if not 0 < eps <= 0.01:
         raise ValueError(f"eps must be in (0, 0.01], got {eps}")
-    if lam is None and (isinstance(points, bool) or not isinstance(points, int) or points < 2):
-        raise ValueError(f"points must be an int >= 2, got {points!r}")
+    if lam is None:
+        check_int(points, "points", 2)
     q = _finite_q_star(act, sigma_w2, sigma_b2)
     d, w = _d2_law(act, q)
     n_w, n_d = depth, depth - 1
