@@ -56,6 +56,6 @@ linalg = Extension(
 setup(
     ext_modules=cythonize([ext, linalg], compiler_directives={"language_level": 3}),
     package_dir={"fastinit": "fastinit", "fastinit.kernels": "kernels"},
-    packages=["fastinit", "fastinit.backends", "fastinit.kernels"],
+    packages=["fastinit", "fastinit.backends", "fastinit.kernels", "fastinit.theory"],
     package_data={"fastinit.kernels": ["*.h", "*.c", "*.cu", "README.md"]},
 )

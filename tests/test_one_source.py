@@ -62,3 +62,54 @@ def test_bit_generator_block_is_fi_block():
         words = fastinit.random_bits(4, seed=seed, stream=stream, offset=4 * block)
         w = words.astype(np.uint64)
         np.testing.assert_array_equal(raw, (w[0::2] << np.uint64(32)) | w[1::2])
+
+
+_ERF_PROBE = """
+import json, math, sys
+import numpy as np
+from fastinit import _activations, theory
+x = np.linspace(-6.0, 6.0, 241)
+out = {
+    "erf": _activations.get("erf").phi(x).tolist(),
+    "gelu": _activations.get("gelu").phi(x).tolist(),
+    "dgelu": _activations.get("gelu").dphi(x).tolist(),
+    "gain": _activations.get("gelu").gain,
+    "q_star": theory.q_star("gelu", 2.0, 0.1),
+    "chi1": theory.chi1("gelu", 2.0, 0.1),
+    "cross": theory.cross_moment("gelu", 0.7, 0.3),
+    "c_star": theory.c_star("gelu", 2.5, 0.1),
+    "scipy": sys.modules.get("scipy") is not None,
+}
+print(json.dumps(out))
+"""
+
+
+def _erf_probe(hide_scipy):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    block = "import sys; sys.modules['scipy'] = None\n" if hide_scipy else ""
+    res = subprocess.run([sys.executable, "-c", block + _ERF_PROBE], capture_output=True,
+                         text=True, check=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    return json.loads(res.stdout)
+
+
+def test_one_erf_whether_or_not_scipy_is_installed():
+    """gelu's and erf's values, gain and mean-field theory are the same numbers, bit for
+    bit, with scipy hidden (import scipy fails) and with scipy importable: the package has
+    one erf, math.erf."""
+    import math
+
+    from fastinit import _activations
+
+    hidden, present = _erf_probe(True), _erf_probe(False)
+    assert hidden.pop("scipy") is False
+    present.pop("scipy")
+    assert hidden == present
+    x = np.linspace(-6.0, 6.0, 241)
+    assert hidden["erf"] == [math.erf(v) for v in x]
+    f32 = _activations.get("erf").phi(x.astype(np.float32))
+    assert f32.dtype == np.float32
+    np.testing.assert_array_equal(f32, np.float32([math.erf(v) for v in np.float32(x)]))
