@@ -522,9 +522,9 @@ def _uniform_f64(whi, wlo, c):
 
 @register_jitable
 def _values_w32(dist, seed, stream, b, c):
-    """fi_values_w32: the float32 values of elements 4b .. 4b + 3 for dist 1 (uniform,
-    c = (low, span, lo, hi)), 2 (normal, c[:2] = (loc, scale)) or 3 (truncated normal,
-    c = truncnorm_params), c float64 as the C kernels' fi_params."""
+    """fi_values_w32: the float32 values of elements 4b .. 4b + 3 for dist DIST_UNIFORM
+    (c = (low, span, lo, hi)), DIST_NORMAL (c[:2] = (loc, scale)) or DIST_TRUNCNORMAL
+    (c = truncnorm_params), c float64 as the C kernels' fi_params."""
     w0, w1, w2, w3 = bits_block(seed, stream, b)
     if dist == DIST_UNIFORM:
         cf = (float32(c[0]), float32(c[1]), float32(c[2]), float32(c[3]))
