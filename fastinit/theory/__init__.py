@@ -25,6 +25,11 @@ every root of V(q) - q by a scan of 10 points a decade over [1e-12, 1e12] (and b
 when V grows slower than q) refined by the Illinois method; the one returned is the one
 the q-map reaches from q0.  q* and c* are cached per (activation, sigma_w2, sigma_b2).
 Activations as in :mod:`fastinit.propagate` (names or (phi, dphi) pairs).
+
+This module only gathers the public names; the work is in ``_moments`` (the Gaussian
+moments), ``_mean_field`` (q-map, c-map, fixed points, chi_1, depth scales,
+:func:`predicted`), ``_criticality`` (the order-to-chaos line, :func:`phase_diagram`) and
+``_spectra`` (Jacobian spectra).
 """
 
 from ._criticality import critical_line, critical_point, critical_sigma_w2, phase_diagram
