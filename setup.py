@@ -3,6 +3,7 @@ chosen at run time) under the Cython module fastinit/_core.pyx, and fastinit/_li
 (orthogonal frames over scipy's LAPACK, resolved at run time), with OpenMP when the
 compiler has it.  FASTINIT_NO_OPENMP=1 forces a serial build."""
 
+import glob
 import os
 import subprocess
 import sys
@@ -37,6 +38,7 @@ omp = openmp_flags()
 ext = Extension(
     "fastinit._core",
     sources=["fastinit/_core.pyx", "kernels/fill_cpu.c"],
+    depends=["fastinit/_kernels.pxd", *glob.glob("kernels/*.h")],
     include_dirs=["kernels", np.get_include()],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
     extra_compile_args=["-O3", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off",
@@ -54,6 +56,7 @@ linalg = Extension(
 setup(
     ext_modules=cythonize([ext, linalg], compiler_directives={"language_level": 3}),
     package_dir={"fastinit": "fastinit", "fastinit.kernels": "kernels"},
-    packages=["fastinit", "fastinit.backends", "fastinit.kernels", "fastinit.propagate"],
+    packages=["fastinit", "fastinit.backends", "fastinit.kernels", "fastinit.propagate",
+              "fastinit.theory"],
     package_data={"fastinit.kernels": ["*.h", "*.c", "*.cu", "README.md"]},
 )

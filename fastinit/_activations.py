@@ -13,26 +13,25 @@ import numbers
 
 import numpy as np
 
+from . import _gauss
+
 _SQRT1_2 = math.sqrt(0.5)
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772, 1.0507009873554805
 
 
+_MATH_ERF = np.frompyfunc(math.erf, 1, 1)
+
+
 def _erf(x):
-    """erf: CuPy's for device arrays; scipy's when present, else math.erf elementwise."""
+    """erf elementwise: math.erf (the C library's, as CPython's) on host values, the one
+    erf of the package, so no value depends on whether scipy is installed; CuPy's for
+    device arrays.  float32 in, float32 out; anything else gives float64."""
     if not isinstance(x, (np.ndarray, np.generic, float, int)):
         from cupyx.scipy.special import erf
 
         return erf(x)
-    try:
-        from scipy.special import erf
-    except ImportError:
-        return np.frompyfunc(math.erf, 1, 1)(x).astype(np.result_type(x, np.float32))
-    return erf(x)
-
-
-def _pdf(x):
-    with np.errstate(over="ignore"):
-        return np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+    dtype = np.result_type(np.asarray(x).dtype, np.float32)
+    return np.asarray(_MATH_ERF(x), dtype)[()]
 
 
 def _sigmoid(x):
@@ -102,8 +101,6 @@ class Activation:
     @property
     def gain(self) -> float:
         if self._gain is None:
-            from . import _gauss
-
             u, w = _gauss.line(self, 0.0, 1.0)
             self._gain = 1.0 / math.sqrt(float(w @ self.phi(u) ** 2))
         return self._gain
@@ -245,7 +242,7 @@ REGISTRY = {
             np.minimum(x, 0))), (0.0,), gain=0.75),
     "elu": _elu,
     "gelu": _fixed("gelu", lambda x: x * 0.5 * (1 + _erf(x * _SQRT1_2)),
-                   lambda x: 0.5 * (1 + _erf(x * _SQRT1_2)) + x * _pdf(x)),
+                   lambda x: 0.5 * (1 + _erf(x * _SQRT1_2)) + x * _gauss.normal_pdf(x)),
     "silu": _fixed("silu", lambda x: x * _sigmoid(x),
                    lambda x: _sigmoid(x) * (1 + x * (1 - _sigmoid(x)))),
     "mish": _fixed("mish", lambda x: x * np.tanh(np.logaddexp(0, x)), _mish_dphi),

@@ -193,6 +193,22 @@ def philox4x32_10(cnp.ndarray counter, cnp.ndarray key):
     return result
 
 
+# ---- the headers' constants as Python ints (declared in fastinit/_kernels.pxd) ----
+
+from fastinit._kernels cimport (
+    FI_DIST_BITS, FI_DIST_NORMAL, FI_DIST_TRUNCNORMAL, FI_DIST_UNIFORM, FI_DIST_UNIFORM_LOWP,
+    FI_DT_BF16, FI_DT_F16, FI_DT_F32, FI_DT_F64, FI_DT_U32, FI_PHILOX_M0, FI_PHILOX_M1,
+    FI_PHILOX_W0, FI_PHILOX_W1,
+)
+
+DIST_BITS, DIST_UNIFORM = FI_DIST_BITS, FI_DIST_UNIFORM
+DIST_NORMAL, DIST_TRUNCNORMAL = FI_DIST_NORMAL, FI_DIST_TRUNCNORMAL
+DIST_UNIFORM_LOWP = FI_DIST_UNIFORM_LOWP
+DT_U32, DT_F16, DT_BF16, DT_F32, DT_F64 = FI_DT_U32, FI_DT_F16, FI_DT_BF16, FI_DT_F32, FI_DT_F64
+PHILOX_M0, PHILOX_M1 = FI_PHILOX_M0, FI_PHILOX_M1
+PHILOX_W0, PHILOX_W1 = FI_PHILOX_W0, FI_PHILOX_W1
+
+
 # ---- numpy BitGenerator over the same stream ----
 
 cdef struct bitgen_state:
@@ -203,18 +219,16 @@ cdef struct bitgen_state:
     int has_block
 
 
+cdef extern from "fi_dist.h" nogil:
+    void fi_block(uint64_t block, const fi_params *p, uint32_t *w0, uint32_t *w1,
+                  uint32_t *w2, uint32_t *w3)
+
+
 cdef inline uint32_t _next_u32(void *st) noexcept nogil:
     cdef bitgen_state *s = <bitgen_state *>st
     cdef uint64_t b = s.pos >> 2
-    cdef uint32_t c0, c1, c2, c3
     if not s.has_block or s.block != b:
-        c0 = <uint32_t>b
-        c1 = <uint32_t>(b >> 32)
-        c2 = <uint32_t>s.params.stream
-        c3 = <uint32_t>(s.params.stream >> 32)
-        fi_philox4x32_10(&c0, &c1, &c2, &c3, <uint32_t>s.params.seed,
-                         <uint32_t>(s.params.seed >> 32))
-        s.words[0], s.words[1], s.words[2], s.words[3] = c0, c1, c2, c3
+        fi_block(b, &s.params, &s.words[0], &s.words[1], &s.words[2], &s.words[3])
         s.block = b
         s.has_block = 1
     cdef uint32_t w = s.words[s.pos & 3]
@@ -236,22 +250,45 @@ cdef double _bitgen_double(void *st) noexcept nogil:
 
 
 cdef class PhiloxBitGenerator(BitGenerator):
-    """PhiloxBitGenerator(seed=None, stream=0)
+    """PhiloxBitGenerator(seed=None, stream=None)
 
     A numpy ``BitGenerator`` over fastinit's stream: 32-bit word ``4 b + j`` of stream
     ``stream`` is word ``j`` of Philox block ``b``; a 64-bit draw joins two successive
     words, first one high.  ``numpy.random.Generator(PhiloxBitGenerator(s)).random(n)``
     equals ``fastinit.uniform((n,), seed=s, dtype=np.float64)`` bit for bit.
+
+    seed : an int in [0, 2**64) is the Philox key itself (stream 0 unless ``stream`` is
+        given); a ``numpy.random.SeedSequence`` (or None: one from fresh OS entropy) gives
+        the key and the stream as the first two uint64 words of its ``generate_state``.
+    stream : an int in [0, 2**64), overriding the stream.
+
+    ``spawn(n)`` (numpy's, also through ``numpy.random.Generator.spawn``) returns n
+    generators seeded by ``SeedSequence.spawn`` of this one's sequence (for an int seed,
+    ``SeedSequence(seed)``): their 128-bit (key, stream) pairs are hashes of distinct
+    spawn keys, as numpy's own bit generators are.
     """
     cdef bitgen_state rng_state
 
-    def __init__(self, seed=None, stream=0):
+    def __init__(self, seed=None, stream=None):
+        import numbers
+
+        from numpy.random.bit_generator import ISeedSequence
+
         from fastinit._validate import check_u64
+        if seed is not None and not isinstance(seed, ISeedSequence):
+            if isinstance(seed, bool | np.bool_) or not isinstance(seed, numbers.Integral):
+                raise TypeError("seed must be an integer in [0, 2**64), a numpy SeedSequence "
+                                f"or None, got {type(seed).__name__}")
+            seed = check_u64(seed, "seed")  # before numpy's SeedSequence sees it
+        if stream is not None:
+            stream = check_u64(stream, "stream")
         BitGenerator.__init__(self, seed)
-        if seed is None:
-            seed = int(self._seed_seq.generate_state(1, np.uint64)[0])
-        self.rng_state.params.seed = check_u64(seed, "seed")
-        self.rng_state.params.stream = check_u64(stream, "stream")
+        if isinstance(seed, int):
+            key, default_stream = seed, 0
+        else:
+            key, default_stream = (int(w) for w in self._seed_seq.generate_state(2, np.uint64))
+        self.rng_state.params.seed = key
+        self.rng_state.params.stream = default_stream if stream is None else stream
         self.rng_state.pos = 0
         self.rng_state.has_block = 0
         self._bitgen.state = <void *>&self.rng_state

@@ -20,7 +20,7 @@ import operator
 
 import numpy as np
 
-from ._validate import check_shape
+from ._validate import check_int, check_shape
 
 LAYOUTS = ("torch", "jax", "keras")
 _DEFAULT_AXES = {"torch": (1, 0), "jax": (-2, -1), "keras": (-2, -1)}
@@ -78,8 +78,7 @@ def compute_fans(shape, *, layout="torch", in_axis=None, out_axis=None, batch_ax
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     shape = check_shape(shape, "shape")
-    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
-        raise ValueError(f"groups must be a positive int, got {groups!r}")
+    check_int(groups, "groups", 1)
     ndim = len(shape)
     if ndim < 2 and (in_axis is None or out_axis is None):
         if not fallback:

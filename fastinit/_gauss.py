@@ -1,10 +1,13 @@
-"""Gaussian expectations E[f(u)], u ~ N(m, s^2), and E[f(u_1) g(u_2)] for a correlated
-pair, accurate from s^2 = 1e-8 to 1e8: composite 10-point Gauss-Legendre in u on panels
-cut at the activation's kinks, at its scale points +-scale * 2^j (j = -2..5: the width of
-phi' and of 1 - phi^2 for saturating laws, which a fixed Gauss-Hermite rule misses once
-s >> scale) and at the Gaussian's own points m + s * {0, +-2, .., +-10}; |u - m| <= 10 s
-(the mass beyond is 1.5e-23).  Every panel holds a smooth integrand, so each converges
-geometrically (checked against adaptive quadrature and mpmath to 1e-13).
+"""The package's one quadrature module: Gauss-Legendre panels (:func:`panels`), the normal
+density (:func:`normal_pdf`), and the rules of the activations' gains and of
+fastinit.theory for Gaussian expectations E[f(u)], u ~ N(m, s^2), and E[f(u_1) g(u_2)]
+for a correlated pair, accurate from s^2 = 1e-8 to 1e8: composite 10-point
+Gauss-Legendre in u on panels cut at the activation's kinks, at its scale points
++-scale * 2^j (j = -2..5: the width of phi' and of 1 - phi^2 for saturating laws, which
+a fixed Gauss-Hermite rule misses once s >> scale) and at the Gaussian's own points
+m + s * {0, +-2, .., +-10}; |u - m| <= 10 s (the mass beyond is 1.5e-23).  Every panel
+holds a smooth integrand, so each converges geometrically (checked against adaptive
+quadrature and mpmath to 1e-13).
 
 Rules take arrays of m and s (shape (...)) and return nodes and weights of shape
 (..., n), the Gaussian density included: breakpoints outside the span are clipped onto
@@ -13,12 +16,12 @@ batch has the same node count.  A 0-d call drops those empty panels."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 SPAN = 10.0
-_GL_X, _GL_W = np.polynomial.legendre.leggauss(10)
 _G = np.array([2, 4, 6, 8, 10], float)
 GAUSS_POINTS = np.concatenate([-_G[::-1], [0.0], _G])
 _A = 2.0 ** np.arange(-2, 6)
@@ -26,13 +29,28 @@ SCALE_POINTS = np.concatenate([-_A[::-1], [0.0], _A])
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
 
-def _panels(breaks):
-    """Gauss-Legendre nodes and (Lebesgue) weights on the panels between sorted breaks."""
+def normal_pdf(x):
+    """The standard normal density exp(-x^2 / 2) / sqrt(2 pi), elementwise (numpy or CuPy
+    arrays)."""
+    with np.errstate(over="ignore"):
+        return np.exp(-0.5 * x * x) * _INV_SQRT_2PI
+
+
+@functools.cache
+def _legendre(order):
+    return np.polynomial.legendre.leggauss(order)
+
+
+def panels(breaks, order=10):
+    """``order``-point Gauss-Legendre nodes and (Lebesgue) weights on the panels between
+    sorted breaks (..., k): shape (..., order (k - 1)); a zero-width panel weighs
+    nothing."""
+    gl_x, gl_w = _legendre(order)
     a, b = breaks[..., :-1], breaks[..., 1:]
     half = 0.5 * (b - a)
     mid = 0.5 * (a + b)
-    x = (mid[..., None] + half[..., None] * _GL_X).reshape(*mid.shape[:-1], -1)
-    w = (half[..., None] * _GL_W).reshape(x.shape)
+    x = (mid[..., None] + half[..., None] * gl_x).reshape(*mid.shape[:-1], -1)
+    w = (half[..., None] * gl_w).reshape(x.shape)
     return x, w
 
 
@@ -53,9 +71,8 @@ def line(act, mean, sd, extra=None):
         parts.append(np.asarray(extra, float))
     breaks = np.clip(np.concatenate(parts, axis=-1), lo[..., None], hi[..., None])
     breaks = np.unique(breaks) if breaks.ndim == 1 else np.sort(breaks, axis=-1)
-    u, w = _panels(breaks)
-    z = (u - mean[..., None]) / sd[..., None]
-    return u, w * np.exp(-0.5 * z * z) * (_INV_SQRT_2PI / sd[..., None])
+    u, w = panels(breaks)
+    return u, w * normal_pdf((u - mean[..., None]) / sd[..., None]) / sd[..., None]
 
 
 def plane(act, q, c):

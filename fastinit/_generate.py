@@ -21,7 +21,6 @@ from numpy.typing import DTypeLike
 from . import _core
 from ._validate import (
     BFLOAT16,
-    DTYPE_CODES,
     FLOAT_DTYPES,
     U64_LIMIT,
     check_float_dtype,
@@ -35,7 +34,13 @@ from ._validate import (
 
 Shape = int | Sequence[int] | None  # None: the shape of out
 
-DIST_BITS, DIST_UNIFORM, DIST_NORMAL, DIST_TRUNCNORMAL = 0, 1, 2, 3
+# the codes of kernels/fi_dist.h (through fastinit/_kernels.pxd)
+DIST_BITS, DIST_UNIFORM = _core.DIST_BITS, _core.DIST_UNIFORM
+DIST_NORMAL, DIST_TRUNCNORMAL = _core.DIST_NORMAL, _core.DIST_TRUNCNORMAL
+DIST_UNIFORM_LOWP = _core.DIST_UNIFORM_LOWP  # the uniform of a float16/bfloat16 output
+DTYPE_CODES = {np.dtype(np.uint32): _core.DT_U32, np.dtype(np.float16): _core.DT_F16,
+               BFLOAT16: _core.DT_BF16, np.dtype(np.float32): _core.DT_F32,
+               np.dtype(np.float64): _core.DT_F64}
 _SQRT1_2 = math.sqrt(0.5)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from . import _generate as g
-from ._validate import check_u64
+from ._validate import U64_LIMIT, check_int, check_u64
 
 _Size = int | tuple[int, ...] | None  # numpy's size: None gives one scalar
 
@@ -32,6 +32,15 @@ class Generator:
     seed : int in [0, 2**64) or None
         The Philox key; None draws fresh entropy from the OS.
 
+    A generator owns a range of streams ``[next_stream, stop)`` of its seed (the root:
+    all 2**64) and draws them in order.  ``spawn(n)`` divides the part not drawn yet into
+    n + 1 equal consecutive ranges (the remainder of the division goes to the last): the
+    parent keeps the first, child i gets range i + 1.  Parent and children share the
+    seed and their ranges are disjoint, so no two generators of one tree ever draw the
+    same (seed, stream): they are independent, and the whole tree is reproducible from
+    the seed.  Each spawn divides the parent's range by n + 1; a generator whose range
+    is used up raises ValueError (the root allows about 64 / log2(n + 1) nested levels).
+
     Examples
     --------
     >>> import numpy as np, fastinit
@@ -46,22 +55,52 @@ class Generator:
 
     def __init__(self, seed: int | None = None) -> None:
         self.seed = secrets.randbits(64) if seed is None else check_u64(seed, "seed")
-        self._next_stream = 0
+        self._next_stream, self._stop = 0, U64_LIMIT
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"Generator(seed={self.seed})  # next stream {self._next_stream}"
+        return f"Generator(seed={self.seed})  # streams [{self._next_stream}, {self._stop})"
 
     @property
     def next_stream(self) -> int:
         """The stream the next call uses."""
         return self._next_stream
 
+    @property
+    def streams(self) -> range:
+        """The streams this generator may still draw: ``range(next_stream, stop)``."""
+        return range(self._next_stream, self._stop)
+
     def _take_stream(self) -> int:
         with self._lock:
             stream = self._next_stream
+            if stream >= self._stop:
+                raise ValueError(f"this generator has drawn every stream of its range "
+                                 f"[.., {self._stop}); spawn from an earlier generator")
             self._next_stream += 1
         return stream
+
+    def spawn(self, n: int) -> list[Generator]:
+        """n independent generators (numpy's ``Generator.spawn``): the streams not drawn
+        yet, ``[next_stream, stop)``, split into n + 1 equal consecutive ranges, this
+        generator keeping the first and child i taking range i + 1 (see the class).
+        ``Generator(s).spawn(2)`` gives children over streams [m, 2m) and [2m, 2**64),
+        m = 2**64 // 3, the parent keeping [0, m)."""
+        n = check_int(n, "n", 1)
+        with self._lock:
+            start, stop = self._next_stream, self._stop
+            width = (stop - start) // (n + 1)
+            if width < 1:
+                raise ValueError(f"n must leave each of n + 1 generators a stream: "
+                                 f"{stop - start} streams are left, got n = {n}")
+            children = []
+            for i in range(1, n + 1):
+                child = Generator(self.seed)
+                child._next_stream = start + i * width
+                child._stop = stop if i == n else start + (i + 1) * width
+                children.append(child)
+            self._stop = start + width
+        return children
 
     def _fill(self, fn: Callable[..., np.ndarray], size: _Size, dtype: DTypeLike | None,
               out: np.ndarray | None, default: DTypeLike, **kw: Any) -> Any:

@@ -10,14 +10,13 @@ single matrix drawn at offset b * rows * cols.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
 from . import _core
 from . import _generate as g
 from ._registry import is_elementwise
-from ._validate import check_float_dtype, check_real
+from ._validate import check_float_dtype, check_int, check_real
 from ._variance import AUX_STREAM
 
 COMPLEX_DTYPES = (np.dtype(np.complex64), np.dtype(np.complex128))
@@ -136,8 +135,7 @@ def dirac_fill(out: np.ndarray, groups: int = 1, gain: float = 1.0, centre: str 
     :func:`fastinit.shard` block, the entries of the global tensor that fall in the box."""
     if out.ndim not in (3, 4, 5):
         raise ValueError(f"dirac needs a 3-, 4- or 5-D tensor, got {out.ndim} dimensions")
-    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
-        raise ValueError(f"groups must be a positive int, got {groups!r}")
+    check_int(groups, "groups", 1)
     shape, offsets = _box(out)
     if shape[0] % groups:
         raise ValueError(f"groups={groups} must divide dim 0 ({shape[0]})")

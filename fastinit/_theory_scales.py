@@ -7,12 +7,11 @@ preserved; the docstrings give the condition and its source.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
 from . import _generate as g
-from ._validate import check_real
+from ._validate import check_int, check_real
 from ._variance import as_out, ignored_seed, resolve_rng
 
 
@@ -21,12 +20,6 @@ def _positive(value, name):
     if not value > 0:
         raise ValueError(f"{name} must be > 0, got {value}")
     return value
-
-
-def _count(value, name, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def dropout_corrected_std(fan_in, p, gain=1.0) -> float:
@@ -120,8 +113,8 @@ def fixup_scale(num_blocks, layers_per_block=2) -> float:
     """Fixup (Zhang et al. 2019): inside each of L residual branches of m layers, scale
     the standard (He) init of all but the last layer by L^(-1 / (2m - 2)) and zero the
     last layer; returns L^(-1 / (2m - 2))."""
-    n = _count(num_blocks, "num_blocks")
-    m = _count(layers_per_block, "layers_per_block", 2)
+    n = check_int(num_blocks, "num_blocks", 1)
+    m = check_int(layers_per_block, "layers_per_block", 2)
     return n ** (-1.0 / (2 * m - 2))
 
 
@@ -132,8 +125,8 @@ def deepnorm_scales(encoder_layers=0, decoder_layers=0) -> dict:
     beta = (8M)^(-1/4); encoder-decoder: encoder alpha = 0.81 (N^4 M)^(1/16),
     beta = 0.87 (N^4 M)^(-1/16), decoder alpha = (3M)^(1/4), beta = (12M)^(-1/4).
     Returns {"encoder": (alpha, beta), "decoder": (alpha, beta)} for the parts present."""
-    n = _count(encoder_layers, "encoder_layers", 0)
-    m = _count(decoder_layers, "decoder_layers", 0)
+    n = check_int(encoder_layers, "encoder_layers", 0)
+    m = check_int(decoder_layers, "decoder_layers", 0)
     if n == 0 and m == 0:
         raise ValueError("deepnorm_scales needs encoder_layers or decoder_layers > 0")
     if n and m:

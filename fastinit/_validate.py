@@ -14,10 +14,7 @@ import numpy as np
 
 BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
 FLOAT_DTYPES = (np.dtype(np.float16), BFLOAT16, np.dtype(np.float32), np.dtype(np.float64))
-# codes of kernels/fill_cpu.h
 _FLOAT_SET = frozenset(FLOAT_DTYPES)
-DTYPE_CODES = {np.dtype(np.uint32): 0, np.dtype(np.float16): 1, BFLOAT16: 2,
-               np.dtype(np.float32): 3, np.dtype(np.float64): 4}
 U64_LIMIT = 1 << 64
 
 
@@ -91,8 +88,9 @@ def check_seed(seed, name: str = "seed") -> int:
 
 
 def check_int(value, name: str, minimum: int | None = 0, maximum: int | None = None) -> int:
-    """The one integer check: any numbers.Integral but bool, in [minimum, maximum) (None:
-    unbounded on that side)."""
+    """The one integer check: any numbers.Integral but bool (TypeError otherwise), in
+    [minimum, maximum) (ValueError naming the bound passed; None: unbounded on that
+    side)."""
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
         what = "an integer" if minimum is None else f"an integer >= {minimum}"
         raise TypeError(f"{name} must be {what}, got {type(value).__name__} {value!r}")
@@ -101,7 +99,6 @@ def check_int(value, name: str, minimum: int | None = 0, maximum: int | None = N
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
     if maximum is not None and value >= maximum:
         raise ValueError(f"{name} must be an integer < {maximum}, got {value}")
-    return value
     return value
 
 

@@ -35,7 +35,14 @@ from . import _generate as g
 from . import init as _init
 from ._progress import progress_bar
 from ._structured import is_structured
-from ._validate import BFLOAT16, check_float_dtype, check_shape, check_u64, derived_seed
+from ._validate import (
+    BFLOAT16,
+    check_float_dtype,
+    check_int,
+    check_shape,
+    check_u64,
+    derived_seed,
+)
 
 SAFETENSORS_DTYPES = {np.dtype(np.float16): "F16", BFLOAT16: "BF16",
                       np.dtype(np.float32): "F32", np.dtype(np.float64): "F64"}
@@ -179,8 +186,7 @@ def write_safetensors(path, specs, *, seed, dtype=np.float32, init="torch", std=
     seed = check_u64(seed, "seed")
     dtype = check_float_dtype(dtype)
     items = _normalize(specs)
-    if not isinstance(chunk_bytes, int) or chunk_bytes < 1024:
-        raise ValueError(f"chunk_bytes must be an int >= 1024, got {chunk_bytes!r}")
+    check_int(chunk_bytes, "chunk_bytes", 1024)
     header, offset, plan = {}, 0, []
     for name, shape, dt, fill in items:
         dt = dt or dtype

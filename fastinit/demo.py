@@ -11,6 +11,7 @@ import time
 import numpy as np
 
 from . import propagate, theory
+from ._validate import check_int
 
 _COLORS = {"ordered": "#2166ac", "critical": "#1b7837", "chaotic": "#b2182b"}
 
@@ -36,8 +37,7 @@ def demo_figure(path="fastinit_demo.png", *, depth=1000, width=256, networks=8,
     recursion (:func:`fastinit.theory.predicted`)."""
     for name, value in (("depth", depth), ("width", width), ("networks", networks),
                         ("grid", grid)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-            raise ValueError(f"{name} must be an int >= 2, got {value!r}")
+        check_int(value, name, 2)
     if not (isinstance(sigma_b2, (int, float)) and 0 <= sigma_b2 <= 1):
         raise ValueError(f"sigma_b2 must be in [0, 1], got {sigma_b2!r}")
     from matplotlib.colors import TwoSlopeNorm

@@ -59,6 +59,7 @@ from ._theory_scales import (
 from ._validate import (
     check_fill_value,
     check_float_dtype,
+    check_int,
     check_real,
     check_shape,
     value_max,
@@ -682,11 +683,7 @@ def embedding_default_(weight: T, padding_idx: int | None = None, *, seed: Seed 
     out = as_out(weight)
     rows = g.logical_shape(out.shape)[0] if out.ndim else 0
     if padding_idx is not None:
-        if not (isinstance(padding_idx, numbers.Integral) and not isinstance(padding_idx, bool)
-                and -rows <= int(padding_idx) < rows):
-            raise ValueError(f"padding_idx must be an int in [-{rows}, {rows}), "
-                             f"got {padding_idx!r}")
-        padding_idx = int(padding_idx)
+        check_int(padding_idx, "padding_idx", -rows, rows)
     normal_(weight, 0.0, 1.0, seed=seed, generator=generator)
     if padding_idx is not None:
         box = g.current_box()

@@ -57,7 +57,13 @@ from numba import float32, float64, int64, types, uint16, uint32, uint64
 from numba.core.errors import TypingError
 from numba.extending import intrinsic, overload, register_jitable
 
-M0, M1, W0, W1, MASK = 0xD2511F53, 0xCD9E8D57, 0x9E3779B9, 0xBB67AE85, 0xFFFFFFFF
+from ._core import DIST_NORMAL, DIST_UNIFORM, DIST_UNIFORM_LOWP
+from ._core import PHILOX_M0 as M0
+from ._core import PHILOX_M1 as M1
+from ._core import PHILOX_W0 as W0
+from ._core import PHILOX_W1 as W1
+
+MASK = 0xFFFFFFFF
 _F = np.float32
 
 
@@ -539,19 +545,19 @@ def _uniform_f64(whi, wlo, c):
 
 @register_jitable
 def _values_w32(dist, seed, stream, b, c):
-    """fi_values_w32: the float32 values of elements 4b .. 4b + 3 for dist 1 (uniform,
-    c = (low, span, lo, hi)), 4 (the uniform of a float16/bfloat16 output, the same c),
-    2 (normal, c[:2] = (loc, scale)) or 3 (truncated normal, c = truncnorm_params), c
-    float64 as the C kernels' fi_params."""
+    """fi_values_w32: the float32 values of elements 4b .. 4b + 3 for dist DIST_UNIFORM
+    (c = (low, span, lo, hi)), DIST_UNIFORM_LOWP (the uniform of a float16/bfloat16 output,
+    the same c), DIST_NORMAL (c[:2] = (loc, scale)) or DIST_TRUNCNORMAL
+    (c = truncnorm_params), c float64 as the C kernels' fi_params."""
     w0, w1, w2, w3 = bits_block(seed, stream, b)
-    if dist == 4:  # FI_DIST_UNIFORM_LOWP
+    if dist == DIST_UNIFORM_LOWP:
         return (_uniform_lowp(w0, c), _uniform_lowp(w1, c), _uniform_lowp(w2, c),
                 _uniform_lowp(w3, c))
-    if dist == 1:
+    if dist == DIST_UNIFORM:
         cf = (float32(c[0]), float32(c[1]), float32(c[2]), float32(c[3]))
         return (_uniform_f32(w0, cf), _uniform_f32(w1, cf), _uniform_f32(w2, cf),
                 _uniform_f32(w3, cf))
-    if dist == 2:
+    if dist == DIST_NORMAL:
         loc, scale = float32(c[0]), float32(c[1])
         z0, z1 = _boxmuller_f32(w0, w1)
         z2, z3 = _boxmuller_f32(w2, w3)
@@ -565,9 +571,9 @@ def _values_w32(dist, seed, stream, b, c):
 def _values_w64(dist, seed, stream, b, c):
     """fi_values_w64: the float64 values of elements 2b, 2b + 1."""
     w0, w1, w2, w3 = bits_block(seed, stream, b)
-    if dist == 1:
+    if dist == DIST_UNIFORM:
         return _uniform_f64(w0, w1, c), _uniform_f64(w2, w3, c)
-    if dist == 2:
+    if dist == DIST_NORMAL:
         z0, z1 = _boxmuller_f64(w0, w1, w2, w3)
         return _affine(c[0], c[1], z0), _affine(c[0], c[1], z1)
     return _truncnormal_f64(w0, w1, c), _truncnormal_f64(w2, w3, c)

@@ -160,3 +160,90 @@ def test_out_read_only_and_wrong_type():
         fastinit.normal(None, seed=0, out=ro)
     with pytest.raises(TypeError, match="out must be a numpy.ndarray"):
         fastinit.normal(None, seed=0, out=[0.0, 0.0])
+
+
+def test_bit_generator_takes_a_seed_sequence():
+    """PhiloxBitGenerator(SeedSequence) (it raised 'seed must be an integer'): key and
+    stream are the sequence's first two uint64 words; an int keeps its bits."""
+    ss = np.random.SeedSequence(0)
+    key, stream = (int(w) for w in ss.generate_state(2, np.uint64))
+    bg = fastinit.PhiloxBitGenerator(np.random.SeedSequence(0))
+    assert bg.state["state"] == {"seed": key, "stream": stream, "pos": 0}
+    np.testing.assert_array_equal(np.random.Generator(bg).random(9), fastinit.uniform(
+        9, seed=key, stream=stream, dtype=np.float64))
+    assert fastinit.PhiloxBitGenerator(ss, stream=3).state["state"]["stream"] == 3
+    assert fastinit.PhiloxBitGenerator(2**64 - 1).state["state"] == {
+        "seed": 2**64 - 1, "stream": 0, "pos": 0}
+    for bad, exc in [(1.5, TypeError), (True, TypeError), ("1", TypeError), (-1, ValueError),
+                     (2**64, ValueError)]:
+        with pytest.raises(exc, match="^seed must be"):
+            fastinit.PhiloxBitGenerator(bad)
+    with pytest.raises(ValueError, match="^stream must be"):
+        fastinit.PhiloxBitGenerator(ss, stream=-1)
+
+
+def _keys(bit_generators):
+    return [(b.state["state"]["seed"], b.state["state"]["stream"]) for b in bit_generators]
+
+
+def test_bit_generator_spawn():
+    """PhiloxBitGenerator(0).spawn(2) and numpy's Generator.spawn over it (both raised):
+    children seeded by SeedSequence(0).spawn(2), distinct from each other and the parent,
+    reproducible."""
+    children = fastinit.PhiloxBitGenerator(0).spawn(2)
+    expected = _keys(fastinit.PhiloxBitGenerator(s)
+                     for s in np.random.SeedSequence(0).spawn(2))
+    assert _keys(children) == expected
+    assert len({*expected, (0, 0)}) == 3
+    rngs = np.random.Generator(fastinit.PhiloxBitGenerator(0)).spawn(2)
+    assert _keys(r.bit_generator for r in rngs) == expected
+    a, b = (r.random(1000) for r in rngs)
+    assert not np.array_equal(a, b)
+    again = np.random.Generator(fastinit.PhiloxBitGenerator(0)).spawn(2)[0].random(1000)
+    np.testing.assert_array_equal(a, again)
+    grand = children[0].spawn(2)
+    assert len(set(_keys(grand)) | set(expected)) == 4
+
+
+def test_generator_spawn_ranges_are_disjoint():
+    """fastinit.Generator.spawn (it did not exist): n + 1 consecutive equal ranges of the
+    streams not drawn yet, the parent keeping the first; a tree never reuses a stream."""
+    g = fastinit.Generator(5)
+    first = g.random(4)
+    kids = g.spawn(2)
+    m = (2**64 - 1) // 3
+    assert g.streams == range(1, 1 + m)
+    spawned = [k.streams for k in kids]
+    assert spawned == [range(1 + m, 1 + 2 * m), range(1 + 2 * m, 2**64)]
+    np.testing.assert_array_equal(kids[0].random(4), fastinit.uniform(
+        4, seed=5, stream=1 + m, dtype=np.float64))
+    assert all(k.seed == 5 for k in kids)
+    np.testing.assert_array_equal(first, fastinit.uniform(4, seed=5, dtype=np.float64))
+    # a whole tree: every generator's range is disjoint from the others'
+    tree = [fastinit.Generator(1)]
+    for _ in range(6):
+        tree += [c for t in list(tree) for c in t.spawn(3)]
+    ranges = sorted((t.streams.start, t.streams.stop) for t in tree)
+    assert all(a[1] <= b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+    assert all(r[0] < r[1] for r in ranges)
+    # reproducible: the same tree from the same seed
+    again = fastinit.Generator(5)
+    again.random(4)
+    assert [k.streams for k in again.spawn(2)] == spawned
+
+
+def test_generator_spawn_runs_out_cleanly():
+    g = fastinit.Generator(0)
+    with pytest.raises(TypeError, match="^n must be an integer"):
+        g.spawn(1.0)
+    with pytest.raises(ValueError, match="^n must be an integer >= 1"):
+        g.spawn(0)
+    leaf = g
+    while leaf.streams.stop - leaf.streams.start >= 2:
+        leaf = leaf.spawn(1)[0]
+    assert leaf.streams.stop - leaf.streams.start == 1
+    with pytest.raises(ValueError, match="^n must leave each"):
+        leaf.spawn(1)
+    leaf.random()
+    with pytest.raises(ValueError, match="drawn every stream"):
+        leaf.random()

@@ -74,7 +74,9 @@ BAD_INIT = [
     (lambda o: init.sparse_(o, 0.5, std=-1.0, seed=1), ValueError, r"^std must be >= 0"),
     (lambda o: init.sparse_(o, 0.5, std=1e38, seed=1), ValueError, r"^mean and std must keep"),
     (lambda o: init.embedding_default_(o, padding_idx=6, seed=1), ValueError,
-     r"^padding_idx must be an int in \[-6, 6\)"),
+     r"^padding_idx must be an integer < 6, got 6"),
+    (lambda o: init.embedding_default_(o, padding_idx=1.0, seed=1), TypeError,
+     r"^padding_idx must be an integer >= -6"),
     (lambda o: init.torch_linear_default_(o, bias=[0.0] * 6, seed=1), TypeError, r"^bias must be"),
     (lambda o: init.ones_(o, seed=-1), ValueError, r"^seed must be in \[0, 2\*\*64\)"),
     (lambda o: init.normal_(o, seed=1.5), TypeError, r"^seed must be an integer in \[0, 2\*\*64\)"),
@@ -92,8 +94,7 @@ def test_bad_argument_names_itself_and_writes_nothing(call, exc, match):
 def test_bad_structured_argument_writes_nothing():
     w, k = np.full((4, 4, 3), 7.0), np.full((3, 4, 4), 7.0)
     for out, call, match in [
-        (w, lambda: init.dirac_(w, groups=0), r"^groups must be a positive int"),
-        (w, lambda: init.dirac_(w, groups=1.5), r"^groups must be a positive int"),
+        (w, lambda: init.dirac_(w, groups=0), r"^groups must be an integer >= 1"),
         (w, lambda: init.dirac_(w, gain=INF), r"^gain must be finite"),
         (k, lambda: init.delta_orthogonal_(k, gain=NAN, seed=1), r"^gain must be finite"),
         (w, lambda: init.delta_orthogonal_(w, seed=1), "fan_in <= fan_out"),
@@ -101,6 +102,9 @@ def test_bad_structured_argument_writes_nothing():
         with pytest.raises(ValueError, match=match):
             call()
         assert (out == 7).all()
+    with pytest.raises(TypeError, match=r"^groups must be an integer >= 1, got float"):
+        init.dirac_(w, groups=1.5)
+    assert (w == 7).all()
     small = np.full(3, 7, np.int8)
     with pytest.raises(ValueError, match=r"^val must lie in int8's range \[-128, 127\]"):
         init.constant_(small, 300)

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from .. import _core
 from .._paths import kernel_dir
 from .._validate import BFLOAT16
 
@@ -162,7 +163,8 @@ def orthogonal_fill(out: DeviceOut, rows: int, cols: int, gain: float, seed: int
     work = np.dtype(np.float64) if out.dtype == np.float64 else np.dtype(np.float32)
     with cp.cuda.Device(out.array.device.id):
         gauss = cp.empty((batch, n, m), work)
-        fill(2, (seed, stream, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0), 0, DeviceOut(gauss, gauss, work))
+        fill(_core.DIST_NORMAL, (seed, stream, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0), 0,
+             DeviceOut(gauss, gauss, work))
         frames = cp.empty((batch, n, m), work)
         for b in range(batch):  # row k of gauss[b] is the k-th Gaussian vector
             q, r = cp.linalg.qr(gauss[b].T)  # (m, n), (n, n)
