@@ -9,6 +9,21 @@ from typing_extensions import disjoint_base
 
 STREAM_VERSION: int
 SIMD_NAMES: tuple[str, str, str]
+# the codes and constants of the headers (fastinit/_kernels.pxd)
+DIST_BITS: int
+DIST_UNIFORM: int
+DIST_NORMAL: int
+DIST_TRUNCNORMAL: int
+DIST_UNIFORM_LOWP: int
+DT_U32: int
+DT_F16: int
+DT_BF16: int
+DT_F32: int
+DT_F64: int
+PHILOX_M0: int
+PHILOX_M1: int
+PHILOX_W0: int
+PHILOX_W1: int
 
 def openmp_enabled() -> bool: ...
 def get_num_threads() -> int: ...
@@ -33,7 +48,9 @@ def philox4x32_10(
 
 @disjoint_base
 class PhiloxBitGenerator(np.random.BitGenerator):
-    def __init__(self, seed: int | None = None, stream: int = 0) -> None: ...
+    def __init__(
+        self, seed: int | np.random.SeedSequence | None = None, stream: int | None = None
+    ) -> None: ...
     @property
     def state(self) -> Mapping[str, Any]: ...
     @state.setter
