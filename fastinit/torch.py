@@ -77,9 +77,71 @@ def _wrap(fill):
 uniform_ = _wrap(_init.uniform_)
 normal_ = _wrap(_init.normal_)
 trunc_normal_ = _wrap(_init.trunc_normal_)
-constant_ = _wrap(_init.constant_)
-ones_ = _wrap(_init.ones_)
-zeros_ = _wrap(_init.zeros_)
+_HELD: dict = {}  # (type(val), val, its sign, torch dtype) -> val as that dtype holds it
+
+
+@functools.cache
+def _plain_types():
+    torch = _torch()
+    return torch.Tensor, torch.nn.Parameter
+
+
+def _held_value(tensor, val, seed):
+    """For a plain, contiguous CPU float torch tensor (not an inference tensor, no
+    negative bit) and seed None or in [0, 2**64): the float that constant_(tensor, val)
+    writes, which torch's fill_ writes exactly (checked and rounded by constant_ itself,
+    into one element, once per (val, dtype)); else None (the general path)."""
+    if type(tensor) not in _plain_types() or not (
+            seed is None or type(seed) is int and 0 <= seed < 1 << 64) or \
+            not tensor.is_cpu or tensor.is_neg() or tensor.is_inference() or \
+            not tensor.is_contiguous():
+        return None
+    try:
+        key = (type(val), val, math.copysign(1.0, val) if type(val) is float else 0,
+               tensor.dtype)
+        held = _HELD.get(key)
+    except TypeError:  # an unhashable val
+        return None
+    if held is None:
+        dtype = _float_dtypes().get(tensor.dtype)
+        if dtype is None:
+            return None
+        one = _init.constant_(np.empty(1, dtype), val)
+        held = float(one[0])
+        if len(_HELD) < 4096:
+            _HELD[key] = held
+    return held
+
+
+_constant_general, _ones_general, _zeros_general = (
+    _wrap(_init.constant_), _wrap(_init.ones_), _wrap(_init.zeros_))
+
+
+@functools.wraps(_init.constant_)
+def constant_(tensor, val, *, seed=None):
+    held = _held_value(tensor, val, seed)
+    if held is None:
+        return _constant_general(tensor, val, seed=seed)
+    tensor.detach().fill_(held)
+    return tensor
+
+
+@functools.wraps(_init.ones_)
+def ones_(tensor, *, seed=None):
+    if _held_value(tensor, 1, seed) is None:
+        return _ones_general(tensor, seed=seed)
+    tensor.detach().fill_(1.0)
+    return tensor
+
+
+@functools.wraps(_init.zeros_)
+def zeros_(tensor, *, seed=None):
+    if _held_value(tensor, 0, seed) is None:
+        return _zeros_general(tensor, seed=seed)
+    tensor.detach().zero_()
+    return tensor
+
+
 eye_ = _wrap(_init.eye_)
 dirac_ = _wrap(_init.dirac_)
 xavier_uniform_ = _wrap(_init.xavier_uniform_)

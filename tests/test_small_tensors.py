@@ -612,3 +612,62 @@ def test_stock_layers_under_initial_writes_and_other_tensors():
         assert got.keys() == ref.keys()
         for name in got:
             assert torch.equal(got[name], ref[name]), (way, name)
+
+
+_VALUES = [0, 1, -1, 3, 2**24 + 1, True, 0.0, -0.0, 0.5, 1 / 3, -2.5e-8, 1e-45, 1.00390625,
+           1.0039062, 65504.0, 3e38, float("inf"), float("-inf"), float("nan"),
+           np.float32(0.1), np.float64(-0.0), np.array(0.7)]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16,
+                                   torch.bfloat16])
+def test_constant_fast_path_writes_the_general_paths_bits(dtype):
+    """zeros_/ones_/constant_ on a plain torch tensor (torch's fill_ of the value as the
+    dtype holds it) write what the general path (numpy's cast) writes, or raise the same
+    error; the version counter moves."""
+    bits = torch.int16 if dtype.itemsize == 2 else torch.int32 if dtype.itemsize == 4 \
+        else torch.int64
+    for val in _VALUES:
+        for _ in range(2):  # the second time from the remembered value
+            fast, slow = torch.nn.Parameter(torch.empty(5, 7, dtype=dtype)), \
+                torch.empty(5, 7, dtype=dtype)
+            try:
+                ft._constant_general(slow, val)
+            except (ValueError, TypeError) as exc:
+                with pytest.raises(type(exc), match=str(exc)[:30]):
+                    ft.constant_(fast, val, seed=3)
+                continue
+            version = fast._version
+            assert ft.constant_(fast, val, seed=3) is fast
+            assert fast._version > version
+            assert fast.detach().view(bits).equal(slow.view(bits)), (dtype, val)
+    for fill, general in ((ft.ones_, ft._ones_general), (ft.zeros_, ft._zeros_general)):
+        fast, slow = torch.empty(64, 64, dtype=dtype), torch.empty(64, 64, dtype=dtype)
+        fill(fast)
+        general(slow)
+        assert fast.view(bits).equal(slow.view(bits))
+
+
+def test_constant_fast_path_leaves_the_rest_to_the_general_path():
+    """Bad seeds, integer tensors, numpy arrays, views with the negative bit, expanded
+    and meta tensors get the general path's values and errors."""
+    t = torch.empty(4, 4)
+    with pytest.raises(TypeError, match="seed must be an integer"):
+        ft.zeros_(t, seed=1.0)
+    with pytest.raises(ValueError, match="seed must be in"):
+        ft.ones_(t, seed=-1)
+    with pytest.raises(ValueError, match="negative bit"):
+        ft.constant_(torch.empty(4)._neg_view(), 1.0)
+    with pytest.raises(ValueError, match="more than one element"):
+        ft.zeros_(torch.empty(1, 4).expand(3, 4))
+    with pytest.raises(TypeError, match="val must be a real number"):
+        ft.constant_(t, "1")
+    ints = ft.constant_(torch.zeros(3, dtype=torch.int32), 2.9)
+    assert ints.tolist() == [2, 2, 2]
+    arr = ft.ones_(np.zeros(3, np.float32))
+    assert arr.tolist() == [1.0, 1.0, 1.0]
+    meta = torch.empty(3, device="meta")
+    assert ft.constant_(meta, 5.0) is meta
+    strided = torch.zeros(4, 6)[:, ::2]
+    ft.constant_(strided, 0.25)
+    assert torch.equal(strided, torch.full((4, 3), 0.25))
