@@ -212,9 +212,10 @@ def fill_many(const int32_t[::1] dist, const int32_t[::1] dtype, const uint64_t[
     dtype[i] at address[i], gets bit for bit what `fill` gives it alone (logical elements
     offset[i] .. offset[i] + count[i] - 1 of stream (seed[i], stream[i]) of dist[i] with
     consts[i] = (a, b, lo, hi, pa, pd)); dist CONSTANT writes the low itemsize bytes of
-    seed[i] to every element.  Every buffer is cut into CHUNK-element items, all filled in
-    one parallel region (the calling thread alone below SERIAL_BELOW elements in all;
-    `threads` > 0 overrides set_num_threads).  Checked before anything is written
+    seed[i] to every element.  Every buffer is cut into CHUNK-element items, filled in
+    parallel regions of up to BATCH * CHUNK elements with Ctrl-C checked between them
+    (the calling thread alone below SERIAL_BELOW elements in all; `threads` > 0
+    overrides set_num_threads).  Checked before anything is written
     (ValueError naming the argument): equal lengths, consts of 6 columns, a known
     (dist, dtype) pair, count >= 0, the index range below 2**64, non-null addresses and
     buffers that do not overlap.  The addresses must be those of live writeable memory:
@@ -285,8 +286,11 @@ def fill_many(const int32_t[::1] dist, const int32_t[::1] dtype, const uint64_t[
         if _fork_child:
             nt = 1
         t0 = 0
-        while t0 < items:
-            t1 = min(items, t0 + BATCH)
+        while t0 < items:  # parallel regions of up to BATCH * CHUNK elements
+            t1, c = t0, 0
+            while t1 < items and c < BATCH * CHUNK:
+                c += min(CHUNK, count[item_job[t1]] - item_job[items + t1])
+                t1 += 1
             if nt > 1:
                 for t in prange(t0, t1, nogil=True, num_threads=nt, schedule="dynamic"):
                     _many_item(&jobs, t)

@@ -658,8 +658,9 @@ def _stock_layers(module, prefix=""):
     stack = [(prefix, module)]
     while stack:
         pre, mod = stack.pop()
-        if not (_INIT_METHODS.isdisjoint(mod.__dict__) and
-                _INIT_METHODS.isdisjoint(mod._modules)):
+        own = mod.__dict__  # an init method set on the instance (or a child so named)
+        if "reset_parameters" in own or "_reset_parameters" in own or "init_weights" in own \
+                or "initialize_weights" in own or not _INIT_METHODS.isdisjoint(mod._modules):
             return None
         stock = _has_init_code(type(mod))
         for slots in (mod._parameters, mod._buffers):
