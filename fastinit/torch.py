@@ -629,9 +629,9 @@ class _Known:
         return self.logs.get(self.names.get(id(t)), ())
 
 
-@functools.lru_cache(maxsize=1024)
 def _has_init_code(kind):
-    """Whether a module class has a method that _record_own_init may run."""
+    """Whether a module class has a method that _record_own_init may run (asked each
+    time: a class may gain one)."""
     return any(hasattr(kind, name) for name in _INIT_METHODS)
 
 
@@ -644,10 +644,12 @@ def _stock_layers(module, prefix=""):
     writes)] with the writes that recording one layer of its key gave, [(name, tensor,
     owner, local)] of the other tensors (no init code writes them); else None.  The
     writes, [(local name, ops)] each starting with a whole-tensor fill, are kept across
-    calls under the key, its class's reset_parameters and torch.nn.init's functions."""
+    calls under the key, its class's reset_parameters and torch.nn.init's functions
+    (its fills and fan computation)."""
     torch = _torch()
     plain = (torch.Tensor, torch.nn.Parameter)
-    env = tuple(getattr(torch.nn.init, op) for op in _RANDOM + _DETERMINISTIC)
+    env = tuple(getattr(torch.nn.init, op) for op in
+                (*_RANDOM, *_DETERMINISTIC, "_calculate_fan_in_and_fan_out"))
     if _no_arg_method(module, "tie_weights") is not None:
         return None
     if env not in _STOCK_WRITES and len(_STOCK_WRITES) < 16:

@@ -671,3 +671,27 @@ def test_constant_fast_path_leaves_the_rest_to_the_general_path():
     strided = torch.zeros(4, 6)[:, ::2]
     ft.constant_(strided, 0.25)
     assert torch.equal(strided, torch.full((4, 3), 0.25))
+
+
+def test_code_that_changes_after_the_first_call_is_run(monkeypatch):
+    """A container class that gains an init_weights, and torch.nn.init's fan
+    computation replaced, after stock Linear(8, 8) layers were remembered: the next call
+    runs the new code."""
+    class Block(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(8, 8)
+
+    first = ft.init_module_(Block(), seed=0)
+    assert first.lin.bias.abs().max() <= 1 / math.sqrt(8)
+
+    def init_weights(self):
+        torch.nn.init.zeros_(self.lin.weight)
+
+    monkeypatch.setattr(Block, "init_weights", init_weights, raising=False)
+    assert torch.equal(ft.init_module_(Block(), seed=0).lin.weight, torch.zeros(8, 8))
+    monkeypatch.undo()
+    monkeypatch.setattr(torch.nn.init, "_calculate_fan_in_and_fan_out", lambda t: (1, 1))
+    wide = ft.init_module_(Block(), seed=0)
+    assert wide.lin.bias.abs().max() > 1 / math.sqrt(8)
+    assert torch.equal(wide.lin.weight, first.lin.weight)
