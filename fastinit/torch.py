@@ -632,7 +632,8 @@ class _Known:
 def _has_init_code(kind):
     """Whether a module class has a method that _record_own_init may run (asked each
     time: a class may gain one)."""
-    return any(hasattr(kind, name) for name in _INIT_METHODS)
+    return hasattr(kind, "reset_parameters") or hasattr(kind, "_reset_parameters") or \
+        hasattr(kind, "init_weights") or hasattr(kind, "initialize_weights")
 
 
 def _stock_layers(module, prefix=""):
