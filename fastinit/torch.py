@@ -97,8 +97,7 @@ def _held_value(tensor, val, seed):
             not tensor.is_contiguous():
         return None
     try:
-        key = (type(val), val, math.copysign(1.0, val) if type(val) is float else 0,
-               tensor.dtype)
+        key = (*_value_key(val), tensor.dtype)
         held = _HELD.get(key)
     except TypeError:  # an unhashable val
         return None
@@ -111,6 +110,12 @@ def _held_value(tensor, val, seed):
         if len(_HELD) < 4096:
             _HELD[key] = held
     return held
+
+
+def _value_key(v):
+    """(type, value, sign of a float) of v: remembered laws tell 0.0 from -0.0, which
+    are equal but differ in their bits."""
+    return type(v), v, math.copysign(1.0, v) if isinstance(v, float | np.floating) else 0
 
 
 _constant_general, _ones_general, _zeros_general = (
@@ -983,9 +988,7 @@ def _fill_batch(jobs, seed):
             continue
         _, op, kwargs = ops[0]
         try:
-            key = (op, t.shape, dtype, *((k, type(v), v, math.copysign(1.0, v))
-                                         if type(v) is float else (k, type(v), v)
-                                         for k, v in kwargs.items()))
+            key = (op, t.shape, dtype, *((k, *_value_key(v)) for k, v in kwargs.items()))
             k = found.get(key)
         except TypeError:  # an unhashable argument
             key, k = None, None

@@ -648,6 +648,29 @@ def test_constant_fast_path_writes_the_general_paths_bits(dtype):
         assert fast.view(bits).equal(slow.view(bits))
 
 
+def test_remembered_constants_and_laws_keep_the_sign_of_zero():
+    """np.float32(0.0) and np.float32(-0.0) are equal keys but different bits, for the
+    constant fast path and for the model batch's laws."""
+    for first, second in ((np.float32(0.0), np.float32(-0.0)), (-0.0, 0.0)):
+        for val in (first, second):
+            t = ft.constant_(torch.empty(3), val)
+            assert t.view(torch.int32).tolist() == [int(np.array(val, np.float32).view(
+                np.int32))] * 3
+
+    class Zeros(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = torch.nn.Parameter(torch.empty(4)), torch.nn.Parameter(torch.empty(4))
+
+        def reset_parameters(self):
+            torch.nn.init.constant_(self.a, np.float32(0.0))
+            torch.nn.init.constant_(self.b, np.float32(-0.0))
+
+    m = ft.init_module_(Zeros(), seed=0)
+    assert m.a.detach().view(torch.int32).tolist() == [0] * 4
+    assert m.b.detach().view(torch.int32).tolist() == [-2**31] * 4
+
+
 def test_constant_fast_path_leaves_the_rest_to_the_general_path():
     """Bad seeds, integer tensors, numpy arrays, views with the negative bit, expanded
     and meta tensors get the general path's values and errors."""
