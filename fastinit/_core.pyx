@@ -6,7 +6,9 @@ Python layer (fastinit/_generate.py) before they reach this module."""
 cimport numpy as cnp
 from cython.parallel cimport prange
 from cpython.exc cimport PyErr_CheckSignals
-from libc.stdint cimport uint16_t, uint32_t, uint64_t, int64_t
+from libc.stdint cimport int32_t, uint16_t, uint32_t, uint64_t, int64_t
+from libc.stdlib cimport free, malloc, qsort
+from libc.string cimport memcpy
 from numpy.random cimport bitgen_t
 from numpy.random.bit_generator cimport BitGenerator
 
@@ -25,6 +27,7 @@ cdef extern from "fill_cpu.h" nogil:
         double a, b, lo, hi, pa, pd
     void fi_fill(int dist, int dtype, const fi_params *p, uint64_t start, int64_t n,
                  char *dst, int64_t stride)
+    int fi_itemsize(int dtype)
     int fi_simd_supported()
     int fi_simd_active()
     int fi_set_simd(int level)
@@ -175,6 +178,162 @@ cdef inline void _fill_item(int dist, int dtype, const fi_params *p, uint64_t of
         index += <uint64_t>(r % dims[k]) * isteps[k]
         r = r // dims[k]
     fi_fill(dist, dtype, p, offset + index, n, base + byte, stride)
+
+
+DEF DIST_CONSTANT = 255
+CONSTANT = DIST_CONSTANT  # fill_many's dist code of a constant: each element holds seed[i]'s bits
+
+cdef struct _span:
+    uint64_t start, end
+    int64_t job
+
+
+cdef int _span_cmp(const void *x, const void *y) noexcept nogil:
+    cdef uint64_t a = (<const _span *>x).start, b = (<const _span *>y).start
+    return (a > b) - (a < b)
+
+
+cdef struct _jobs:
+    const int32_t *dist
+    const int32_t *dtype
+    const uint64_t *seed
+    const uint64_t *stream
+    const double *consts
+    const uint64_t *offset
+    const uint64_t *address
+    const int64_t *count
+    const int64_t *item_job
+    const int64_t *item_start
+
+
+def fill_many(const int32_t[::1] dist, const int32_t[::1] dtype, const uint64_t[::1] seed,
+              const uint64_t[::1] stream, const double[:, ::1] consts,
+              const uint64_t[::1] offset, const uint64_t[::1] address,
+              const int64_t[::1] count, int threads=0):
+    """Fill n C-contiguous buffers in one call: buffer i, count[i] elements of dtype code
+    dtype[i] at address[i], gets bit for bit what `fill` gives it alone (logical elements
+    offset[i] .. offset[i] + count[i] - 1 of stream (seed[i], stream[i]) of dist[i] with
+    consts[i] = (a, b, lo, hi, pa, pd)); dist CONSTANT writes the low itemsize bytes of
+    seed[i] to every element.  Every buffer is cut into CHUNK-element items, filled in
+    parallel regions of up to BATCH * CHUNK elements with Ctrl-C checked between them
+    (the calling thread alone below SERIAL_BELOW elements in all; `threads` > 0
+    overrides set_num_threads).  Checked before anything is written
+    (ValueError naming the argument): equal lengths, consts of 6 columns, a known
+    (dist, dtype) pair, count >= 0, the index range below 2**64, non-null addresses and
+    buffers that do not overlap.  The addresses must be those of live writeable memory:
+    the caller's duty."""
+    cdef Py_ssize_t n = dist.shape[0]
+    cdef Py_ssize_t i
+    cdef Py_ssize_t rows[7]
+    rows[:] = [dtype.shape[0], seed.shape[0], stream.shape[0], consts.shape[0],
+               offset.shape[0], address.shape[0], count.shape[0]]
+    for i in range(7):
+        if rows[i] != n:
+            name = ("dtype", "seed", "stream", "consts", "offset", "address", "count")[i]
+            raise ValueError(f"{name} must have {n} rows like dist, got {rows[i]}")
+    if consts.shape[1] != 6:
+        raise ValueError(f"consts must have 6 columns (a, b, lo, hi, pa, pd), got "
+                         f"{consts.shape[1]}")
+    cdef int64_t items = 0, total = 0
+    for i in range(n):
+        if not (dist[i] == DIST_CONSTANT and 0 <= dtype[i] <= 4 or dist[i] == 0 and dtype[i] == 0
+                or 1 <= dist[i] <= 3 and 1 <= dtype[i] <= 4):
+            raise ValueError(f"(dist, dtype)[{i}] must be (0, 0), (1..3, 1..4) or "
+                             f"(CONSTANT, 0..4), got ({dist[i]}, {dtype[i]})")
+        if count[i] < 0:
+            raise ValueError(f"count[{i}] must be >= 0, got {count[i]}")
+        if count[i] and offset[i] > 0xFFFFFFFFFFFFFFFF - <uint64_t>(count[i] - 1):
+            raise ValueError(f"offset[{i}] + count[{i}] must be <= 2**64, got "
+                             f"{offset[i]} + {count[i]}")
+        if count[i] and (address[i] == 0 or <uint64_t>count[i] * fi_itemsize(dtype[i])
+                         > 0xFFFFFFFFFFFFFFFF - address[i]):
+            raise ValueError(f"address[{i}] must be a non-null address of count[{i}] "
+                             f"elements, got {address[i]}")
+        items += (count[i] + CHUNK - 1) // CHUNK
+        total += count[i]
+    if items == 0:
+        return
+    cdef _span *spans = <_span *>malloc(n * sizeof(_span))
+    cdef int64_t *item_job = <int64_t *>malloc(2 * items * sizeof(int64_t))
+    cdef int64_t m = 0, t, t0, t1, c
+    cdef int nt
+    cdef _jobs jobs
+    try:
+        if spans == NULL or item_job == NULL:
+            raise MemoryError()
+        for i in range(n):
+            if count[i]:
+                spans[m].start = address[i]
+                spans[m].end = address[i] + <uint64_t>count[i] * fi_itemsize(dtype[i])
+                spans[m].job = i
+                m += 1
+        qsort(spans, m, sizeof(_span), _span_cmp)
+        for t in range(m - 1):
+            if spans[t].end > spans[t + 1].start:
+                raise ValueError(f"address: buffers {spans[t].job} and {spans[t + 1].job} "
+                                 "overlap")
+        t = 0
+        for i in range(n):
+            c = 0
+            while c < count[i]:
+                item_job[t] = i
+                item_job[items + t] = c
+                t += 1
+                c += CHUNK
+        jobs.dist, jobs.dtype, jobs.seed, jobs.stream = &dist[0], &dtype[0], &seed[0], &stream[0]
+        jobs.consts, jobs.offset, jobs.address, jobs.count = \
+            &consts[0, 0], &offset[0], &address[0], &count[0]
+        jobs.item_job, jobs.item_start = item_job, item_job + items
+        nt = (threads if threads > 0 else _num_threads) if total >= SERIAL_BELOW else 1
+        if _fork_child:
+            nt = 1
+        t0 = 0
+        while t0 < items:  # parallel regions of up to BATCH * CHUNK elements
+            t1, c = t0, 0
+            while t1 < items and c < BATCH * CHUNK:
+                c += min(CHUNK, count[item_job[t1]] - item_job[items + t1])
+                t1 += 1
+            if nt > 1:
+                for t in prange(t0, t1, nogil=True, num_threads=nt, schedule="dynamic"):
+                    _many_item(&jobs, t)
+            else:
+                with nogil:
+                    for t in range(t0, t1):
+                        _many_item(&jobs, t)
+            t0 = t1
+            if t0 < items and PyErr_CheckSignals() != 0:
+                raise KeyboardInterrupt
+    finally:
+        free(spans)
+        free(item_job)
+
+
+cdef inline void _many_item(const _jobs *j, int64_t t) noexcept nogil:
+    """Item t of fill_many: CHUNK elements (fewer at a buffer's end) of one buffer."""
+    cdef int64_t i = j.item_job[t]
+    cdef int64_t c = j.item_start[t]
+    cdef int64_t n = min(CHUNK, j.count[i] - c)
+    cdef int size = fi_itemsize(j.dtype[i])
+    cdef char *dst = <char *>j.address[i] + c * size
+    cdef fi_params p
+    cdef uint16_t v16
+    cdef uint32_t v32
+    cdef int64_t k
+    if j.dist[i] == DIST_CONSTANT:
+        v16, v32 = <uint16_t>j.seed[i], <uint32_t>j.seed[i]
+        for k in range(n):
+            if size == 2:
+                memcpy(dst + 2 * k, &v16, 2)
+            elif size == 4:
+                memcpy(dst + 4 * k, &v32, 4)
+            else:
+                memcpy(dst + 8 * k, &j.seed[i], 8)
+        return
+    p.seed, p.stream = j.seed[i], j.stream[i]
+    p.a, p.b, p.lo, p.hi = j.consts[6 * i], j.consts[6 * i + 1], j.consts[6 * i + 2], \
+        j.consts[6 * i + 3]
+    p.pa, p.pd = j.consts[6 * i + 4], j.consts[6 * i + 5]
+    fi_fill(j.dist[i], j.dtype[i], &p, j.offset[i] + <uint64_t>c, n, dst, size)
 
 
 def philox4x32_10(cnp.ndarray counter, cnp.ndarray key):

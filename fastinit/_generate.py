@@ -280,7 +280,9 @@ def _run(dist, dtype, shape, out, seed, stream, offset, consts=_NO_CONSTS):
     if type(out) is not np.ndarray:  # a backends.cuda.DeviceOut
         return _run_cuda(dist, out, offset, (seed, stream, *consts))
     if box is None and out.flags.c_contiguous:  # one run: what _coalesce makes of it
-        if total:
+        if total and _LOCAL.deferred is not None:
+            _LOCAL.deferred.append((dist, DTYPE_CODES[dtype], seed, stream, consts, offset, out))
+        elif total:
             _core.fill(dist, DTYPE_CODES[dtype], (seed, stream, *consts), offset,
                        out, (total,), (out.itemsize,), (1,), _LOCAL.threads)
         return out
@@ -300,6 +302,7 @@ def _run(dist, dtype, shape, out, seed, stream, offset, consts=_NO_CONSTS):
 
 class _Local(threading.local):
     threads = 0  # OpenMP threads of this Python thread's CPU fills (0: set_num_threads)
+    deferred = None  # a list inside deferred_fills()
 
 
 _LOCAL = _Local()
@@ -324,6 +327,19 @@ def fill_threads(n: int):
         yield
     finally:
         _LOCAL.threads = previous
+
+
+@contextlib.contextmanager
+def deferred_fills():
+    """Inside the block, a CPU fill of a whole C-contiguous array by this Python thread is
+    checked as usual but not made: it is appended, as (dist, dtype code, seed, stream,
+    consts, offset, out), to the list the block yields (for _core.fill_many)."""
+    previous = _LOCAL.deferred
+    _LOCAL.deferred = []
+    try:
+        yield _LOCAL.deferred
+    finally:
+        _LOCAL.deferred = previous
 
 
 def _run_cuda(dist, out, offset, params):

@@ -247,5 +247,16 @@ def derived_seed(seed: int, name: str) -> int:
     ensemble) of a whole seeded ``seed``: the first 8 bytes, little endian, of
     blake2b(f"{seed}/{name}").  Part of the stream contract: a part's values depend on its
     name only, not on the other parts or their order."""
-    digest = hashlib.blake2b(f"{int(seed)}/{name}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little")
+    return int.from_bytes(_seed_digest(f"{int(seed)}/{name}"), "little")
+
+
+def derived_seeds(seed: int, names) -> np.ndarray:
+    """:func:`derived_seed` of each name, as a uint64 array."""
+    prefix = f"{int(seed)}/"
+    return np.frombuffer(b"".join([_seed_digest(prefix + name) for name in names]),
+                         "<u8").astype(np.uint64)
+
+
+def _seed_digest(text: str) -> bytes:
+    """The first 8 bytes of blake2b(text): derived_seed's digest."""
+    return hashlib.blake2b(text.encode(), digest_size=8).digest()

@@ -21,6 +21,7 @@ import fnmatch
 import functools
 import heapq
 import inspect
+import math
 import sys
 import threading
 import weakref
@@ -32,7 +33,7 @@ import numpy as np
 from . import _dtensor
 from . import _generate as g
 from . import init as _init
-from ._validate import BFLOAT16, derived_seed
+from ._validate import BFLOAT16, DTYPE_CODES, derived_seed, derived_seeds
 from ._variance import as_out
 
 __all__ = [
@@ -82,9 +83,76 @@ def _wrap(fill: _Fill) -> _Fill:
 uniform_ = _wrap(_init.uniform_)
 normal_ = _wrap(_init.normal_)
 trunc_normal_ = _wrap(_init.trunc_normal_)
-constant_ = _wrap(_init.constant_)
-ones_ = _wrap(_init.ones_)
-zeros_ = _wrap(_init.zeros_)
+_HELD: dict = {}  # (type(val), val, its sign, torch dtype) -> val as that dtype holds it
+
+
+@functools.cache
+def _plain_types():
+    torch = _torch()
+    return torch.Tensor, torch.nn.Parameter
+
+
+def _held_value(tensor, val, seed):
+    """For a plain, contiguous CPU float torch tensor (not an inference tensor, no
+    negative bit) and seed None or in [0, 2**64): the float that constant_(tensor, val)
+    writes, which torch's fill_ writes exactly (checked and rounded by constant_ itself,
+    into one element, once per (val, dtype)); else None (the general path)."""
+    if type(tensor) not in _plain_types() or not (
+            seed is None or type(seed) is int and 0 <= seed < 1 << 64) or \
+            not tensor.is_cpu or tensor.is_neg() or tensor.is_inference() or \
+            not tensor.is_contiguous():
+        return None
+    try:
+        key = (*_value_key(val), tensor.dtype)
+        held = _HELD.get(key)
+    except TypeError:  # an unhashable val
+        return None
+    if held is None:
+        dtype = _float_dtypes().get(tensor.dtype)
+        if dtype is None:
+            return None
+        one = _init.constant_(np.empty(1, dtype), val)
+        held = float(one[0])
+        if len(_HELD) < 4096:
+            _HELD[key] = held
+    return held
+
+
+def _value_key(v):
+    """(type, value, sign of a float) of v: remembered laws tell 0.0 from -0.0, which
+    are equal but differ in their bits."""
+    return type(v), v, math.copysign(1.0, v) if isinstance(v, float | np.floating) else 0
+
+
+_constant_general, _ones_general, _zeros_general = (
+    _wrap(_init.constant_), _wrap(_init.ones_), _wrap(_init.zeros_))
+
+
+@functools.wraps(_init.constant_)
+def constant_(tensor, val, *, seed=None):
+    held = _held_value(tensor, val, seed)
+    if held is None:
+        return _constant_general(tensor, val, seed=seed)
+    tensor.detach().fill_(held)
+    return tensor
+
+
+@functools.wraps(_init.ones_)
+def ones_(tensor, *, seed=None):
+    if _held_value(tensor, 1, seed) is None:
+        return _ones_general(tensor, seed=seed)
+    tensor.detach().fill_(1.0)
+    return tensor
+
+
+@functools.wraps(_init.zeros_)
+def zeros_(tensor, *, seed=None):
+    if _held_value(tensor, 0, seed) is None:
+        return _zeros_general(tensor, seed=seed)
+    tensor.detach().zero_()
+    return tensor
+
+
 eye_ = _wrap(_init.eye_)
 dirac_ = _wrap(_init.dirac_)
 xavier_uniform_ = _wrap(_init.xavier_uniform_)
@@ -504,18 +572,27 @@ def _stock_key(rec, mod):
     shapes, strides and dtypes of its own parameters (Linear, LayerNorm, Conv*d; not a
     subclass, nor a reset_parameters from outside torch.nn), each recorded under its own
     name: a key of those; else None."""
-    torch = _torch()
-    nn = torch.nn
     kind = type(mod)
-    if kind not in (nn.Linear, nn.LayerNorm, nn.Conv1d, nn.Conv2d, nn.Conv3d) or \
-            "reset_parameters" in mod.__dict__ or mod._buffers or \
-            not getattr(kind.reset_parameters, "__module__", "").startswith("torch.nn."):
+    if not _stock_class(kind, getattr(kind, "reset_parameters", None)) or \
+            "reset_parameters" in mod.__dict__ or mod._buffers:
         return None
-    own = tuple(mod._parameters.items())
-    if any(t is not None and id(t) not in rec.names for _, t in own):
-        return None
-    return kind, tuple((local, None if t is None else (tuple(t.shape), t.stride(), t.dtype))
-                       for local, t in own)
+    key, names = [kind], rec.names
+    for local, t in mod._parameters.items():
+        if t is None:
+            key.append((local, None))
+        elif id(t) in names:
+            key.append((local, tuple(t.shape), t.stride(), t.dtype))
+        else:
+            return None
+    return tuple(key)
+
+
+@functools.lru_cache(maxsize=64)
+def _stock_class(kind, reset):
+    """Whether kind is a stock layer class (:func:`_stock_key`) with its reset ``reset``."""
+    nn = _torch().nn
+    return kind in (nn.Linear, nn.LayerNorm, nn.Conv1d, nn.Conv2d, nn.Conv3d) and \
+        getattr(reset, "__module__", "").startswith("torch.nn.")
 
 
 def _reset(rec, mod, reset, key, same):
@@ -545,6 +622,118 @@ def _reset(rec, mod, reset, key, same):
            for (name, view), op, _ in writes):
         same[key] = [(local_of[name], op, kwargs) for (name, _), op, kwargs in writes]
     return None
+
+
+_INIT_METHODS = frozenset({"reset_parameters", "_reset_parameters", "initialize_weights",
+                           "init_weights"})
+_STOCK_WRITES: dict = {}  # torch.nn.init's functions -> {(stock key, its reset): writes}
+
+
+class _Known:
+    """What _plan reads of a _Recorder (and _stock_key of its names), for a module of
+    stock layers (:func:`_stock_layers`): qualified name per tensor id, writes per name."""
+
+    def __init__(self):
+        self.names, self.logs = {}, {}
+
+    def ops_of(self, t):
+        return self.logs.get(self.names.get(id(t)), ())
+
+
+def _has_init_code(kind):
+    """Whether a module class has a method that _record_own_init may run (asked each
+    time: a class may gain one)."""
+    return hasattr(kind, "reset_parameters") or hasattr(kind, "_reset_parameters") or \
+        hasattr(kind, "init_weights") or hasattr(kind, "initialize_weights")
+
+
+def _stock_layers(module, prefix=""):
+    """What _record_own_init would record, known without running any init code when the
+    module's own code can only be stock layers' resets: every submodule a stock layer
+    (:func:`_stock_key`) or free of init code (no reset/init method, none set on the
+    instance), no tie_weights, every tensor a plain torch tensor in one slot only.  Then
+    (known, layers, others): a _Known holding every tensor's name, [(prefix, layer,
+    writes)] with the writes that recording one layer of its key gave, [(name, tensor,
+    owner, local)] of the other tensors (no init code writes them); else None.  The
+    writes, [(local name, ops)] each starting with a whole-tensor fill, are kept across
+    calls under the key, its class's reset_parameters and torch.nn.init's functions
+    (its fills and fan computation)."""
+    torch = _torch()
+    plain = (torch.Tensor, torch.nn.Parameter)
+    env = tuple(getattr(torch.nn.init, op) for op in
+                (*_RANDOM, *_DETERMINISTIC, "_calculate_fan_in_and_fan_out"))
+    if _no_arg_method(module, "tie_weights") is not None:
+        return None
+    if env not in _STOCK_WRITES and len(_STOCK_WRITES) < 16:
+        _STOCK_WRITES[env] = {}
+    cache = _STOCK_WRITES.get(env, {})
+    known, layers, others = _Known(), [], []
+    names = known.names
+    stack = [(prefix, module)]
+    while stack:
+        pre, mod = stack.pop()
+        own = mod.__dict__  # an init method set on the instance (or a child so named)
+        if "reset_parameters" in own or "_reset_parameters" in own or "init_weights" in own \
+                or "initialize_weights" in own or not _INIT_METHODS.isdisjoint(mod._modules):
+            return None
+        stock = _has_init_code(type(mod))
+        for slots in (mod._parameters, mod._buffers):
+            for local, t in slots.items():
+                if t is None:
+                    continue
+                if type(t) not in plain or id(t) in names:
+                    return None
+                names[id(t)] = pre + local
+                if not stock:
+                    others.append((pre + local, t, mod, local))
+        if stock:
+            key = _stock_key(known, mod)
+            if key is None:
+                return None
+            key = (key, type(mod).reset_parameters)
+            writes = cache.get(key)
+            if writes is None:
+                writes = _stock_writes(mod, key, cache)
+            if writes is False:
+                return None
+            layers.append((pre, mod, writes))
+        for child_name, child in mod._modules.items():
+            if child is not None:
+                stack.append((f"{pre}{child_name}.", child))
+    return known, layers, others
+
+
+def _recorded(module, prefix="", initial=None):
+    """:func:`_record_own_init`'s writes; for a module of stock layers
+    (:func:`_stock_layers`) without running the init code: each layer's parameters get
+    its key's writes under their own names (a whole-tensor fill first, which replaces
+    anything in ``initial``, as _Recorder.record does), the other tensors ``initial``'s."""
+    found = _stock_layers(module, prefix)
+    if found is None:
+        return _record_own_init(module, prefix, initial)
+    known, layers, others = found
+    for pre, _, writes in layers:
+        for local, ops in writes:
+            known.logs[pre + local] = ops
+    for name, t, *_ in others:
+        if id(t) in (initial or {}):
+            known.logs[name] = list(initial[id(t)][1])
+    return known
+
+
+def _stock_writes(mod, key, cache):
+    """[(local name, writes)] that recording mod's own init gives each parameter,
+    remembered in ``cache`` under ``key``; False (remembered too) unless every one
+    starts with a whole-tensor fill."""
+    rec = _record_own_init(mod)
+    writes = tuple((local, tuple(rec.ops_of(t))) for local, t in mod._parameters.items()
+                   if t is not None)
+    if not all(ops and ops[0][0] is None and ops[0][1] not in _NOT_FILLS
+               for _, ops in writes):
+        writes = False
+    if len(cache) < 4096:
+        cache[key] = writes
+    return writes
 
 
 def _write(arr, op, kwargs, seed):
@@ -593,7 +782,10 @@ class _Replay:
 
     def __init__(self, ops):
         self.ops = ops
-        self.__name__ = "+".join(op for _, op, _ in ops)  # read by is_structured
+
+    @property
+    def __name__(self):  # read by is_structured
+        return "+".join(op for _, op, _ in self.ops)
 
     def __call__(self, arr, seed):
         for view, op, kwargs in self.ops:
@@ -644,7 +836,7 @@ def _plan(module, recipes, *, strict, prefix="", only=None, initial=None):
     tensor the code does not write as a whole; with ``strict``, a parameter it does not
     write) or whose writes cannot be replayed."""
     recipes = dict(recipes or {})
-    rec = _record_own_init(module, prefix, initial)
+    rec = _recorded(module, prefix, initial)
     plan, missing, unreplayable = [], [], []
     for name, t, owner, local in _entries(module, prefix):
         if only is not None and name not in only:
@@ -685,7 +877,9 @@ def _plan(module, recipes, *, strict, prefix="", only=None, initial=None):
 
 
 def _run_plan(module, plan, seed, prefix=""):
-    """Fill each planned tensor with seed param_seed(seed, name): CPU tensors by up to
+    """Fill each planned tensor with seed param_seed(seed, name): CPU tensors whose fill
+    is one kernel law (:func:`_fill_batch`) in one call into the compiled core, parallel
+    across tensors and inside large ones; the other CPU tensors by up to
     get_num_threads() workers, each filling its share (largest first, balanced by
     element count) one tensor at a time on one thread (no per-tensor parallel region,
     no per-tensor task; the bits do not depend on it); a model below _POOL_MIN elements
@@ -697,7 +891,7 @@ def _run_plan(module, plan, seed, prefix=""):
     tensors = {name: t for name, t, *_ in _entries(module, prefix)}
     jobs = [(name, tensors[name], fill) for name, fill in plan
             if not tensors[name].is_meta and tensors[name].numel()]
-    cpu = sorted((job for job in jobs if job[1].device.type == "cpu"),
+    cpu = sorted(_fill_batch([job for job in jobs if job[1].device.type == "cpu"], seed),
                  key=lambda job: -job[1].numel())
     _fill_jobs(cpu, seed, get_num_threads())
     for name, t, fill in jobs:
@@ -707,6 +901,146 @@ def _run_plan(module, plan, seed, prefix=""):
             _dtensor.fill_(t, fill, into=host, name=name, seed=param_seed(seed, name))
             with torch.no_grad():
                 local.copy_(host)
+
+
+# recorded laws that are one fill of the whole tensor by fastinit's kernels
+_KERNEL_OPS = frozenset({"uniform_", "normal_", "trunc_normal_", "xavier_uniform_",
+                         "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"})
+_CONSTANT_OPS = frozenset({"constant_", "ones_", "zeros_"})
+
+
+@functools.cache
+def _float_dtypes():
+    """{torch float dtype: numpy dtype} of the dtypes the kernels fill."""
+    torch = _torch()
+    return {torch.float16: np.dtype(np.float16), torch.bfloat16: BFLOAT16,
+            torch.float32: np.dtype(np.float32), torch.float64: np.dtype(np.float64)}
+
+
+def _batchable(ops, t):
+    """t's numpy dtype if the recorded writes ``ops`` are one whole-tensor law of
+    _KERNEL_OPS or _CONSTANT_OPS into a plain, C-contiguous CPU float tensor t, else None."""
+    torch = _torch()
+    if len(ops) != 1 or ops[0][0] is not None or type(t) not in (torch.Tensor,
+                                                                  torch.nn.Parameter):
+        return None
+    if (ops[0][1] in _KERNEL_OPS or ops[0][1] in _CONSTANT_OPS) and t.is_cpu and \
+            t.is_contiguous() and not t.is_neg():
+        return _float_dtypes().get(t.dtype)
+    return None
+
+
+def _kernel_law(op, kwargs, t, dtype, pseed, name):
+    """(dist, dtype code, bits, stream, consts, offset) of _core.fill_many for the
+    whole-tensor write (op, kwargs) that :func:`_batchable` accepted, replayed into t
+    (numpy dtype ``dtype``, named ``name``) under seed ``pseed`` with every check of the
+    replay made: a random law with bits None, which stands for the tensor's seed (the
+    law is that of every tensor of t's shape and dtype), the constant's bits (of the
+    replay into one element); None if the replay wrote t itself (a zero std)."""
+    from ._core import CONSTANT
+
+    if op in _CONSTANT_OPS:
+        one = np.empty(1, dtype)
+        _write(one, op, kwargs, pseed)
+        bits = int(one.view(f"u{dtype.itemsize}")[0])
+        return CONSTANT, DTYPE_CODES[dtype], bits, 0, (0.0,) * 6, 0
+    with g.deferred_fills() as deferred:
+        _write(as_out(t.detach(), name), op, kwargs, pseed)
+    if not deferred:
+        return None
+    (dist, code, _, stream, consts, offset, _), = deferred  # the seed drawn is pseed
+    return dist, code, None, stream, consts, offset
+
+
+def _fill_laws(laws, index, names, tensors, seed):
+    """One _core.fill_many call: tensor k (a torch tensor that :func:`_batchable`
+    accepted, named names[k]) gets law laws[index[k]] (:func:`_kernel_law`) under seed
+    param_seed(seed, names[k]); version counters bumped.  False, nothing written, if
+    the tensors' buffers overlap."""
+    from ._core import fill_many
+
+    if not tensors:
+        return True
+    index = np.array(index, np.intp)
+    dist, code, bits, stream, consts, offset = zip(*laws, strict=True)
+    keyed = np.array([b is None for b in bits])[index]
+    words = np.array([0 if b is None else b for b in bits], np.uint64)[index]
+    words[keyed] = derived_seeds(seed, [n for n, k in zip(names, keyed, strict=True) if k])
+    _torch().autograd.graph.increment_version(tensors)
+    try:
+        fill_many(np.array(dist, np.int32)[index], np.array(code, np.int32)[index], words,
+                  np.array(stream, np.uint64)[index], np.array(consts, np.float64)[index],
+                  np.array(offset, np.uint64)[index],
+                  np.array([t.data_ptr() for t in tensors], np.uint64),
+                  np.array([t.numel() for t in tensors], np.int64))
+    except ValueError:  # the only one live tensors' rows can raise: an overlap
+        return False
+    return True
+
+
+def _fill_batch(jobs, seed):
+    """Fill in one _core.fill_many call every (name, tensor, fill) job whose fill is a
+    _Replay of one law that :func:`_batchable` accepts; returns the other jobs (all of
+    them if the buffers overlap).  The bits are the per-tensor replay's: the first
+    tensor of each (law, shape, dtype) gets the law from the replay itself
+    (:func:`_kernel_law`), the next ones differ from it only by their seed."""
+    rest, laws, found, index, names, tensors = [], [], {}, [], [], []
+    for job in jobs:
+        name, t, fill = job
+        ops = fill.ops if type(fill) is _Replay else ()
+        dtype = _batchable(ops, t)
+        if dtype is None:
+            rest.append(job)
+            continue
+        _, op, kwargs = ops[0]
+        try:
+            key = (op, t.shape, dtype, *((k, *_value_key(v)) for k, v in kwargs.items()))
+            k = found.get(key)
+        except TypeError:  # an unhashable argument
+            key, k = None, None
+        if k is None:
+            law = _kernel_law(op, kwargs, t, dtype, param_seed(seed, name), name)
+            if law is None:
+                continue
+            k = len(laws)
+            laws.append(law)
+            if key is not None:
+                found[key] = k
+        index.append(k)
+        names.append(name)
+        tensors.append(t)
+    return rest if _fill_laws(laws, index, names, tensors, seed) else jobs
+
+
+def _fill_known(module, seed, prefix):
+    """:func:`init_module_` without recipes of a module of stock layers
+    (:func:`_stock_layers`) whose other tensors are buffers (no init code writes them:
+    left alone) and whose every parameter :func:`_batchable` accepts: one fill_many call,
+    no plan (each layer key's law found once per call, as in :func:`_fill_batch`);
+    False, nothing written, for any other module."""
+    found = _stock_layers(module, prefix)
+    if found is None or any(local in owner._parameters for *_, owner, local in found[2]):
+        return False
+    laws, law_of, index, names, tensors = [], {}, [], [], []
+    for pre, mod, writes in found[1]:
+        params = mod._parameters
+        for local, ops in writes:
+            t = params[local]
+            k = law_of.get(id(ops))  # ops: of one shape, stride and dtype (the layer's key)
+            if k is None:
+                dtype = _batchable(ops, t)
+                law = None if dtype is None else _kernel_law(
+                    *ops[0][1:], t, dtype, param_seed(seed, pre + local), pre + local)
+                if law is None:
+                    return False
+                k = law_of[id(ops)] = len(laws)
+                laws.append(law)
+            elif not t.is_cpu or t.is_neg():
+                return False
+            index.append(k)
+            names.append(pre + local)
+            tensors.append(t)
+    return _fill_laws(laws, index, names, tensors, seed)
 
 
 _POOL_MIN = 1 << 20  # elements: below, a thread pool costs more than it saves
@@ -761,7 +1095,8 @@ def init_module_(module, *, seed, recipes=None, strict=True, prefix=""):
     such buffers keep theirs.  ``prefix`` names a submodule's tensors as in its parent
     (``init_module_(model.fc, seed=s, prefix="fc.")`` gives what initializing ``model``
     gives ``model.fc``).  Returns module."""
-    _run_plan(module, _plan(module, recipes, strict=strict, prefix=prefix), seed, prefix)
+    if recipes or not _fill_known(module, seed, prefix):
+        _run_plan(module, _plan(module, recipes, strict=strict, prefix=prefix), seed, prefix)
     return module
 
 

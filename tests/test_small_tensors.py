@@ -306,3 +306,415 @@ def test_stock_layers_recorded_once_get_each_its_own_law(way):
     fi.kaiming_uniform_(w, a=math.sqrt(5), seed=ft.param_seed(3, "1.weight"))
     assert w.tobytes() == stock_params["1.weight"].detach().numpy().tobytes()
     assert torch.equal(stock_params["3.weight"], torch.ones(8))
+
+
+# ---- many tensors in one call: _core.fill_many and the whole-model batch ----
+
+CHUNK = 32768  # fastinit/_core.pyx: elements per work item
+
+_FILLS = [  # (public fill, keyword arguments): every kernel law, in several dtypes
+    (fastinit.uniform, {"low": -0.5, "high": 2.0, "dtype": np.float32}),
+    (fastinit.uniform, {"low": -0.0, "high": 0.0, "dtype": np.float16}),
+    (fastinit.normal, {"mean": 0.1, "std": 0.02, "dtype": ml_dtypes.bfloat16}),
+    (fastinit.normal, {"mean": -1.0, "std": 3.0, "dtype": np.float64}),
+    (fastinit.truncated_normal, {"std": 0.5, "a": -0.3, "b": 0.9, "dtype": np.float32}),
+    (fastinit.truncated_normal, {"mean": 2.0, "a": 2.5, "b": 9.0, "dtype": np.float64}),
+    (fastinit.random_bits, {}),
+]
+_SIZES = [1, 7, 1000, CHUNK - 1, CHUNK + 1, SERIAL_BELOW + 3]
+
+
+def _rows(fills):
+    """fill_many's columns and the buffers for [(fill, kwargs, size, seed, stream,
+    offset)], the laws taken from the public path (deferred_fills), and each buffer's
+    reference: the public fill of it alone."""
+    outs, refs, rows = [], [], []
+    for fill, kwargs, size, seed, stream, offset in fills:
+        kwargs = dict(kwargs)
+        dtype = kwargs.pop("dtype", np.uint32)
+        ref = np.empty(size, dtype)
+        fill(None, **kwargs, out=ref, seed=seed, stream=stream, offset=offset)
+        out = np.full(size, 7, dtype)
+        with g.deferred_fills() as deferred:
+            fill(None, **kwargs, out=out, seed=seed, stream=stream, offset=offset)
+        (dist, code, s, st, consts, off, target), = deferred
+        assert target is out and (s, st, off) == (seed, stream, offset)
+        rows.append((dist, code, s, st, consts, off, out.ctypes.data, size))
+        outs.append(out)
+        refs.append(ref)
+    return outs, refs, rows
+
+
+def _fill_many(rows, threads=0):
+    dist, code, seed, stream, consts, offset, address, count = zip(*rows, strict=True)
+    _core.fill_many(np.array(dist, np.int32), np.array(code, np.int32),
+                    np.array(seed, np.uint64), np.array(stream, np.uint64),
+                    np.array(consts, np.float64), np.array(offset, np.uint64),
+                    np.array(address, np.uint64), np.array(count, np.int64), threads)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_fill_many_equals_each_buffer_filled_alone(threads):
+    """Mixed laws, dtypes, sizes (around CHUNK and the serial threshold), seeds, streams
+    and offsets in one call: every buffer gets the bits of its own public fill."""
+    fills = [(fill, kwargs, size, 1000 * k + j, j % 3, (0, 5, 2**40)[k % 3])
+             for k, (fill, kwargs) in enumerate(_FILLS) for j, size in enumerate(_SIZES)]
+    outs, refs, rows = _rows(fills)
+    _fill_many(rows, threads)
+    for out, ref, (fill, kwargs, size, *_) in zip(outs, refs, fills, strict=True):
+        assert out.tobytes() == ref.tobytes(), (fill.__name__, kwargs, size)
+
+
+def test_fill_many_constant_rows_and_empty_buffers():
+    """CONSTANT writes the low itemsize bytes of the seed column to every element (any
+    itemsize); a zero count writes nothing."""
+    bufs = [np.zeros(5, np.float16), np.zeros(CHUNK + 3, np.float32), np.zeros(9, np.float64),
+            np.zeros(4, np.uint32), np.zeros(3, np.float32)]
+    values = [np.float16(-2.5), np.float32(np.nan), np.float64(-0.0), np.uint32(77)]
+    rows = [(_core.CONSTANT, code, int(np.array(v).view(f"u{v.itemsize}")), 0, (0.0,) * 6,
+             0, b.ctypes.data, b.size)
+            for v, b, code in zip(values, bufs, (1, 3, 4, 0), strict=False)]
+    rows.append((1, 3, 5, 0, (0.0, 1.0, 0.0, 0.5, 0.0, 0.0), 0, bufs[4].ctypes.data, 0))
+    _fill_many(rows)
+    for v, b in zip(values, bufs, strict=False):
+        assert b.tobytes() == np.full(b.size, v).tobytes()
+    assert not bufs[4].any()
+
+
+def test_fill_many_checks_everything_before_writing():
+    buf = np.zeros(64, np.float32)
+    law = g._uniform_params(0.0, 1.0, np.dtype(np.float32)).consts
+    good = (1, 3, 5, 0, law, 0, buf.ctypes.data, 16)
+    second = (1, 3, 6, 0, law, 0, buf.ctypes.data + 64, 16)
+    cases = [
+        ([good, (1, 0) + second[2:]], r"\(dist, dtype\)\[1\] must be"),
+        ([good, (0, 3) + second[2:]], r"\(dist, dtype\)\[1\] must be"),
+        ([good, (7, 3) + second[2:]], r"\(dist, dtype\)\[1\] must be"),
+        ([good, second[:7] + (-1,)], r"count\[1\] must be >= 0"),
+        ([good, second[:5] + (2**64 - 8,) + second[6:]], r"offset\[1\] \+ count\[1\]"),
+        ([good, second[:6] + (0,) + second[7:]], r"address\[1\] must be a non-null"),
+        ([good, second[:6] + (buf.ctypes.data + 60,) + second[7:]], "overlap"),
+    ]
+    for rows, match in cases:
+        with pytest.raises(ValueError, match=match):
+            _fill_many(rows)
+        assert not buf.any()
+    dist, code, seed, stream, consts, offset, address, count = (
+        np.array(c) for c in zip(good, second, strict=True))
+    with pytest.raises(ValueError, match="count must have 2 rows like dist, got 1"):
+        _core.fill_many(dist.astype(np.int32), code.astype(np.int32), seed.astype(np.uint64),
+                        stream.astype(np.uint64), consts.astype(np.float64),
+                        offset.astype(np.uint64), address.astype(np.uint64),
+                        count[:1].astype(np.int64))
+    with pytest.raises(ValueError, match="consts must have 6 columns"):
+        _core.fill_many(dist.astype(np.int32), code.astype(np.int32), seed.astype(np.uint64),
+                        stream.astype(np.uint64), consts[:, :5].astype(np.float64).copy(),
+                        offset.astype(np.uint64), address.astype(np.uint64),
+                        count.astype(np.int64))
+    assert not buf.any()
+
+
+def test_derived_seeds_are_derived_seed_of_each_name():
+    from fastinit._validate import derived_seed, derived_seeds
+
+    names = ["w", "0.weight", "ünïcode.bias", ""]
+    for seed in (0, 5, 2**64 - 1):
+        assert derived_seeds(seed, names).tolist() == [derived_seed(seed, n) for n in names]
+    assert derived_seeds(3, []).dtype == np.uint64
+
+
+class _Custom(torch.nn.Module):
+    """Init code of its own (not a stock layer): every batched law, a zero std written
+    directly, a non-contiguous parameter and a law fill_many does not take."""
+
+    def __init__(self):
+        super().__init__()
+        p = torch.nn.Parameter
+        self.a = p(torch.empty(6, 5, dtype=torch.float64))
+        self.b = p(torch.empty(7, dtype=torch.bfloat16))
+        self.c = p(torch.empty(4, 9, dtype=torch.float16))
+        self.d = p(torch.empty(3, 4))
+        self.e = p(torch.empty(8, 3).t())  # transposed: not C-contiguous
+        self.f = p(torch.empty(5, 5))
+        self.g = p(torch.empty(2, 3))
+        self.h = p(torch.empty(300, 500))  # above the serial threshold
+        self.register_buffer("k", torch.empty(4))
+
+    def reset_parameters(self):
+        nn = torch.nn.init
+        nn.xavier_normal_(self.a, gain=0.7)
+        nn.constant_(self.b, -0.0)
+        nn.trunc_normal_(self.c, std=0.3, a=-0.2, b=0.5)
+        nn.kaiming_normal_(self.d, mode="fan_out", nonlinearity="relu")
+        nn.uniform_(self.e, -3.0, 1.0)
+        nn.orthogonal_(self.f)
+        self.g.normal_(0.5, 0.0)
+        nn.xavier_uniform_(self.h)
+        self.k.fill_(2.5)
+
+
+def _stock():
+    torch.manual_seed(0)
+    nn = torch.nn
+    return nn.Sequential(
+        nn.Linear(64, 64), nn.Linear(64, 64).double(), nn.LayerNorm(64).bfloat16(),
+        nn.Conv2d(3, 8, 3).half(), nn.Conv2d(4, 4, 3, groups=2), nn.Linear(600, 300),
+        nn.Sequential(nn.Linear(5, 3, bias=False), nn.GELU()), nn.LayerNorm(8, bias=False))
+
+
+def _mixed():
+    nn = torch.nn
+    return nn.Sequential(*_stock(), nn.Conv2d(3, 4, 3).to(memory_format=torch.channels_last),
+                         nn.Embedding(10, 4), _Custom())
+
+
+def _per_tensor(monkeypatch, make):
+    """What init_module_ gives with every tensor filled alone (no fill_many)."""
+    with monkeypatch.context() as m:
+        m.setattr(ft, "_fill_known", lambda *a: False)
+        m.setattr(ft, "_fill_batch", lambda jobs, seed: jobs)
+        return {k: v.clone() for k, v in ft.init_module_(make(), seed=9).state_dict().items()}
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("make", [_stock, _mixed])
+def test_one_call_for_many_tensors_equals_each_filled_alone(monkeypatch, make, threads):
+    """Mixed dtypes, sizes, laws and layouts, through the stock-layer path (stock layers
+    only: no plan) or the plan's batch: the bits of the per-tensor replay."""
+    ref = _per_tensor(monkeypatch, make)
+    calls, known = [], []
+    original, fill_known = _core.fill_many, ft._fill_known
+    monkeypatch.setattr(_core, "fill_many", lambda *a: calls.append(len(a[0])) or original(*a))
+    monkeypatch.setattr(ft, "_fill_known", lambda *a: known.append(fill_known(*a)) or known[-1])
+    _core.set_num_threads(threads)
+    got = ft.init_module_(make(), seed=9).state_dict()
+    assert known == [make is _stock]
+    assert got.keys() == ref.keys()
+    for name, value in got.items():
+        assert value.contiguous().view(torch.uint8).equal(
+            ref[name].contiguous().view(torch.uint8)), name
+    assert len(calls) == 1 and calls[0] >= 14  # the batched tensors, in one call
+    if make is _mixed:
+        assert torch.equal(got["10.g"], torch.full((2, 3), 0.5))
+        assert torch.equal(got["10.k"], torch.full((4,), 2.5))
+
+
+def test_overlapping_tensors_are_filled_one_by_one():
+    """Two parameters viewing one storage: fill_many refuses them, and the per-tensor
+    path fills them (the later in plan order over the earlier where they overlap)."""
+    class Views(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            base = torch.empty(10)
+            self.u = torch.nn.Parameter(base[:6])
+            self.v = torch.nn.Parameter(base[4:])
+
+        def reset_parameters(self):
+            torch.nn.init.ones_(self.u)
+            torch.nn.init.zeros_(self.v)
+
+    m = ft.init_module_(Views(), seed=0)
+    assert sorted(set(m.u.tolist() + m.v.tolist())) == [0.0, 1.0]
+    assert m.v.tolist() == [0.0] * 6
+
+
+def _variants():
+    """Stock layers of one class and different shapes, hyperparameters or dtypes."""
+    torch.manual_seed(0)
+    nn = torch.nn
+    return nn.ModuleList([
+        nn.Linear(8, 8), nn.Linear(8, 5), nn.Linear(5, 8), nn.Linear(8, 8, bias=False),
+        nn.Linear(8, 8).double(), nn.Conv2d(4, 4, 3), nn.Conv2d(4, 4, 3, groups=2),
+        nn.Conv2d(4, 4, 5), nn.Conv1d(4, 4, 3), nn.LayerNorm(8), nn.LayerNorm(8, bias=False),
+        nn.LayerNorm(8, elementwise_affine=False), nn.LayerNorm((2, 4))])
+
+
+def test_stock_layer_writes_are_those_recorded_for_each_layer():
+    """Layers of one class with other shapes, groups, kernels, bias or dtype each get the
+    writes that recording them gives, whatever was recorded (and remembered) before."""
+    for _ in range(2):  # the second time from the remembered writes
+        model = _variants()
+        known, recorded = ft._recorded(model), ft._record_own_init(model)
+        assert isinstance(known, ft._Known)
+        for name, t in model.named_parameters():
+            assert list(known.ops_of(t)) == list(recorded.ops_of(t)), name
+    fans = {"0.weight": 8, "1.weight": 8, "2.weight": 5, "5.weight": 36, "6.weight": 18,
+            "7.weight": 100, "8.weight": 12}
+    model = ft.init_module_(_variants(), seed=2)
+    params = dict(model.named_parameters())
+    for name, fan in fans.items():
+        w = params[name].detach().numpy()
+        ref = fi.kaiming_uniform_(np.empty(w.shape, np.float32), a=math.sqrt(5),
+                                  seed=ft.param_seed(2, name))
+        assert w.tobytes() == ref.tobytes(), name
+        bias = params.get(name.replace("weight", "bias"))
+        if bias is not None:
+            assert bias.abs().max() <= 1 / math.sqrt(fan)
+    assert params["4.weight"].dtype == torch.float64
+    assert torch.equal(params["9.weight"], torch.ones(8))
+
+
+class _OwnReset(torch.nn.Linear):
+    def reset_parameters(self):
+        torch.nn.init.constant_(self.weight, 0.25)
+        if self.bias is not None:
+            torch.nn.init.zeros_(self.bias)
+
+
+def _own_reset(self):
+    torch.nn.init.normal_(self.weight, std=3.0)
+    torch.nn.init.constant_(self.bias, -1.0)
+
+
+def test_an_overridden_reset_is_never_taken_for_the_stock_one(monkeypatch):
+    """After the stock Linear(8, 8) was recorded and remembered: a subclass overriding
+    reset_parameters, a reset_parameters set on the instance, and torch.nn.Linear's own
+    reset_parameters replaced on the class each give their own laws."""
+    ft.init_module_(torch.nn.Linear(8, 8), seed=0)
+    sub = ft.init_module_(torch.nn.Sequential(torch.nn.Linear(8, 8), _OwnReset(8, 8)), seed=0)
+    assert torch.equal(sub[1].weight, torch.full((8, 8), 0.25))
+    assert sub[0].weight.abs().max() < 0.5
+    inst = torch.nn.Linear(8, 8)
+    inst.reset_parameters = lambda: _own_reset(inst)
+    ft.init_module_(torch.nn.Sequential(inst), seed=0)
+    assert torch.equal(inst.bias, torch.full((8,), -1.0))
+    assert inst.weight.std() > 1.0
+    monkeypatch.setattr(torch.nn.Linear, "reset_parameters", _own_reset)
+    patched = ft.init_module_(torch.nn.Sequential(torch.nn.Linear(8, 8)), seed=0)
+    assert torch.equal(patched[0].bias, torch.full((8,), -1.0))
+    monkeypatch.undo()
+    back = ft.init_module_(torch.nn.Sequential(torch.nn.Linear(8, 8)), seed=0)
+    assert back[0].weight.abs().max() < 0.5
+
+
+def test_stock_layers_under_initial_writes_and_other_tensors():
+    """build (writes made while constructing) and materialize_ of stock layers with a
+    parameter of a plain module: each as recorded without the remembered writes."""
+    class Holder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(6, 4)
+            self.extra = torch.nn.Parameter(torch.empty(3, 3))
+            torch.nn.init.normal_(self.extra, std=0.1)
+
+    def values(way):
+        if way == "build":
+            return ft.build(Holder, seed=4).state_dict()
+        with torch.device("meta"):
+            model = torch.nn.Sequential(torch.nn.Linear(6, 4), torch.nn.LayerNorm(4))
+        return ft.materialize_(model, seed=4).state_dict()
+
+    for way in ("build", "materialize_"):
+        got = values(way)
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(ft, "_stock_layers", lambda *a: None)
+            ref = values(way)
+        assert got.keys() == ref.keys()
+        for name in got:
+            assert torch.equal(got[name], ref[name]), (way, name)
+
+
+_VALUES = [0, 1, -1, 3, 2**24 + 1, True, 0.0, -0.0, 0.5, 1 / 3, -2.5e-8, 1e-45, 1.00390625,
+           1.0039062, 65504.0, 3e38, float("inf"), float("-inf"), float("nan"),
+           np.float32(0.1), np.float64(-0.0), np.array(0.7)]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16,
+                                   torch.bfloat16])
+def test_constant_fast_path_writes_the_general_paths_bits(dtype):
+    """zeros_/ones_/constant_ on a plain torch tensor (torch's fill_ of the value as the
+    dtype holds it) write what the general path (numpy's cast) writes, or raise the same
+    error; the version counter moves."""
+    bits = torch.int16 if dtype.itemsize == 2 else torch.int32 if dtype.itemsize == 4 \
+        else torch.int64
+    for val in _VALUES:
+        for _ in range(2):  # the second time from the remembered value
+            fast, slow = torch.nn.Parameter(torch.empty(5, 7, dtype=dtype)), \
+                torch.empty(5, 7, dtype=dtype)
+            try:
+                ft._constant_general(slow, val)
+            except (ValueError, TypeError) as exc:
+                with pytest.raises(type(exc), match=str(exc)[:30]):
+                    ft.constant_(fast, val, seed=3)
+                continue
+            version = fast._version
+            assert ft.constant_(fast, val, seed=3) is fast
+            assert fast._version > version
+            assert fast.detach().view(bits).equal(slow.view(bits)), (dtype, val)
+    for fill, general in ((ft.ones_, ft._ones_general), (ft.zeros_, ft._zeros_general)):
+        fast, slow = torch.empty(64, 64, dtype=dtype), torch.empty(64, 64, dtype=dtype)
+        fill(fast)
+        general(slow)
+        assert fast.view(bits).equal(slow.view(bits))
+
+
+def test_remembered_constants_and_laws_keep_the_sign_of_zero():
+    """np.float32(0.0) and np.float32(-0.0) are equal keys but different bits, for the
+    constant fast path and for the model batch's laws."""
+    for first, second in ((np.float32(0.0), np.float32(-0.0)), (-0.0, 0.0)):
+        for val in (first, second):
+            t = ft.constant_(torch.empty(3), val)
+            assert t.view(torch.int32).tolist() == [int(np.array(val, np.float32).view(
+                np.int32))] * 3
+
+    class Zeros(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = torch.nn.Parameter(torch.empty(4)), torch.nn.Parameter(torch.empty(4))
+
+        def reset_parameters(self):
+            torch.nn.init.constant_(self.a, np.float32(0.0))
+            torch.nn.init.constant_(self.b, np.float32(-0.0))
+
+    m = ft.init_module_(Zeros(), seed=0)
+    assert m.a.detach().view(torch.int32).tolist() == [0] * 4
+    assert m.b.detach().view(torch.int32).tolist() == [-2**31] * 4
+
+
+def test_constant_fast_path_leaves_the_rest_to_the_general_path():
+    """Bad seeds, integer tensors, numpy arrays, views with the negative bit, expanded
+    and meta tensors get the general path's values and errors."""
+    t = torch.empty(4, 4)
+    with pytest.raises(TypeError, match="seed must be an integer"):
+        ft.zeros_(t, seed=1.0)
+    with pytest.raises(ValueError, match="seed must be in"):
+        ft.ones_(t, seed=-1)
+    with pytest.raises(ValueError, match="negative bit"):
+        ft.constant_(torch.empty(4)._neg_view(), 1.0)
+    with pytest.raises(ValueError, match="more than one element"):
+        ft.zeros_(torch.empty(1, 4).expand(3, 4))
+    with pytest.raises(TypeError, match="val must be a real number"):
+        ft.constant_(t, "1")
+    ints = ft.constant_(torch.zeros(3, dtype=torch.int32), 2.9)
+    assert ints.tolist() == [2, 2, 2]
+    arr = ft.ones_(np.zeros(3, np.float32))
+    assert arr.tolist() == [1.0, 1.0, 1.0]
+    meta = torch.empty(3, device="meta")
+    assert ft.constant_(meta, 5.0) is meta
+    strided = torch.zeros(4, 6)[:, ::2]
+    ft.constant_(strided, 0.25)
+    assert torch.equal(strided, torch.full((4, 3), 0.25))
+
+
+def test_code_that_changes_after_the_first_call_is_run(monkeypatch):
+    """A container class that gains an init_weights, and torch.nn.init's fan
+    computation replaced, after stock Linear(8, 8) layers were remembered: the next call
+    runs the new code."""
+    class Block(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(8, 8)
+
+    first = ft.init_module_(Block(), seed=0)
+    assert first.lin.bias.abs().max() <= 1 / math.sqrt(8)
+
+    def init_weights(self):
+        torch.nn.init.zeros_(self.lin.weight)
+
+    monkeypatch.setattr(Block, "init_weights", init_weights, raising=False)
+    assert torch.equal(ft.init_module_(Block(), seed=0).lin.weight, torch.zeros(8, 8))
+    monkeypatch.undo()
+    monkeypatch.setattr(torch.nn.init, "_calculate_fan_in_and_fan_out", lambda t: (1, 1))
+    wide = ft.init_module_(Block(), seed=0)
+    assert wide.lin.bias.abs().max() > 1 / math.sqrt(8)
+    assert torch.equal(wide.lin.weight, first.lin.weight)
