@@ -24,6 +24,7 @@ PHILOX_M0: int
 PHILOX_M1: int
 PHILOX_W0: int
 PHILOX_W1: int
+CONSTANT: int
 
 def openmp_enabled() -> bool: ...
 def get_num_threads() -> int: ...
@@ -40,6 +41,17 @@ def fill(
     shape: tuple[int, ...],
     strides: tuple[int, ...],
     index_steps: tuple[int, ...],
+    threads: int = 0,
+) -> None: ...
+def fill_many(
+    dist: npt.NDArray[np.int32],
+    dtype: npt.NDArray[np.int32],
+    seed: npt.NDArray[np.uint64],
+    stream: npt.NDArray[np.uint64],
+    consts: npt.NDArray[np.float64],
+    offset: npt.NDArray[np.uint64],
+    address: npt.NDArray[np.uint64],
+    count: npt.NDArray[np.int64],
     threads: int = 0,
 ) -> None: ...
 def philox4x32_10(

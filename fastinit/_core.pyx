@@ -236,10 +236,13 @@ def fill_many(const int32_t[::1] dist, const int32_t[::1] dtype, const uint64_t[
                          f"{consts.shape[1]}")
     cdef int64_t items = 0, total = 0
     for i in range(n):
-        if not (dist[i] == DIST_CONSTANT and 0 <= dtype[i] <= 4 or dist[i] == 0 and dtype[i] == 0
-                or 1 <= dist[i] <= 3 and 1 <= dtype[i] <= 4):
-            raise ValueError(f"(dist, dtype)[{i}] must be (0, 0), (1..3, 1..4) or "
-                             f"(CONSTANT, 0..4), got ({dist[i]}, {dtype[i]})")
+        if not (dist[i] == DIST_CONSTANT and FI_DT_U32 <= dtype[i] <= FI_DT_F64
+                or dist[i] == FI_DIST_BITS and dtype[i] == FI_DT_U32
+                or FI_DIST_UNIFORM <= dist[i] <= FI_DIST_TRUNCNORMAL
+                and FI_DT_F16 <= dtype[i] <= FI_DT_F64):
+            raise ValueError(f"(dist, dtype)[{i}] must be (DIST_BITS, DT_U32), (DIST_UNIFORM.."
+                             f"DIST_TRUNCNORMAL, DT_F16..DT_F64) or (CONSTANT, any dtype), "
+                             f"got ({dist[i]}, {dtype[i]})")
         if count[i] < 0:
             raise ValueError(f"count[{i}] must be >= 0, got {count[i]}")
         if count[i] and offset[i] > 0xFFFFFFFFFFFFFFFF - <uint64_t>(count[i] - 1):

@@ -85,7 +85,20 @@ class Generator:
         yet, ``[next_stream, stop)``, split into n + 1 equal consecutive ranges, this
         generator keeping the first and child i taking range i + 1 (see the class).
         ``Generator(s).spawn(2)`` gives children over streams [m, 2m) and [2m, 2**64),
-        m = 2**64 // 3, the parent keeping [0, m)."""
+        m = 2**64 // 3, the parent keeping [0, m).
+
+        Examples
+        --------
+        >>> import fastinit
+        >>> g = fastinit.Generator(7)
+        >>> a, b = g.spawn(2)
+        >>> m = 2**64 // 3
+        >>> g.streams == range(0, m), a.streams == range(m, 2 * m), b.streams == range(2 * m, 2**64)
+        (True, True, True)
+        >>> x = a.standard_normal(3, dtype="float32")
+        >>> bool((x == fastinit.normal(3, seed=7, stream=m)).all())
+        True
+        """
         n = check_int(n, "n", 1)
         with self._lock:
             start, stop = self._next_stream, self._stop

@@ -33,7 +33,8 @@ import numpy as np
 from . import _dtensor
 from . import _generate as g
 from . import init as _init
-from ._validate import BFLOAT16, DTYPE_CODES, derived_seed, derived_seeds
+from ._generate import DTYPE_CODES
+from ._validate import BFLOAT16, derived_seed, derived_seeds
 from ._variance import as_out
 
 __all__ = [

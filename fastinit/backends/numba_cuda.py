@@ -83,7 +83,8 @@ _STORE = {np.dtype(np.float16): (_values_w32, 4, f32_to_f16_bits),
           BFLOAT16: (_values_w32, 4, f32_to_bf16_bits),
           np.dtype(np.float32): (_values_w32, 4, _identity),
           np.dtype(np.float64): (_values_w64, 2, _identity)}
-FILLS = {(dist, dtype): _fill_kernel(_generate.DIST_UNIFORM_LOWP if code == _generate.DIST_UNIFORM and
+_LOWP = _generate.DIST_UNIFORM_LOWP
+FILLS = {(dist, dtype): _fill_kernel(_LOWP if code == _generate.DIST_UNIFORM and
                                      dtype in (np.dtype(np.float16), BFLOAT16) else code, *spec)
          for dist, code in DIST_CODES.items() for dtype, spec in _STORE.items()}
 
