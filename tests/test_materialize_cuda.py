@@ -1,0 +1,203 @@
+"""materialize_(module, device="cuda") fills every tensor where it lives with the CUDA
+kernels and the CPU's bits (fastinit/_device.py).
+
+Without a GPU the device is emulated: torch allocates host memory in place of device
+memory (fastinit._device.place), every such tensor counts as on the device
+(_device.on_device), and the kernels' target is that memory posing as CUDA memory
+(_device.target -> test_cuda.FakeDeviceArray), written by the unmodified
+kernels/fill_cuda.cu run over its launch grid on the host (test_cuda's fake CuPy and g++
+shim).  Exercised: the routing of every tensor and law, the replay of the model's own
+init code and of recipes on device memory, constants and view writes on the device, the
+host route of structured laws, the kernels' bits, and that no CPU fill runs for a tensor
+on the device route.  Not exercised here: torch's CUDA allocator, DLPack export of torch
+CUDA tensors to a real CuPy, real launches and streams (test_gpu_materialize_equals_cpu,
+marked gpu, on a machine with a device)."""
+
+import functools
+
+import ml_dtypes
+import numpy as np
+import pytest
+from test_cuda import FakeDeviceArray, fake_cupy, shim  # noqa: F401  (fixtures)
+
+import fastinit
+from fastinit import _core, _device
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+ft = pytest.importorskip("fastinit.torch")
+BF16 = np.dtype(ml_dtypes.bfloat16)
+
+
+def _host_bytes(t):
+    t = t.detach()
+    if t.dtype == torch.bfloat16:
+        return t.view(torch.int16).numpy().reshape(-1).view(np.uint8)
+    return t.numpy().reshape(-1).view(np.uint8)
+
+
+@pytest.fixture
+def emulated_device(fake_cupy, monkeypatch):  # noqa: F811
+    """Tensors placed on "cuda" are host tensors filled with 0xA5 bytes (so a byte left
+    unwritten shows); returns (fake cupy, CPU fill calls, tensors sent the host route)."""
+    fake, dev = fake_cupy
+    placed = set()
+    real_place = _device.place
+
+    def place(t, device):
+        if str(device) == "cpu":
+            return real_place(t, device)
+        assert str(device) == "cuda"
+        h = torch.empty_like(t, device="cpu") if t.is_meta else t.clone()
+        _host_bytes(h)[...] = 0xA5
+        placed.add(h.untyped_storage().data_ptr())
+        return h
+
+    def target(local):
+        assert local.untyped_storage().data_ptr() in placed
+        t = local.detach()
+        arr = t.view(torch.int16).numpy().view(BF16) if t.dtype == torch.bfloat16 \
+            else t.numpy()
+        return arr.view(FakeDeviceArray)
+
+    cpu_fills, host_route = [], []
+    real_fill, real_on_host = _core.fill, _device._on_host
+    monkeypatch.setattr(_device, "place", place)
+    monkeypatch.setattr(_device, "on_device",
+                        lambda t: t.untyped_storage().data_ptr() in placed)
+    monkeypatch.setattr(_device, "target", target)
+    monkeypatch.setattr(_core, "fill", lambda *a: (cpu_fills.append(a[4].size),
+                                                   real_fill(*a))[1])
+    monkeypatch.setattr(_device, "_on_host", lambda t, fill, dev, name, seed: (
+        host_route.append(name), real_on_host(t, fill, dev, name, seed))[1])
+    return fake, cpu_fills, host_route
+
+
+def _reference(make, seed, recipes=None):
+    with torch.device("meta"):
+        model = make()
+    return ft.materialize_(model, seed=seed, recipes=recipes)
+
+
+def _on_device(make, seed, recipes=None):
+    with torch.device("meta"):
+        model = make()
+    return ft.materialize_(model, "cuda", seed=seed, recipes=recipes)
+
+
+def _assert_same_bytes(got, want):
+    got, want = got.state_dict(), want.state_dict()
+    assert got.keys() == want.keys()
+    for name in want:
+        assert got[name].dtype == want[name].dtype, name
+        np.testing.assert_array_equal(_host_bytes(got[name]), _host_bytes(want[name]),
+                                      err_msg=name)
+
+
+class Decoderish(nn.Module):
+    """Every dtype the kernels write, the layers' own laws, buffers (int64 too), a
+    padding row (a view write) and a torchtitan-style init_weights."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(50, 16, padding_idx=3)
+        self.fc = nn.Linear(16, 40)
+        self.norm = nn.LayerNorm(40)
+        self.f16 = nn.Linear(40, 24, dtype=torch.float16)
+        self.bf = nn.Linear(24, 8, dtype=torch.bfloat16)
+        self.bn = nn.BatchNorm1d(8)
+        self.head = nn.Linear(8, 50, bias=False, dtype=torch.float64)
+
+    def init_weights(self):
+        nn.init.trunc_normal_(self.fc.weight, std=0.02, a=-0.04, b=0.04)
+        self.fc.bias.zero_()
+        nn.init.xavier_normal_(self.head.weight)
+        nn.init.kaiming_normal_(self.f16.weight, nonlinearity="relu")
+        nn.init.constant_(self.bf.bias, 0.1)
+
+
+def test_materialize_on_device_equals_cpu_with_no_cpu_fill(emulated_device):
+    fake, cpu_fills, host_route = emulated_device
+    want = _reference(Decoderish, 5)
+    cpu_fills.clear()
+    got = _on_device(Decoderish, 5)
+    _assert_same_bytes(got, want)
+    assert fake.launches and cpu_fills == [] and host_route == []
+    assert got.emb.weight[3].abs().sum() == 0 and got.bn.num_batches_tracked.item() == 0
+
+
+class Structured(nn.Module):
+    """Laws the device route cannot make with the CPU's bits (orthogonal, eye, dirac, an
+    elementwise op after a fill) beside ones it can, and a random write to a view."""
+
+    def __init__(self):
+        super().__init__()
+        self.ortho = nn.Linear(12, 20)
+        self.eye = nn.Linear(9, 9)
+        self.conv = nn.Conv1d(4, 4, 3)
+        self.vec = nn.Parameter(torch.empty(30))
+
+    def init_weights(self):
+        nn.init.orthogonal_(self.ortho.weight, gain=1.5)
+        nn.init.eye_(self.eye.weight)
+        nn.init.dirac_(self.conv.weight)
+        self.eye.bias.uniform_(-0.1, 0.1).mul_(2.0)
+        nn.init.zeros_(self.vec)
+        nn.init.normal_(self.vec[5:9], std=3.0)
+
+
+def test_structured_laws_take_the_host_route_one_tensor_each(emulated_device):
+    fake, cpu_fills, host_route = emulated_device
+    want = _reference(Structured, 9)
+    cpu_fills.clear()
+    got = _on_device(Structured, 9)
+    _assert_same_bytes(got, want)
+    assert sorted(host_route) == ["conv.weight", "eye.bias", "eye.weight", "ortho.weight"]
+    # CPU fills: orthogonal's Gaussians, eye.bias's uniform, and the 4 values of vec[5:9]
+    # (made on the host, scattered on the device); ortho.bias and conv.bias: none
+    assert sum(cpu_fills) == 12 * 20 + 9 + 4
+    assert got.vec[:5].abs().sum() == 0 and got.vec[5:9].abs().min() > 0
+
+
+def test_recipes_on_device(emulated_device):
+    fake, cpu_fills, host_route = emulated_device
+    recipes = {"fc.weight": functools.partial(fastinit.init.normal_, std=0.02),
+               "fc.bias": ft.zeros_,
+               "head.weight": functools.partial(ft.kaiming_uniform_, a=1.0),
+               "f16.weight": functools.partial(fastinit.init.sparse_, sparsity=0.5)}
+    want = _reference(Decoderish, 2, recipes)
+    cpu_fills.clear()
+    got = _on_device(Decoderish, 2, recipes)
+    _assert_same_bytes(got, want)
+    assert host_route == ["f16.weight"]
+
+
+def test_device_spelling_checked_before_allocation():
+    with torch.device("meta"):
+        model = nn.Linear(3, 4)
+    with pytest.raises(RuntimeError, match="device"):
+        ft.materialize_(model, "cuda:x", seed=0)
+    assert model.weight.is_meta
+
+
+# ---- on a real device ----
+
+def _cuda_device():
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device (torch.cuda.is_available() is False)")
+    try:
+        import cupy
+    except ImportError:
+        pytest.skip("no CuPy for the CUDA device (pip install 'fastinit[cuda12]')")
+    if not cupy.cuda.is_available():
+        pytest.skip("CuPy sees no CUDA device")
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("make", [Decoderish, Structured])
+def test_gpu_materialize_equals_cpu(make):
+    _cuda_device()
+    want = _reference(make, 3)
+    got = _on_device(make, 3)
+    assert all(p.is_cuda for p in got.parameters())
+    _assert_same_bytes(got.cpu(), want)
