@@ -9,16 +9,20 @@ kernels/fill_cuda.cu run over its launch grid on the host (test_cuda's fake CuPy
 shim).  Exercised: the routing of every tensor and law, the replay of the model's own
 init code and of recipes on device memory, constants and view writes on the device, the
 host route of structured laws, the kernels' bits, and that no CPU fill runs for a tensor
-on the device route.  Not exercised here: torch's CUDA allocator, DLPack export of torch
+on the device route; with 2 gloo ranks, DTensor shards (FSDP2, Shard(1)) filled on the
+emulated device box by box.  Not exercised here: torch's CUDA allocator, DLPack export of torch
 CUDA tensors to a real CuPy, real launches and streams (test_gpu_materialize_equals_cpu,
 marked gpu, on a machine with a device)."""
 
 import functools
+import os
+import sys
+import time
 
 import ml_dtypes
 import numpy as np
 import pytest
-from test_cuda import FakeDeviceArray, fake_cupy, shim  # noqa: F401  (fixtures)
+from test_cuda import FakeDeviceArray, _fake_cupy, fake_cupy, load_shim, shim, shim_path  # noqa: F401  (fixtures)
 
 import fastinit
 from fastinit import _core, _device
@@ -34,6 +38,13 @@ def _host_bytes(t):
     if t.dtype == torch.bfloat16:
         return t.view(torch.int16).numpy().reshape(-1).view(np.uint8)
     return t.numpy().reshape(-1).view(np.uint8)
+
+
+def _emulated_target(local):
+    """Host memory of ``local`` posing as CUDA memory (DLPack device 2)."""
+    t = local.detach()
+    arr = t.view(torch.int16).numpy().view(BF16) if t.dtype == torch.bfloat16 else t.numpy()
+    return arr.view(FakeDeviceArray)
 
 
 @pytest.fixture
@@ -55,10 +66,7 @@ def emulated_device(fake_cupy, monkeypatch):  # noqa: F811
 
     def target(local):
         assert local.untyped_storage().data_ptr() in placed
-        t = local.detach()
-        arr = t.view(torch.int16).numpy().view(BF16) if t.dtype == torch.bfloat16 \
-            else t.numpy()
-        return arr.view(FakeDeviceArray)
+        return _emulated_target(local)
 
     cpu_fills, host_route = [], []
     real_fill, real_on_host = _core.fill, _device._on_host
@@ -178,6 +186,87 @@ def test_device_spelling_checked_before_allocation():
     with pytest.raises(RuntimeError, match="device"):
         ft.materialize_(model, "cuda:x", seed=0)
     assert model.weight.is_meta
+
+
+# ---- DTensor shards on the emulated device, 2 gloo ranks ----
+
+def _rank_on_emulated_device(rank, world, port, out_dir, lib):
+    """Every tensor materialize_ places on "cuda" is host memory filled through the fake
+    CuPy; FSDP2 shards Decoderish (dim 0, a padding row on rank 0 only) and
+    distribute_module shards Structured's 2-D weights along dim 1 (boxes at column
+    offsets); full tensors, CPU fill count and host-route names go to a file."""
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    import torch.distributed as dist
+    from test_dtensor import _fsdp, _full
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.tensor import Shard, distribute_module, distribute_tensor
+
+    from fastinit.backends import cuda
+
+    torch.set_num_threads(1)
+    fastinit.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    mesh = init_device_mesh("cpu", (world,))
+    fake, _ = _fake_cupy(load_shim(lib))
+    sys.modules["cupy"] = fake
+    cuda._module.cache_clear()
+    real_place, real_fill, real_on_host = _device.place, _core.fill, _device._on_host
+    cpu_fills, host_route = [], []
+    _device.place = lambda t, device: real_place(t, "cpu")
+    _device.on_device = lambda t: True  # every tensor was placed on "cuda"
+    _device.target = _emulated_target
+    _core.fill = lambda *a: (cpu_fills.append(a[4].size), real_fill(*a))[1]
+    _device._on_host = lambda t, fill, dev, name, seed: (
+        host_route.append(name), real_on_host(t, fill, dev, name, seed))[1]
+
+    with torch.device("meta"):
+        dec = Decoderish()
+    _fsdp(dec, mesh, [dec.f16, dec.bf, dec.head])
+    ft.materialize_(dec, "cuda", seed=5)
+    dec_fills, dec_route = list(cpu_fills), list(host_route)
+
+    def by_columns(name, mod, mesh):
+        for pname, p in list(mod.named_parameters(recurse=False)):
+            placement = (Shard(1),) if p.dim() > 1 else (Shard(0),)
+            mod.register_parameter(pname, nn.Parameter(distribute_tensor(p, mesh, placement)))
+
+    with torch.device("meta"):
+        st = Structured()
+    distribute_module(st, mesh, by_columns)
+    ft.materialize_(st, "cuda", seed=9)
+    _core.fill = real_fill
+    res = {"dec": _full(dec), "dec_fills": dec_fills, "dec_route": dec_route,
+           "st": _full(st), "st_route": host_route[len(dec_route):],
+           "launches": len(fake.launches)}
+    torch.save(res, os.path.join(out_dir, f"rank{rank}.pt"))
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+def test_dtensor_shards_on_the_emulated_device(shim_path, tmp_path):  # noqa: F811
+    import torch.multiprocessing as mp
+    from test_dtensor import LAUNCH_TIMEOUT, _assert_same, _free_port
+    from test_dtensor import _reference as full_reference
+
+    world = 2
+    ctx = mp.start_processes(_rank_on_emulated_device,
+                             args=(world, _free_port(), str(tmp_path), str(shim_path)),
+                             nprocs=world, join=False, start_method="spawn")
+    deadline = time.monotonic() + LAUNCH_TIMEOUT
+    while not ctx.join(timeout=1):
+        if time.monotonic() > deadline:
+            for p in ctx.processes:
+                if p.is_alive():
+                    p.kill()
+            pytest.fail(f"{world} ranks did not finish in {LAUNCH_TIMEOUT} s")
+    ranks = [torch.load(tmp_path / f"rank{r}.pt") for r in range(world)]
+    want_dec, want_st = full_reference(Decoderish, 5), full_reference(Structured, 9)
+    for res in ranks:
+        _assert_same(res["dec"], want_dec)
+        _assert_same(res["st"], want_st)
+        assert res["launches"] and res["dec_fills"] == [] and res["dec_route"] == []
+        assert sorted(res["st_route"]) == ["conv.weight", "eye.bias", "eye.weight",
+                                           "ortho.weight"]
 
 
 # ---- on a real device ----
