@@ -12,9 +12,10 @@ fastinit.init or fastinit.torch function or a keyword partial of one) decide the
 - a write to a view (an embedding's padding row): the view's values made on the host
   (the size of the view), scattered on the device;
 - anything else (orthogonal_, eye_, dirac_, sparse_, recorded copies and elementwise
-  ops, other recipes): the tensor's local shard is copied to the host, filled there as on
-  the CPU and copied back, one tensor at a time (the CPU's bits; orthogonal_'s device
-  route would give the same law with other bits).
+  ops, other recipes), and every law on a device other than CUDA: the tensor's local
+  shard is copied to the host, filled there as on the CPU and copied back, one tensor at
+  a time (the CPU's bits; orthogonal_'s device route would give the same law with other
+  bits).
 
 :func:`place`, :func:`on_device` and :func:`target` are where the device is met: a test
 on a machine without one points them at host memory posing as device memory.
@@ -39,9 +40,14 @@ CONSTANTS = frozenset({"constant_", "ones_", "zeros_"})
 
 def place(t, device):
     """``t`` on ``device``: a meta tensor gets new uninitialised storage there (as
-    ``to_empty``), any other is moved."""
+    ``to_empty``), any other is moved.  On a CUDA device, CuPy is looked for first (an
+    ImportError saying what to install, before anything is allocated)."""
     import torch
 
+    if torch.device(device).type == "cuda":
+        from .backends import cuda
+
+        cuda.cupy()
     return torch.empty_like(t, device=device) if t.is_meta else t.to(device)
 
 
@@ -60,11 +66,13 @@ def fill_(t, fill, *, name, seed):
     """``fill(array, seed=seed)`` (a recorded replay or a recipe) on ``t``, a tensor on a
     CUDA device or a DTensor whose local shard is, by the route of its law (module
     docstring).  Returns "device" or "host": where the values were made."""
+    from .backends import cuda
+
     local, global_shape, boxes = _dtensor.local_boxes(t)
     dev = target(local)
-    ops = _device_ops(fill)
+    ops = _device_ops(fill) if cuda.is_cuda_array(dev) else None  # other devices: host
     if ops is None:
-        _on_host(t, fill, dev, name, seed)
+        _on_host(t, fill, local, name, seed)
         return "host"
     from .torch import _Replay, _write, _write_view
 
@@ -142,13 +150,12 @@ class _DeviceArray:
         self.array[index] = cp.asarray(np.ascontiguousarray(values).view(self.array.dtype))
 
 
-def _on_host(t, fill, dev, name, seed):
-    """The host route: t's local shard copied to the host, filled as on the CPU (box by
-    box for a DTensor), copied back."""
-    from .backends import cuda
+def _on_host(t, fill, local, name, seed):
+    """The host route: t's local shard copied to the host (the values a partial write
+    keeps), filled as on the CPU (box by box for a DTensor), copied back."""
+    import torch
 
-    cp = cuda.cupy()
-    out = cuda.wrap_out(dev)
-    host = cp.asnumpy(out.array).view(out.dtype)  # values a partial write keeps
+    host = local.detach().to("cpu")
     _dtensor.fill_(t, fill, into=host, name=name, seed=seed)
-    out.array[...] = cp.asarray(host.view(out.array.dtype))
+    with torch.no_grad():
+        local.copy_(host)

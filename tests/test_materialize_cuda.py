@@ -76,8 +76,8 @@ def emulated_device(fake_cupy, monkeypatch):  # noqa: F811
     monkeypatch.setattr(_device, "target", target)
     monkeypatch.setattr(_core, "fill", lambda *a: (cpu_fills.append(a[4].size),
                                                    real_fill(*a))[1])
-    monkeypatch.setattr(_device, "_on_host", lambda t, fill, dev, name, seed: (
-        host_route.append(name), real_on_host(t, fill, dev, name, seed))[1])
+    monkeypatch.setattr(_device, "_on_host", lambda t, fill, local, name, seed: (
+        host_route.append(name), real_on_host(t, fill, local, name, seed))[1])
     return fake, cpu_fills, host_route
 
 
@@ -180,12 +180,15 @@ def test_recipes_on_device(emulated_device):
     assert host_route == ["f16.weight"]
 
 
-def test_device_spelling_checked_before_allocation():
+def test_device_checked_before_allocation(monkeypatch):
     with torch.device("meta"):
         model = nn.Linear(3, 4)
     with pytest.raises(RuntimeError, match="device"):
         ft.materialize_(model, "cuda:x", seed=0)
-    assert model.weight.is_meta
+    monkeypatch.setitem(sys.modules, "cupy", None)  # CuPy not installed
+    with pytest.raises(ImportError, match=r"fastinit\[cuda12\]"):
+        ft.materialize_(model, "cuda", seed=0)
+    assert model.weight.is_meta and model.bias.is_meta
 
 
 # ---- DTensor shards on the emulated device, 2 gloo ranks ----
@@ -216,8 +219,8 @@ def _rank_on_emulated_device(rank, world, port, out_dir, lib):
     _device.on_device = lambda t: True  # every tensor was placed on "cuda"
     _device.target = _emulated_target
     _core.fill = lambda *a: (cpu_fills.append(a[4].size), real_fill(*a))[1]
-    _device._on_host = lambda t, fill, dev, name, seed: (
-        host_route.append(name), real_on_host(t, fill, dev, name, seed))[1]
+    _device._on_host = lambda t, fill, local, name, seed: (
+        host_route.append(name), real_on_host(t, fill, local, name, seed))[1]
 
     with torch.device("meta"):
         dec = Decoderish()
