@@ -293,3 +293,35 @@ def test_gpu_materialize_equals_cpu(make):
     got = _on_device(make, 3)
     assert all(p.is_cuda for p in got.parameters())
     _assert_same_bytes(got.cpu(), want)
+
+
+# ---- the host side of whole-model fills ----
+
+def test_prefault_maps_the_pages_of_a_fill_without_changing_them():
+    """fastinit._dtensor._prefault (before each whole-model fill of a buffer of 1 MiB or
+    more): every page of fresh anonymous memory becomes resident in one call, still zero;
+    a buffer below the threshold is left alone."""
+    import ctypes
+    import mmap
+
+    from fastinit import _dtensor
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    page = mmap.PAGESIZE
+
+    def resident(buf):
+        vec = ctypes.create_string_buffer(len(buf) // page)
+        addr = ctypes.addressof(ctypes.c_char.from_buffer(buf))
+        assert libc.mincore(addr, len(buf), vec) == 0, ctypes.get_errno()
+        return sum(b & 1 for b in vec.raw)
+
+    for size, pages_after in ((4 << 20, (4 << 20) // page), (64 << 10, 0)):
+        buf = mmap.mmap(-1, size)
+        arr = np.frombuffer(buf, np.float32)
+        assert resident(buf) == 0
+        _dtensor._prefault(arr)
+        assert resident(buf) == pages_after
+        assert not arr.any()
+        del arr
+        buf.close()
