@@ -6,9 +6,11 @@ Every process (the single one and each rank) fills with the same number of threa
 seconds / one-process seconds`` of materialize_ (fully_shard, torch's, timed apart) shows
 the work split: about 1/2.  Wall time counts what else runs on the machine; the CPU-time
 ratio (``cpu_ratio_to_one_process``) counts only this process's work.  Most of either is
-the kernel's first touch of the new pages (zeroing them), not the fill: on a 2-core host
-rank 0 spent 0.28 CPU s filling its 468M elements (one process: 0.50 s for 936M) and
-0.7-2.2 CPU s faulting its pages in, depending on the load.
+the kernel mapping and zeroing the new pages, not the fill: on a loaded 2-core host
+(load average 5-14) rank 0 spent 0.3 CPU s filling its 468M elements (one process: 0.5 s
+for 936M) and 0.6-0.9 CPU s of kernel time on its pages (1.2 s in one process; 1.2-2.0 s
+per rank before the fills prefaulted them), materialize_ in all 0.98 CPU s per rank vs
+1.74 s (ratio 0.56), while wall time (3.1 s vs 2.7 s) mostly measured waiting for a core.
 
 With FASTINIT_BENCH_N below 2**20 (CI) the model shrinks to two layers of width 64.
 """
