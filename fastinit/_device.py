@@ -64,8 +64,8 @@ def target(local):
 
 def fill_(t, fill, *, name, seed):
     """``fill(array, seed=seed)`` (a recorded replay or a recipe) on ``t``, a tensor on a
-    CUDA device or a DTensor whose local shard is, by the route of its law (module
-    docstring).  Returns "device" or "host": where the values were made."""
+    device or a DTensor whose local shard is, by the route of its law (module
+    docstring)."""
     from .backends import cuda
 
     local, global_shape, boxes = _dtensor.local_boxes(t)
@@ -73,7 +73,7 @@ def fill_(t, fill, *, name, seed):
     ops = _device_ops(fill) if cuda.is_cuda_array(dev) else None  # other devices: host
     if ops is None:
         _on_host(t, fill, local, name, seed)
-        return "host"
+        return
     from .torch import _Replay, _write, _write_view
 
     for index, offsets in boxes:
@@ -91,7 +91,6 @@ def fill_(t, fill, *, name, seed):
                     _broadcast(box, op, kwargs)
                 else:
                     _write(box, op, kwargs, seed)
-    return "device"
 
 
 def _device_ops(fill):

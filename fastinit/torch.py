@@ -599,6 +599,7 @@ class _Replay:
 
     @staticmethod
     def view_seed(seed, view):
+        """The seed of a write to ``view`` under the tensor's ``seed``."""
         return derived_seed(seed, ":".join(map(str, view)))
 
 
@@ -686,8 +687,8 @@ def _run_plan(module, plan, seed, prefix=""):
     get_num_threads() workers, each filling its share (largest first, balanced by
     element count) one tensor at a time on one thread (no per-tensor parallel region,
     no per-tensor task; the bits do not depend on it); a model below _POOL_MIN elements
-    is filled on the calling thread; a tensor on a CUDA device is filled there
-    (fastinit._device).  A DTensor gets its local shard only (fastinit._dtensor)."""
+    is filled on the calling thread; a tensor off the CPU by fastinit._device (on a CUDA
+    device, where it lives).  A DTensor gets its local shard only (fastinit._dtensor)."""
     from ._core import get_num_threads
 
     tensors = {name: t for name, t, *_ in _entries(module, prefix)}
