@@ -6,6 +6,14 @@ CUDA events, 2**28 elements.  On a GPU machine:
 
 Targets (H100): uniform float32 >= 0.8x of copy bandwidth, normal >= 0.6x.
 
+Whole-model materialization (test_gpu_materialize_*): bench/test_bench_dtensor.py's
+decoder (0.94B parameters, float32) built on the meta device and materialized on the GPU
+by fastinit.torch.materialize_(model, "cuda") (every tensor filled where it lives by the
+kernels), vs torch's own init on the device (to_empty then each layer's
+reset_parameters, as torchtitan does; and eager construction under torch.device("cuda")),
+vs writing the bytes (to_empty then fill_ of every tensor: the limit), wall time with
+torch.cuda.synchronize, best of MODEL_ROUNDS.
+
 Propagation (test_gpu_propagate_*): fastinit.propagate.simulate(backend="cuda") vs a plain
 CuPy loop (cupy.random normal W, batched matmul, tanh) and the GEMMs alone, width 1024,
 64 inputs, 16 networks, 20 layers.
@@ -18,7 +26,7 @@ import pytest
 
 import fastinit
 
-cp = pytest.importorskip("cupy", reason="CuPy is not installed")
+cp = pytest.importorskip("cupy", reason="needs CuPy and a CUDA device: CuPy is not installed")
 if not cp.cuda.is_available():
     pytest.skip("CuPy sees no CUDA device", allow_module_level=True)
 
@@ -130,3 +138,115 @@ def test_gpu_propagate_gemm_only(benchmark):
         for _ in range(PROP_DEPTH):
             w @ h
     _record_prop(benchmark, "gemm", _time(run))
+
+
+MODEL_ROUNDS = 5
+
+
+def _torch_cuda():
+    torch = pytest.importorskip("torch", reason="needs torch for a CUDA device")
+    if not torch.cuda.is_available():
+        pytest.skip("torch sees no CUDA device")
+    return torch
+
+
+def _model_time(torch, make):
+    """Best of MODEL_ROUNDS wall seconds of make() (returns the model), synchronized; the
+    model is freed between rounds (the caching allocator keeps the memory)."""
+    import time
+
+    best = float("inf")
+    for _ in range(MODEL_ROUNDS + 1):  # the first round warms allocator and kernels
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        model = make()
+        torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+        del model
+    return best
+
+
+@pytest.fixture(scope="module")
+def write_bytes():
+    """Seconds to give the decoder device storage and write every byte once (fill_)."""
+    torch = _torch_cuda()
+    from test_bench_dtensor import Decoder
+
+    def make():
+        with torch.device("meta"):
+            model = Decoder()
+        model.to_empty(device="cuda")
+        with torch.no_grad():
+            for t in (*model.parameters(), *model.buffers()):
+                t.fill_(1.0)
+        return model
+
+    return _model_time(torch, make)
+
+
+def _record_model(benchmark, library, seconds, write_seconds):
+    from test_bench_dtensor import LAYERS, VOCAB, WIDTH
+
+    benchmark.group = "gpu-materialize-float32"
+    benchmark.extra_info.update(library=library, dist="gpu-materialize", dtype="float32",
+                                threads=0, seconds=seconds, layers=LAYERS, width=WIDTH,
+                                vocab=VOCAB, ratio_to_write=seconds / write_seconds,
+                                gb_per_s=0.0)
+
+
+def test_gpu_materialize_fastinit(benchmark, write_bytes):
+    """meta build + fastinit.torch.materialize_(model, "cuda")."""
+    torch = _torch_cuda()
+    from test_bench_dtensor import Decoder
+
+    import fastinit.torch as ft
+
+    def make():
+        with torch.device("meta"):
+            model = Decoder()
+        return ft.materialize_(model, "cuda", seed=0)
+
+    seconds = _model_time(torch, make)
+    benchmark.pedantic(make, rounds=1, iterations=1)
+    _record_model(benchmark, "fastinit", seconds, write_bytes)
+
+
+def test_gpu_materialize_torch_reset(benchmark, write_bytes):
+    """meta build + to_empty(device="cuda") + every layer's reset_parameters (torch's
+    cuRAND fills on the device)."""
+    torch = _torch_cuda()
+    from test_bench_dtensor import Decoder
+
+    def make():
+        with torch.device("meta"):
+            model = Decoder()
+        model.to_empty(device="cuda")
+        with torch.no_grad():
+            for mod in model.modules():
+                if hasattr(mod, "reset_parameters"):
+                    mod.reset_parameters()
+        return model
+
+    seconds = _model_time(torch, make)
+    benchmark.pedantic(make, rounds=1, iterations=1)
+    _record_model(benchmark, "torch-reset", seconds, write_bytes)
+
+
+def test_gpu_materialize_torch_eager(benchmark, write_bytes):
+    """Eager construction under torch.device("cuda") (torch's init runs on the device)."""
+    torch = _torch_cuda()
+    from test_bench_dtensor import Decoder
+
+    def make():
+        with torch.device("cuda"):
+            return Decoder()
+
+    seconds = _model_time(torch, make)
+    benchmark.pedantic(make, rounds=1, iterations=1)
+    _record_model(benchmark, "torch-eager", seconds, write_bytes)
+
+
+def test_gpu_materialize_write_bytes(benchmark, write_bytes):
+    """The limit: to_empty + fill_ of every tensor."""
+    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
+    _record_model(benchmark, "write", write_bytes, write_bytes)

@@ -12,7 +12,9 @@ tensor dimension sharded by several mesh dimensions and FSDP2 + TP's ``_StridedS
 
 from __future__ import annotations
 
+import functools
 import itertools
+import mmap
 import sys
 
 import numpy as np
@@ -116,6 +118,7 @@ def fill_(t, fill, *args, into=None, name="tensor", **kwargs):
         raise ValueError(f"into must have the local shape {tuple(local.shape)}, got {arr.shape}")
     if arr.size == 0:
         return t
+    _prefault(arr)
     if not is_dtensor(t):
         fill(arr, *args, **kwargs)
         return t
@@ -125,3 +128,38 @@ def fill_(t, fill, *args, into=None, name="tensor", **kwargs):
             with g.shard(global_shape, offsets):
                 fill(box, *args, **kwargs)
     return t
+
+
+_PREFAULT_MIN = 1 << 20  # bytes: below, not worth a system call
+_MADV_POPULATE_WRITE = 23  # Linux >= 5.14
+
+
+@functools.cache
+def _madvise():
+    """libc's madvise on Linux, else None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        f = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):
+        return None
+    f.argtypes, f.restype = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int], ctypes.c_int
+    return f
+
+
+def _prefault(arr):
+    """Map the pages of a contiguous array about to be filled with one
+    madvise(MADV_POPULATE_WRITE), not one page fault per page as the fill first touches
+    them: the same kernel work (zeroed pages) without a trap per page, which costs most
+    when several ranks fault at once.  Advice only: contents are unchanged, and nothing
+    happens where it is unavailable."""
+    madvise = _madvise()
+    if madvise is None or arr.nbytes < _PREFAULT_MIN or not arr.flags.c_contiguous:
+        return
+    page = mmap.PAGESIZE
+    lo = -(-arr.ctypes.data // page) * page
+    hi = (arr.ctypes.data + arr.nbytes) // page * page
+    if hi > lo:
+        madvise(lo, hi - lo, _MADV_POPULATE_WRITE)

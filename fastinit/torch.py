@@ -30,7 +30,7 @@ from typing import Any, TypeVar, cast
 
 import numpy as np
 
-from . import _dtensor
+from . import _device, _dtensor
 from . import _generate as g
 from . import init as _init
 from ._generate import DTYPE_CODES
@@ -793,9 +793,13 @@ class _Replay:
             if view is None:
                 _write(arr, op, kwargs, seed)
             else:
-                _write_view(arr, view, op, kwargs,
-                            derived_seed(seed, ":".join(map(str, view))))
+                _write_view(arr, view, op, kwargs, self.view_seed(seed, view))
         return arr
+
+    @staticmethod
+    def view_seed(seed, view):
+        """The seed of a write to ``view`` under the tensor's ``seed``."""
+        return derived_seed(seed, ":".join(map(str, view)))
 
 
 def _entries(module, prefix=""):
@@ -884,24 +888,19 @@ def _run_plan(module, plan, seed, prefix=""):
     get_num_threads() workers, each filling its share (largest first, balanced by
     element count) one tensor at a time on one thread (no per-tensor parallel region,
     no per-tensor task; the bits do not depend on it); a model below _POOL_MIN elements
-    is filled on the calling thread; a tensor off the CPU is filled on the host, then
-    copied.  A DTensor gets its local shard only (fastinit._dtensor)."""
+    is filled on the calling thread; a tensor off the CPU by fastinit._device (on a CUDA
+    device, where it lives).  A DTensor gets its local shard only (fastinit._dtensor)."""
     from ._core import get_num_threads
 
-    torch = _torch()
     tensors = {name: t for name, t, *_ in _entries(module, prefix)}
     jobs = [(name, tensors[name], fill) for name, fill in plan
             if not tensors[name].is_meta and tensors[name].numel()]
-    cpu = sorted(_fill_batch([job for job in jobs if job[1].device.type == "cpu"], seed),
+    cpu = sorted(_fill_batch([job for job in jobs if not _device.on_device(job[1])], seed),
                  key=lambda job: -job[1].numel())
     _fill_jobs(cpu, seed, get_num_threads())
     for name, t, fill in jobs:
-        if t.device.type != "cpu":
-            local = _dtensor.local_boxes(t)[0]
-            host = local.detach().to("cpu")
-            _dtensor.fill_(t, fill, into=host, name=name, seed=param_seed(seed, name))
-            with torch.no_grad():
-                local.copy_(host)
+        if _device.on_device(t):
+            _device.fill_(t, fill, name=name, seed=param_seed(seed, name))
 
 
 # recorded laws that are one fill of the whole tensor by fastinit's kernels
@@ -1110,8 +1109,9 @@ def materialize_(module, device="cpu", *, seed, recipes=None):
     computes are lost on meta (transformers' ``_init_weights`` recomputes its rotary
     ``inv_freq`` and ``position_ids``).  Tensors already off meta keep their values
     unless the init code writes them.  Tied parameters stay tied (re-tied by the
-    module's ``tie_weights()`` if it has one).  Devices other than the CPU are filled on
-    the CPU, one tensor at a time, then copied.  DTensor parameters (FSDP2's
+    module's ``tie_weights()`` if it has one).  On a CUDA device every tensor is filled
+    where it lives by the CUDA kernels, with the CPU's bits (fastinit._device says which
+    laws go through the host, one tensor at a time).  DTensor parameters (FSDP2's
     ``fully_shard``, ``distribute_module``, tensor-parallel plans) get on each rank only
     their local shard, with the values of the unsharded model at its global indices,
     whatever the mesh (fastinit._dtensor)."""
@@ -1119,7 +1119,7 @@ def materialize_(module, device="cpu", *, seed, recipes=None):
     device = torch.device(device)
     plan = _plan(module, recipes, strict=True)
     tied = _shared_slots(module)
-    module._apply(lambda t: torch.empty_like(t, device=device) if t.is_meta else t.to(device))
+    module._apply(lambda t: _device.place(t, device))
     for slots in tied:  # _apply gives each module its own copy of a shared tensor
         (first_mod, first_kind, first_name), *rest = slots
         shared = getattr(first_mod, first_kind)[first_name]

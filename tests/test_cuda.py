@@ -33,11 +33,16 @@ def _need_gxx():
         pytest.skip("g++ is not on the PATH")
 
 
-@pytest.fixture(scope="module")
-def shim(tmp_path_factory):
+def build_shim(directory):
+    """The unmodified kernels + the host launch driver as a shared library; its path."""
     _need_gxx()
-    lib = tmp_path_factory.mktemp("shim") / "libfillshim.so"
+    lib = directory / "libfillshim.so"
     subprocess.run(["g++", "-O2", "-fPIC", "-shared", *FLAGS, "-o", str(lib)], check=True)
+    return lib
+
+
+def load_shim(lib):
+    """fi_host_launch of the library at ``lib``, typed."""
     dll = ctypes.CDLL(str(lib))
     f = dll.fi_host_launch
     f.restype = ctypes.c_int
@@ -45,6 +50,16 @@ def shim(tmp_path_factory):
         [ctypes.c_double] * 6 + [ctypes.c_uint64, ctypes.c_longlong, ctypes.c_void_p,
                                  ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint]
     return f
+
+
+@pytest.fixture(scope="module")
+def shim_path(tmp_path_factory):
+    return build_shim(tmp_path_factory.mktemp("shim"))
+
+
+@pytest.fixture(scope="module")
+def shim(shim_path):
+    return load_shim(shim_path)
 
 
 def _params(dist, dtype):
