@@ -137,7 +137,7 @@ def uniform_(tensor, a=0.0, b=1.0, *, seed=None, generator=None):
 
 
 def normal_(tensor, mean=0.0, std=1.0, *, seed=None, generator=None):
-    """N(mean, std^2); std >= 0, every draw (within mean +- 5.77 std, 8.572 in float64)
+    """N(mean, std^2); std >= 0, every draw (within mean +- 6.661 std, 8.572 in float64)
     finite in the dtype."""
     out = as_out(tensor, device_ok=True)
     mean, std = _check_normal(mean, std, out.dtype)
@@ -150,11 +150,12 @@ def normal_(tensor, mean=0.0, std=1.0, *, seed=None, generator=None):
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed=None, generator=None):
     """N(mean, std^2) truncated to [a, b]; a and b are absolute values (torch), so
     ``trunc_normal_(w, std=0.02)`` cuts at +-100 std.  Exact single-pass inverse CDF (no
-    clamping, no redraw loop), correct in bfloat16.  std > 0, a < b, and the draws'
-    range [max(a, mean - 40 std), min(b, mean + 40 std)] within the dtype's."""
+    clamping, no redraw loop), correct in bfloat16.  std > 0, a < b (a = -inf and b = inf
+    allowed: ``a=0, b=math.inf`` is the half normal), and the draws' range
+    [max(a, mean - 40 std), min(b, mean + 40 std)] within the dtype's."""
     out = as_out(tensor, device_ok=True)
     mean, std = check_real(mean, "mean"), check_real(std, "std")
-    a, b = check_real(a, "a"), check_real(b, "b")
+    a, b = check_real(a, "a", allow_inf=True), check_real(b, "b", allow_inf=True)
     if not std > 0:
         raise ValueError(f"std must be > 0, got {std}")
     if not a < b:

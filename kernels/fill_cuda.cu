@@ -1,4 +1,4 @@
-/* fill_cuda.cu - CUDA fills over the stream contract of fi_dist.h (STREAM_VERSION 1).
+/* fill_cuda.cu - CUDA fills over the stream contract of fi_dist.h (STREAM_VERSION 2).
  *
  * One grid-stride loop over Philox blocks: each thread computes the values of whole
  * blocks with fi_values_w32 / fi_values_w64 (the same header functions the CPU path
