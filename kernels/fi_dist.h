@@ -185,13 +185,14 @@ FI_HD float fi_clampf(float v, float lo, float hi)
 
 FI_HD float fi_truncnormal_f32(fi_u32 w, const fi_params *p, float lo, float hi)
 {
+    const float loc = (float)p->a, scale = (float)p->b;
     float q = fi_truncnormal_q(w, p), v;
     if (fi_truncnormal_central(q)) {
-        v = fi_truncnormal_central_f32(q, (float)p->a, (float)p->b);
+        v = fi_truncnormal_central_f32(q, loc, scale);
     } else {
         double pp = fi_truncnormal_p(w, p), t = fi_truncnormal_t(pp);
         v = t >= FI_TRUNC_FLOAT_MIN
-                ? fi_truncnormal_tail_f32(fi_ndtri_tail_f32((float)t), q, (float)p->a, (float)p->b)
+                ? fi_truncnormal_tail_f32(fi_ndtri_tail_f32((float)t), q, loc, scale)
                 : fi_truncnormal_far_f32(pp, p);
     }
     return fi_clampf(v, lo, hi);

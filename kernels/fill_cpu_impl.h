@@ -187,7 +187,7 @@ static void FI_N(grp_truncnormal_f32)(const fi_params *p, fi_u64 g, void *dst)
      * only for the rare far-tail elements */
     for (int i = 0; i < 4 * FI_LANES; ++i) {
         q[i] = fi_truncnormal_q(w[i], p);
-        out[i] = fi_truncnormal_central_f32(q[i], loc, scale);
+        out[i] = fi_clampf(fi_truncnormal_central_f32(q[i], loc, scale), lo, hi);
     }
     int idx[4 * FI_LANES + 16]; /* + 16: the AVX-512 compress stores whole vectors */
     int n = FI_N(tail_index)(q, idx);
@@ -206,13 +206,13 @@ static void FI_N(grp_truncnormal_f32)(const fi_params *p, fi_u64 g, void *dst)
         for (int c = 0; c < n; c += V)
             for (int k = c; k < c + V; ++k) zt[k] = fi_ndtri_tail_f32(t[k]);
         for (int k = 0; k < n; ++k)
-            out[idx[k]] = fi_truncnormal_tail_f32(zt[k], q[idx[k]], loc, scale);
+            out[idx[k]] =
+                fi_clampf(fi_truncnormal_tail_f32(zt[k], q[idx[k]], loc, scale), lo, hi);
         if (far)
             for (int k = 0; k < n; ++k)
                 if (fi_truncnormal_t(pp[k]) < FI_TRUNC_FLOAT_MIN)
-                    out[idx[k]] = fi_truncnormal_far_f32(pp[k], p);
+                    out[idx[k]] = fi_clampf(fi_truncnormal_far_f32(pp[k], p), lo, hi);
     }
-    for (int i = 0; i < 4 * FI_LANES; ++i) out[i] = fi_clampf(out[i], lo, hi);
 }
 
 static void FI_N(grp_uniform_f64)(const fi_params *p, fi_u64 g, void *dst)
