@@ -380,9 +380,9 @@ def _coalesce(a: np.ndarray, index_steps):
     return tuple(dims), tuple(steps), tuple(isteps)
 
 
-# Largest |z| the normal transforms reach: sqrt(-2 log u1) at the smallest u1, 2^-24 in the
-# 32-bit path (5.768) and 2^-53 for float64 (8.572), rounded up.
-_ZMAX_W32, _ZMAX_F64 = 5.77, 8.572
+# Largest |z| the normal transforms reach: sqrt(-2 log u1) at the smallest u1, 2^-32 in the
+# 32-bit path (6.6604) and 2^-53 for float64 (8.572), rounded up.
+_ZMAX_W32, _ZMAX_F64 = 6.661, 8.572
 _FLOAT64 = np.dtype(np.float64)
 # per float dtype: (its largest finite value, that of its working precision, largest |z|)
 _LIMITS = {dt: (value_max(dt), value_max(dt), _ZMAX_F64) if dt == _FLOAT64 else
@@ -484,9 +484,11 @@ def _normal_law(loc, scale, dtype):
 def _truncnormal_params(loc, scale, a, b, dtype):
     """Truncated normal: the values it can reach, [a, b] within loc +- zmax scale, must lie
     in dtype's finite range, and loc + scale z must stay finite in the working precision
-    for the z in [alpha, beta]."""
+    for the z in [alpha, beta].  a = -inf and b = +inf are accepted (one- or two-sided:
+    (0, inf) with loc 0 is the half normal); the clamp bounds are then dtype's extremes."""
     return _truncnormal_law(check_real(loc, "loc"), check_real(scale, "scale"),
-                            check_real(a, "a"), check_real(b, "b"), dtype)
+                            check_real(a, "a", allow_inf=True),
+                            check_real(b, "b", allow_inf=True), dtype)
 
 
 @_memo
@@ -610,8 +612,9 @@ def normal(shape: Shape, mean: float = 0.0, std: float = 1.0, *, seed: int, stre
     Notes
     -----
     Box-Muller on word pairs (kernels/fi_dist.h): element 2k and 2k + 1 are r cos(theta)
-    and r sin(theta) of the same pair, r = sqrt(-2 log u1).  The 24-bit u1 of the 32-bit
-    path bounds ``|z| <= 5.77``; float64 uses 53 bits (``|z| <= 8.572``).
+    and r sin(theta) of the same pair, r = sqrt(-2 log u1).  The 32-bit path takes u1
+    from a whole word (smallest 2^-32), so ``|z| <= 6.661``; float64 uses 53 bits
+    (``|z| <= 8.572``).
 
     Examples
     --------
@@ -654,9 +657,11 @@ def truncated_normal(shape: Shape, mean: float = 0.0, std: float = 1.0, a: float
     -----
     One pass, no rejection: z = Phi^-1(Phi(alpha) + u (Phi(beta) - Phi(alpha))) with
     alpha = (a - mean) / std, beta = (b - mean) / std; Phi^-1 by Wichura's AS 241 in
-    double precision (float64, and the far tails of the 32-bit path) or Giles' float
-    erfinv (the rest of the 32-bit path, within 5 ulp); an interval in the upper half is
-    sampled as its mirror image so tails keep their precision (kernels/README.md).
+    double precision (float64, and the far tails of the 32-bit path) or its 7-digit
+    version in float (the rest of the 32-bit path, within 7 ulp); an interval in the
+    upper half is sampled as its mirror image so tails keep their precision
+    (kernels/README.md).  a may be -inf and b +inf (e.g. the half normal (0, inf)).
+    No value lies outside [a, b] after rounding to dtype.
 
     Examples
     --------

@@ -146,17 +146,20 @@ def check_float_dtype(dtype, name: str = "dtype") -> np.dtype:
     return dt
 
 
-def check_real(value, name: str, *, allow_nan: bool = False) -> float:
-    """A finite real scalar."""
+def check_real(value, name: str, *, allow_nan: bool = False, allow_inf: bool = False) -> float:
+    """A finite real scalar (``allow_inf``: or +-inf, never nan)."""
     if type(value) is float and math.isfinite(value):  # the common case, checked cheaply
         return value
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         if isinstance(value, np.ndarray) and value.ndim == 0:
-            return check_real(value.item(), name)
+            return check_real(value.item(), name, allow_inf=allow_inf)
         raise TypeError(f"{name} must be a real scalar, got {type(value).__name__}")
     value = float(value)
+    if allow_inf and math.isinf(value):
+        return value
     if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
+        raise ValueError(f"{name} must be {'a number or +-inf' if allow_inf else 'finite'}, "
+                         f"got {value}")
     return value
 
 

@@ -221,7 +221,7 @@ def work_max(dtype) -> float:
 
 def normal_radius(dtype) -> float:
     """The largest |z| of the fills' Box-Muller normal, sqrt(-2 log u_min) rounded up:
-    u_min = 2**-24 in 32-bit working precision (5.77), 2**-53 in float64 (8.572)
+    u_min = 2**-32 in 32-bit working precision (6.661), 2**-53 in float64 (8.572)
     (fastinit._generate.fill_limits)."""
     return g.fill_limits(dtype)[2]
 

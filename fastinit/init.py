@@ -177,7 +177,7 @@ def normal_(tensor: T, mean: float = 0.0, std: float = 1.0, *, seed: Seed = None
     tensor : numpy.ndarray or a writeable CPU DLPack tensor
         Filled in place.
     mean, std : float
-        std >= 0, every draw (within mean +- 5.77 std, 8.572 in float64) finite in the
+        std >= 0, every draw (within mean +- 6.661 std, 8.572 in float64) finite in the
         dtype.
     seed : int in [0, 2**64), optional
         Draw from stream 0 of this seed.
@@ -206,8 +206,9 @@ def trunc_normal_(tensor: T, mean: float = 0.0, std: float = 1.0, a: float = -2.
                   generator: Generator | None = None) -> T:
     """N(mean, std^2) truncated to [a, b]; a and b are absolute values (torch), so
     ``trunc_normal_(w, std=0.02)`` cuts at +-100 std.  Exact single-pass inverse CDF (no
-    clamping, no redraw loop), correct in bfloat16.  std > 0, a < b, and the draws'
-    range [max(a, mean - 40 std), min(b, mean + 40 std)] within the dtype's.
+    clamping, no redraw loop), correct in bfloat16.  std > 0, a < b (a = -inf and b = inf
+    allowed: ``a=0, b=math.inf`` is the half normal), and the draws' range
+    [max(a, mean - 40 std), min(b, mean + 40 std)] within the dtype's.
 
     Parameters
     ----------
@@ -216,7 +217,7 @@ def trunc_normal_(tensor: T, mean: float = 0.0, std: float = 1.0, a: float = -2.
     mean, std : float
         Of the untruncated normal, std > 0.
     a, b : float
-        Absolute bounds, a < b.
+        Absolute bounds, a < b; -inf and inf allowed.
     seed : int in [0, 2**64), optional
         Draw from stream 0 of this seed.
     generator : fastinit.Generator, optional
@@ -233,7 +234,7 @@ def trunc_normal_(tensor: T, mean: float = 0.0, std: float = 1.0, a: float = -2.
     """
     out = as_out(tensor, device_ok=True)
     mean, std = check_real(mean, "mean"), check_real(std, "std")
-    a, b = check_real(a, "a"), check_real(b, "b")
+    a, b = check_real(a, "a", allow_inf=True), check_real(b, "b", allow_inf=True)
     if not std > 0:
         raise ValueError(f"std must be > 0, got {std}")
     if not a < b:

@@ -221,7 +221,7 @@ def normal(stddev=1e-2, dtype=None):
 def truncated_normal(stddev=1e-2, dtype=None, lower=-2.0, upper=2.0):
     """jax.nn.initializers.truncated_normal: N(0, stddev^2) truncated to
     [lower * stddev, upper * stddev] (bounds in units of stddev; no variance correction,
-    as jax); stddev > 0, lower < upper, within 37 of each other's side of 0.
+    as jax); stddev > 0, lower < upper (-inf and inf allowed), within 37 of each other's side of 0.
 
     Examples
     --------
@@ -230,8 +230,9 @@ def truncated_normal(stddev=1e-2, dtype=None, lower=-2.0, upper=2.0):
     >>> bool(abs(x).max() <= 2.0)
     True
     """
-    stddev, lower, upper = (check_real(v, n) for v, n in
-                            ((stddev, "stddev"), (lower, "lower"), (upper, "upper")))
+    stddev = check_real(stddev, "stddev")
+    lower, upper = (check_real(lower, "lower", allow_inf=True),
+                    check_real(upper, "upper", allow_inf=True))
     if not stddev > 0:
         raise ValueError(f"stddev must be > 0, got {stddev}")
     if not lower < upper:

@@ -39,7 +39,7 @@ IEEE operations under ``njit`` (Numba sets no fast-math flags by default, so LLV
 contract them) and libdevice's round-to-nearest ``__nv_fmul_rn`` etc. on the CUDA target
 (PTX ``mul.rn``/``add.rn``, which neither NVVM nor ptxas fuses into ``fma``; a plain
 ``a * b + c`` becomes ``fma.rn`` on the device even with ``fastmath=False``).  The log,
-sin/cos, erfinv and Phi^-1 are those of fi_math.h, operation for operation.
+sin/cos and Phi^-1 (double and float) are those of fi_math.h, operation for operation.
 
 Invalid parameters (low > high, scale < 0, a >= b, an interval holding no value of the
 dtype) raise ValueError in ``njit`` code; on the CUDA target Numba reports exceptions only
@@ -239,9 +239,14 @@ def u01_f32(w):
 
 
 @register_jitable
-def _u01oc_f32(w):
-    """(0, 1] on a 2^-24 grid, as fi_u01f_oc."""
-    return _mul(float32((uint32(w) >> uint32(8)) + uint32(1)), float32(5.9604644775390625e-08))
+def _u01oc32_f32(w):
+    """(0, 1] from a whole word, as fi_u01f_oc32: ((w >> 8) + 1) 2^-24 for w >= 2^24,
+    (w + 1) 2^-32 below."""
+    w = uint32(w)
+    small = w < uint32(0x1000000)
+    m = w + uint32(1) if small else (w >> uint32(8)) + uint32(1)
+    scale = float32(2.3283064365386963e-10) if small else float32(5.9604644775390625e-08)
+    return _mul(float32(m), scale)
 
 
 @register_jitable
@@ -407,20 +412,25 @@ def _ndtri(p):
     return z if (central or q >= 0.0) else -z
 
 
-_ERFINV_P1 = (_F("2.81022636e-08"), _F("3.43273939e-07"), _F("-3.5233877e-06"),
-              _F("-4.39150654e-06"), _F("0.00021858087"), _F("-0.00125372503"),
-              _F("-0.00417768164"), _F("0.246640727"), _F("1.50140941"))
-_ERFINV_P2 = (_F("-0.000200214257"), _F("0.000100950558"), _F("0.00134934322"),
-              _F("-0.00367342844"), _F("0.00573950773"), _F("-0.0076224613"),
-              _F("0.00943887047"), _F("1.00167406"), _F("2.83297682"))
+_PPND7_A = (_F("59.109374720"), _F("159.29113202"), _F("50.434271938"), _F("3.3871327179"))
+_PPND7_B = (_F("67.187563600"), _F("78.757757664"), _F("17.895169469"), _F(1))
+_PPND7_C = (_F("0.17023821103"), _F("1.3067284816"), _F("2.7568153900"), _F("1.4234372777"))
+_PPND7_D = (_F("0.12021132975"), _F("0.73700164250"), _F(1))
+_PPND7_R0, _PPND7_R1, _TRUNC_CENTRAL = _F("0.180625"), _F("1.6"), _F("0.425")
 
 
 @register_jitable
-def _erfinv_w_f32(x, w):
-    """fi_erfinv_w_f32: Giles' single-precision erfinv given w = -log((1 - x)(1 + x))."""
-    p1 = _horner(_ERFINV_P1, _sub(w, float32(2.5)))
-    p2 = _horner(_ERFINV_P2, _sub(_sqrt(w), float32(3)))
-    return _mul(p1 if w < float32(5) else p2, x)
+def _ndtri_central_f32(q):
+    """fi_ndtri_central_f32: Phi^-1(0.5 + q) for |q| <= 0.425, Wichura's PPND7."""
+    r = _sub(_PPND7_R0, _mul(q, q))
+    return _div(_mul(q, _horner(_PPND7_A, r)), _horner(_PPND7_B, r))
+
+
+@register_jitable
+def _ndtri_tail_f32(t):
+    """fi_ndtri_tail_f32: -Phi^-1(t) for t in [2^-36, 0.075], Wichura's PPND7."""
+    r = _sub(_sqrt(-_logf(t)), _PPND7_R1)
+    return _div(_horner(_PPND7_C, r), _horner(_PPND7_D, r))
 
 
 @register_jitable
@@ -458,7 +468,7 @@ def _clamp(v, lo, hi):
 @register_jitable
 def _boxmuller_f32(wa, wb):
     """fi_boxmuller_f32: (r cos, r sin) of a word pair, the angle reduced exactly."""
-    r = _sqrt(_mul(float32(-2), _logf(_u01oc_f32(wa))))
+    r = _sqrt(_mul(float32(-2), _logf(_u01oc32_f32(wa))))
     wb = uint32(wb)
     q = wb >> uint32(29)
     f = (wb >> uint32(8)) & uint32(0x1FFFFF)
@@ -489,16 +499,21 @@ def _affine(loc, scale, z):
 @register_jitable
 def _truncnormal_f32(w, c):
     """fi_truncnormal_f32 with c = (loc, signed scale, lo, hi, pa, pd), all float64."""
-    u = _mul(_add(float64(w), 0.5), 2.3283064365386963e-10)
-    pp = _add(c[4], _mul(u, c[5]))
-    upper = _sub(1.0, pp)
-    if (pp if pp < upper else upper) >= 2.98023223876953125e-08:
-        x = float32(_sub(_mul(2.0, pp), 1.0))
-        g = float32(_mul(_mul(4.0, pp), _sub(1.0, pp)))
-        z = _mul(_SQRT2_F, _erfinv_w_f32(x, -_logf(g)))
-        v = _affine(float32(c[0]), float32(c[1]), z)
+    h = _mul(c[5], 2.3283064365386963e-10)
+    qb = _add(_sub(c[4], 0.5), _mul(2147483648.5, h))
+    q = float32(_add(qb, _mul(float64(int64(uint32(w)) - 2147483648), h)))
+    loc, scale = float32(c[0]), float32(c[1])
+    if (-q if q < float32(0) else q) <= _TRUNC_CENTRAL:
+        v = _affine(loc, scale, _ndtri_central_f32(q))
     else:
-        v = float32(_affine(c[0], c[1], _ndtri(pp)))
+        pp = _add(c[4], _mul(_mul(_add(float64(w), 0.5), 2.3283064365386963e-10), c[5]))
+        upper = _sub(1.0, pp)
+        t = pp if pp < upper else upper
+        if t >= 1.4551915228366852e-11:
+            zt = _ndtri_tail_f32(float32(t))
+            v = _affine(loc, scale, -zt if q < float32(0) else zt)
+        else:
+            v = float32(_affine(c[0], c[1], _ndtri(pp)))
     return _clamp(v, float32(c[2]), float32(c[3]))
 
 
@@ -675,6 +690,7 @@ def _check_finite(x):
 
 
 F32, F64, F16, BF16 = 0, 1, 2, 3  # the output kinds of the bounds (and of the fills)
+_TOP = (3.4028234663852886e38, 1.7976931348623157e308, 65504.0, 3.3895313892515355e38)
 
 
 @register_jitable
@@ -729,8 +745,8 @@ def _truncnorm_consts(loc, scale, a, b, kind):
     loc, scale, a, b = float64(loc), float64(scale), float64(a), float64(b)
     _check_finite(loc)
     _check_finite(scale)
-    _check_finite(a)
-    _check_finite(b)
+    if math.isnan(a) or math.isnan(b):
+        raise ValueError("truncated_normal: a and b must be numbers or +-inf")
     if not scale > 0.0:
         raise ValueError("truncated_normal: scale must be > 0")
     if not a < b:
@@ -743,7 +759,8 @@ def _truncnorm_consts(loc, scale, a, b, kind):
     pd = _sub(_ncdf(beta), pa)
     if not pd > 1e-300:
         raise ValueError("truncated_normal: [a, b] lies beyond 37 standard deviations")
-    lo, hi = _bounds(a, b, False, kind)
+    top = _TOP[kind]  # an infinite bound clamps at the dtype's largest value
+    lo, hi = _bounds(max(a, -top), min(b, top), False, kind)
     return loc, _mul(sign, scale), lo, hi, pa, pd
 
 

@@ -37,8 +37,16 @@ FI_HD void fi_block(fi_u64 block, const fi_params *p, fi_u32 *w0, fi_u32 *w1,
 
 /* [0, 1) on a 2^-24 grid */
 FI_HD float fi_u01f(fi_u32 w) { return (float)(w >> 8) * 5.9604644775390625e-08f; }
-/* (0, 1] on a 2^-24 grid */
-FI_HD float fi_u01f_oc(fi_u32 w) { return (float)((w >> 8) + 1u) * 5.9604644775390625e-08f; }
+/* (0, 1] from a whole word, every word with the same weight: ((w >> 8) + 1) 2^-24 for
+ * w >= 2^24 and (w + 1) 2^-32 below, where the 2^-24 grid would lump 256 words into one
+ * value; so the smallest value is 2^-32 (the normal's radius reaches sqrt(64 ln 2)). */
+FI_HD float fi_u01f_oc32(fi_u32 w)
+{
+    int small = w < 0x1000000u;
+    fi_u32 m = small ? w + 1u : (w >> 8) + 1u; /* at most 2^24: exact in float */
+    float s = small ? 2.3283064365386963e-10f : 5.9604644775390625e-08f;
+    return (float)(int)m * s;
+}
 /* [0, 1) on a 2^-53 grid, from two words (first word high) */
 FI_HD double fi_u01d(fi_u32 hi, fi_u32 lo)
 {
@@ -108,11 +116,11 @@ FI_HD double fi_uniform_f64(fi_u32 whi, fi_u32 wlo, double low, double span, dou
 }
 
 /* ---- normal: Box-Muller on a word pair ----
- * radius r = sqrt(-2 log u1), u1 in (0, 1] from the first word; the angle 2 pi u2 is
+ * radius r = sqrt(-2 log u1), u1 in (0, 1] from the whole first word; the angle 2 pi u2 is
  * reduced exactly: its top 3 bits are the octant, the rest the fraction within it. */
 FI_HD void fi_boxmuller_f32(fi_u32 wa, fi_u32 wb, float *z0, float *z1)
 {
-    float r = FI_SQRTF(-2.0f * fi_logf(fi_u01f_oc(wa)));
+    float r = FI_SQRTF(-2.0f * fi_logf(fi_u01f_oc32(wa)));
     fi_u32 q = wb >> 29;
     fi_u32 f = (wb >> 8) & 0x1fffffu;          /* 21 bits */
     f = (q & 1u) ? 0x200000u - f : f;          /* reflect odd octants: t in [0, pi/4] */
@@ -143,10 +151,14 @@ FI_HD void fi_boxmuller_f64(fi_u32 w0, fi_u32 w1, fi_u32 w2, fi_u32 w3, double *
 /* ---- truncated normal: inverse CDF on [Phi(alpha), Phi(beta)], one pass ----
  * u in (0, 1) open; p = Phi(alpha) + u (Phi(beta) - Phi(alpha)) in double; the caller
  * flips an interval in the upper half to the lower one (sign of the scale), where p keeps
- * its relative precision.  Phi^-1(p) is AS 241 in double (fi_ndtri), except in the 32-bit
- * path for min(p, 1 - p) >= 2^-25, where sqrt(2) erfinv(2p - 1) in float (Giles) is as
- * accurate as a float result needs. */
-#define FI_TRUNC_FAST_MIN 2.98023223876953125e-08 /* 2^-25 */
+ * its relative precision.  32-bit path, q = p - 0.5 in float (fi_truncnormal_q),
+ * t = min(p, 1 - p):
+ * - central, |q| <= 0.425: z = fi_ndtri_central_f32(q) in float;
+ * - tail, t >= 2^-36: z = -+fi_ndtri_tail_f32((float)t) in float (sign of q);
+ * - far tail, t < 2^-36 (|z| > 6.9): AS 241 in double (fi_ndtri), value rounded to float.
+ * The float regions give loc + scale z in float. */
+#define FI_TRUNC_CENTRAL 0.425f
+#define FI_TRUNC_FLOAT_MIN 1.4551915228366852e-11 /* 2^-36 */
 
 FI_HD double fi_truncnormal_p(fi_u32 w, const fi_params *p)
 {
@@ -154,22 +166,40 @@ FI_HD double fi_truncnormal_p(fi_u32 w, const fi_params *p)
     return p->pa + u * p->pd;
 }
 
-/* 1 when the element takes the float fast path */
-FI_HD int fi_truncnormal_fast(double pp)
+/* q = p - 0.5 for the central region, one multiply and one add in double:
+ * q = (float)(qb + s h), s = w - 2^31 as a signed integer (converted exactly),
+ * h = pd 2^-32, qb = (pa - 0.5) + (2^31 + 0.5) h. */
+FI_HD float fi_truncnormal_q(fi_u32 w, const fi_params *p)
+{
+    double h = p->pd * 2.3283064365386963e-10;
+    double qb = (p->pa - 0.5) + 2147483648.5 * h;
+    return (float)(qb + (double)(int)(w ^ 0x80000000u) * h);
+}
+
+/* 1 when the element is in the central region */
+FI_HD int fi_truncnormal_central(float q)
+{
+    return FI_U2F(FI_F2U(q) & 0x7fffffffu) <= FI_TRUNC_CENTRAL; /* |q|, without a branch */
+}
+
+FI_HD double fi_truncnormal_t(double pp)
 {
     double upper = 1.0 - pp;
-    return (pp < upper ? pp : upper) >= FI_TRUNC_FAST_MIN;
+    return pp < upper ? pp : upper;
 }
 
-FI_HD float fi_truncnormal_fast_f32(double pp, const fi_params *p)
+FI_HD float fi_truncnormal_central_f32(float q, float loc, float scale)
 {
-    float x = (float)(2.0 * pp - 1.0);
-    float g = (float)(4.0 * pp * (1.0 - pp)); /* (1 - x)(1 + x) without cancellation */
-    float z = 1.41421356f * fi_erfinv_w_f32(x, -fi_logf(g));
-    return (float)p->a + (float)p->b * z;
+    return loc + scale * fi_ndtri_central_f32(q);
 }
 
-FI_HD float fi_truncnormal_tail_f32(double pp, const fi_params *p)
+/* the value of the float tail from zt = fi_ndtri_tail_f32((float)t), signed as q */
+FI_HD float fi_truncnormal_tail_f32(float zt, float q, float loc, float scale)
+{
+    return loc + scale * (q < 0.0f ? -zt : zt);
+}
+
+FI_HD float fi_truncnormal_far_f32(double pp, const fi_params *p)
 {
     return (float)(p->a + p->b * fi_ndtri(pp));
 }
@@ -182,9 +212,16 @@ FI_HD float fi_clampf(float v, float lo, float hi)
 
 FI_HD float fi_truncnormal_f32(fi_u32 w, const fi_params *p, float lo, float hi)
 {
-    double pp = fi_truncnormal_p(w, p);
-    float v = fi_truncnormal_fast(pp) ? fi_truncnormal_fast_f32(pp, p)
-                                      : fi_truncnormal_tail_f32(pp, p);
+    const float loc = (float)p->a, scale = (float)p->b;
+    float q = fi_truncnormal_q(w, p), v;
+    if (fi_truncnormal_central(q)) {
+        v = fi_truncnormal_central_f32(q, loc, scale);
+    } else {
+        double pp = fi_truncnormal_p(w, p), t = fi_truncnormal_t(pp);
+        v = t >= FI_TRUNC_FLOAT_MIN
+                ? fi_truncnormal_tail_f32(fi_ndtri_tail_f32((float)t), q, loc, scale)
+                : fi_truncnormal_far_f32(pp, p);
+    }
     return fi_clampf(v, lo, hi);
 }
 

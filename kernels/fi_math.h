@@ -175,33 +175,25 @@ FI_HD double fi_ndtri(double p)
     return (central | (q >= 0.0)) ? z : -z;
 }
 
-/* erfinv(x) for float x given w = -log((1 - x)(1 + x)) < 16: M. Giles, "Approximating
- * the erfinv function", GPU Computing Gems Jade (2011), single-precision version; both
- * polynomials are evaluated and one selected.  Relative error of sqrt(2) erfinv against
- * Phi^-1 below 2.5e-7 for w < 16 (tests/test_transforms.py). */
-FI_HD float fi_erfinv_w_f32(float x, float w)
+/* Phi^-1 in float: Wichura's 7-digit version of AS 241 (PPND7), each region's rational
+ * evaluated alone so a loop over many values vectorizes.  Central region, q = p - 0.5
+ * with |q| <= 0.425: z = q A(r) / B(r), r = 0.180625 - q^2. */
+FI_HD float fi_ndtri_central_f32(float q)
 {
-    float a = w - 2.5f;
-    float p1 = 2.81022636e-08f;
-    p1 = 3.43273939e-07f + p1 * a;
-    p1 = -3.5233877e-06f + p1 * a;
-    p1 = -4.39150654e-06f + p1 * a;
-    p1 = 0.00021858087f + p1 * a;
-    p1 = -0.00125372503f + p1 * a;
-    p1 = -0.00417768164f + p1 * a;
-    p1 = 0.246640727f + p1 * a;
-    p1 = 1.50140941f + p1 * a;
-    float b = FI_SQRTF(w) - 3.0f;
-    float p2 = -0.000200214257f;
-    p2 = 0.000100950558f + p2 * b;
-    p2 = 0.00134934322f + p2 * b;
-    p2 = -0.00367342844f + p2 * b;
-    p2 = 0.00573950773f + p2 * b;
-    p2 = -0.0076224613f + p2 * b;
-    p2 = 0.00943887047f + p2 * b;
-    p2 = 1.00167406f + p2 * b;
-    p2 = 2.83297682f + p2 * b;
-    return (w < 5.0f ? p1 : p2) * x;
+    float r = 0.180625f - q * q;
+    float n = ((59.109374720f * r + 159.29113202f) * r + 50.434271938f) * r + 3.3871327179f;
+    float d = ((67.187563600f * r + 78.757757664f) * r + 17.895169469f) * r + 1.0f;
+    return q * n / d;
+}
+
+/* -Phi^-1(t) for a tail probability t in [2^-36, 0.075]: r = sqrt(-log t) - 1.6 in
+ * [0, 3.4], z = C(r) / D(r). */
+FI_HD float fi_ndtri_tail_f32(float t)
+{
+    float r = FI_SQRTF(-fi_logf(t)) - 1.6f;
+    float n = ((0.17023821103f * r + 1.3067284816f) * r + 2.7568153900f) * r + 1.4234372777f;
+    float d = (0.12021132975f * r + 0.73700164250f) * r + 1.0f;
+    return n / d;
 }
 
 /* float -> bfloat16 bits, round to nearest even (finite and infinite inputs). */

@@ -166,27 +166,82 @@ static void FI_N(grp_normal_f32)(const fi_params *p, fi_u64 g, void *dst)
     }
 }
 
+/* Indices i (ascending) of the elements with !fi_truncnormal_central(q[i]) among the
+ * 4 FI_LANES of a group, into idx; returns how many.  AVX-512 compresses 16 lanes at a
+ * time, AVX2 walks the bits of 8-lane masks, the baseline tests each element. */
+static inline int FI_N(tail_index)(const float *q, int *idx)
+{
+    int n = 0;
+#if defined(FI_ISA_AVX512)
+    const __m512 c = _mm512_set1_ps(FI_TRUNC_CENTRAL);
+    const __m512i absmask = _mm512_set1_epi32(0x7fffffff);
+    for (int i = 0; i < 4 * FI_LANES; i += 16) {
+        __m512 aq = _mm512_castsi512_ps(
+            _mm512_and_si512(_mm512_castps_si512(_mm512_loadu_ps(q + i)), absmask));
+        __mmask16 m = _mm512_cmp_ps_mask(aq, c, _CMP_GT_OQ);
+        __m512i iv = _mm512_add_epi32(_mm512_set1_epi32(i),
+                                      _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5,
+                                                       4, 3, 2, 1, 0));
+        _mm512_storeu_si512((void *)(idx + n), _mm512_maskz_compress_epi32(m, iv));
+        n += __builtin_popcount((unsigned)m);
+    }
+#elif defined(FI_ISA_AVX2)
+    const __m256 c = _mm256_set1_ps(FI_TRUNC_CENTRAL);
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    for (int i = 0; i < 4 * FI_LANES; i += 8) {
+        __m256 aq = _mm256_and_ps(_mm256_loadu_ps(q + i), absmask);
+        for (unsigned m = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(aq, c, _CMP_GT_OQ)); m;
+             m &= m - 1)
+            idx[n++] = i + __builtin_ctz(m);
+    }
+#else
+    for (int i = 0; i < 4 * FI_LANES; ++i) {
+        idx[n] = i;
+        n += !fi_truncnormal_central(q[i]);
+    }
+#endif
+    return n;
+}
+
 static void FI_N(grp_truncnormal_f32)(const fi_params *p, fi_u64 g, void *dst)
 {
     float *out = (float *)dst;
     fi_u32 w[4 * FI_LANES];
-    double pp[4 * FI_LANES];
-    int fast[4 * FI_LANES];
-    int all_fast = 1;
-    const float lo = (float)p->lo, hi = (float)p->hi;
+    float q[4 * FI_LANES];
+    const float loc = (float)p->a, scale = (float)p->b, lo = (float)p->lo, hi = (float)p->hi;
     FI_N(philox_lanes)(FI_LANES * g, p, w);
-    /* the float path for every element (vectorized), AS 241 in double only for the rare
-     * elements in the far tails: the same per-element rule as fi_truncnormal_f32 */
+    /* the per-element rule of fi_truncnormal_f32 in vectorized passes: the central
+     * rational for every element; the tail elements (about 11 % at +-2 sigma) gathered
+     * into a short array, padded to whole vectors, for the float tail; AS 241 in double
+     * only for the rare far-tail elements */
     for (int i = 0; i < 4 * FI_LANES; ++i) {
-        pp[i] = fi_truncnormal_p(w[i], p);
-        fast[i] = fi_truncnormal_fast(pp[i]);
-        out[i] = fi_truncnormal_fast_f32(pp[i], p);
+        q[i] = fi_truncnormal_q(w[i], p);
+        out[i] = fi_clampf(fi_truncnormal_central_f32(q[i], loc, scale), lo, hi);
     }
-    for (int i = 0; i < 4 * FI_LANES; ++i) all_fast &= fast[i];
-    if (!all_fast)
-        for (int i = 0; i < 4 * FI_LANES; ++i)
-            if (!fast[i]) out[i] = fi_truncnormal_tail_f32(pp[i], p);
-    for (int i = 0; i < 4 * FI_LANES; ++i) out[i] = fi_clampf(out[i], lo, hi);
+    int idx[4 * FI_LANES + 16]; /* + 16: the AVX-512 compress stores whole vectors */
+    int n = FI_N(tail_index)(q, idx);
+    if (n > 0) {
+        enum { V = 16 }; /* padding unit: one AVX-512 register of floats */
+        int far = 0;
+        double pp[4 * FI_LANES];
+        float t[4 * FI_LANES + V], zt[4 * FI_LANES + V];
+        for (int k = 0; k < n; ++k) {
+            pp[k] = fi_truncnormal_p(w[idx[k]], p);
+            double tk = fi_truncnormal_t(pp[k]);
+            far |= tk < FI_TRUNC_FLOAT_MIN;
+            t[k] = (float)tk;
+        }
+        for (int k = n; k < ((n + V - 1) & -V); ++k) t[k] = 0.075f; /* any valid input */
+        for (int c = 0; c < n; c += V)
+            for (int k = c; k < c + V; ++k) zt[k] = fi_ndtri_tail_f32(t[k]);
+        for (int k = 0; k < n; ++k)
+            out[idx[k]] =
+                fi_clampf(fi_truncnormal_tail_f32(zt[k], q[idx[k]], loc, scale), lo, hi);
+        if (far)
+            for (int k = 0; k < n; ++k)
+                if (fi_truncnormal_t(pp[k]) < FI_TRUNC_FLOAT_MIN)
+                    out[idx[k]] = fi_clampf(fi_truncnormal_far_f32(pp[k], p), lo, hi);
+    }
 }
 
 static void FI_N(grp_uniform_f64)(const fi_params *p, fi_u64 g, void *dst)

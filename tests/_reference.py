@@ -83,7 +83,8 @@ def normal_z(seed, stream, i, dtype):
     else:
         w = block(seed, stream, i // 4)
         p = (i % 4) // 2
-        u1 = ((w[2 * p] >> 8) + 1) * 2.0**-24
+        wa = w[2 * p]  # a whole word: the 2^-32 grid below 2^-8 (fi_u01f_oc32)
+        u1 = (wa + 1) * 2.0**-32 if wa < 1 << 24 else ((wa >> 8) + 1) * 2.0**-24
         turn = (w[2 * p + 1] >> 8) * 2.0**-24
     r = math.sqrt(-2.0 * math.log(u1))
     return r * (math.cos(2 * math.pi * turn) if i % 2 == 0 else math.sin(2 * math.pi * turn))

@@ -62,13 +62,57 @@ def test_normal_ks(dt):
 @pytest.mark.parametrize("dt", DTS, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("loc,scale,a,b", [(0.0, 1.0, -2.0, 2.0), (0.0, 0.02, -0.04, 0.04),
                                            (1.0, 0.5, 1.7, 3.0), (0.0, 1.0, -8.0, -3.5),
-                                           (0.0, 0.02, -2.0, 2.0)])
+                                           (0.0, 0.02, -2.0, 2.0), (0.0, 1.0, 0.0, math.inf),
+                                           (0.0, 1.0, -math.inf, math.inf),
+                                           (0.5, 2.0, -math.inf, -1.0),
+                                           (1.0, 0.5, 2.0, math.inf), (0.0, 1.0, 5.0, math.inf),
+                                           (0.0, 1.0, -math.inf, -6.0)])
 def test_truncated_normal_ks_and_bounds(dt, loc, scale, a, b):
     x = fastinit.truncated_normal(N, loc, scale, a, b, seed=103, dtype=dt)
     assert x.astype(np.float64).min() >= a and x.astype(np.float64).max() <= b
     law = stats.truncnorm((a - loc) / scale, (b - loc) / scale, loc=loc, scale=scale)
     d = ks_distance(x, law.cdf, dt)
     assert d < KS_C / math.sqrt(N), d
+
+
+def test_infinite_bounds_through_every_face():
+    """Half normal (0, inf) and one-sided (-inf, b) through fastinit.truncated_normal,
+    init.trunc_normal_ (torch's bounds), the jax/flax truncated_normal (bounds in std units)
+    and the Numba functions: KS against scipy.stats.truncnorm; nan bounds are refused."""
+    from fastinit import init, initializers
+
+    n = 1 << 20
+    half = stats.truncnorm(0.0, math.inf, loc=0.0, scale=0.5)
+    faces = {
+        "truncated_normal": fastinit.truncated_normal(n, 0.0, 0.5, 0.0, math.inf, seed=7),
+        "trunc_normal_": init.trunc_normal_(np.empty(n, np.float32), 0.0, 0.5, 0.0,
+                                            math.inf, seed=7),
+        "jax truncated_normal": initializers.truncated_normal(0.5, np.float32, 0.0, math.inf)(
+            7, (n,)),
+    }
+    for name, x in faces.items():
+        assert x.min() >= 0.0 and np.isfinite(x).all(), name
+        d = ks_distance(np.asarray(x), half.cdf, np.float32)
+        assert d < KS_C / math.sqrt(n), (name, d)
+    lower = init.trunc_normal_(np.empty(n), 1.0, 2.0, -math.inf, 0.0, seed=8)
+    d = ks_distance(lower, stats.truncnorm(-math.inf, -0.5, loc=1.0, scale=2.0).cdf, np.float64)
+    assert lower.max() <= 0.0 and d < KS_C / math.sqrt(n), d
+    for bad in (dict(a=math.nan), dict(b=math.nan), dict(a=math.inf, b=math.inf)):
+        with pytest.raises(ValueError, match="a|b"):
+            fastinit.truncated_normal(4, 0.0, 1.0, **{"a": -1.0, "b": 1.0, **bad}, seed=1)
+    with pytest.raises(ValueError, match="upper"):
+        initializers.truncated_normal(1.0, np.float32, 0.0, math.nan)
+
+
+def test_infinite_bounds_numba_equals_fills():
+    """The Numba truncated normal takes infinite bounds and gives the fills' bits."""
+    fnb = pytest.importorskip("fastinit.numba")
+    for a, b in ((0.0, math.inf), (-math.inf, -1.0), (-math.inf, math.inf)):
+        for dt, fn in ((np.float32, fnb.truncated_normal_f32),
+                       (np.float64, fnb.truncated_normal_f64)):
+            x = fastinit.truncated_normal(64, 0.0, 1.0, a, b, seed=3, dtype=dt)
+            y = np.array([fn(3, 0, i, 0.0, 1.0, a, b) for i in range(64)], dt)
+            np.testing.assert_array_equal(x, y, err_msg=f"{a}, {b}, {dt}")
 
 
 @pytest.mark.parametrize("dt", [np.float32, np.float64], ids=["float32", "float64"])

@@ -21,13 +21,13 @@ GOLDEN = {  # noqa: E501 (hashes)
     ("uniform", "bfloat16"): "4200894cda775e39d081c4ca6e272c998978875f593c8d3b5ec5fde93d60d7d3",  # noqa: E501
     ("uniform", "float32"): "bee8baba787c0061446bcedc1c869dab1f6d67be95ae9ea1b2100316a2191555",  # noqa: E501
     ("uniform", "float64"): "c4f096974bd1f83a0aa256dd0fbb282dc42c39be3519a4abd9c114a2711ccb0d",  # noqa: E501
-    ("normal", "float16"): "ee5b7c7e2f6b511c25280c276fc7e2c2d8e684c4f8e3c33b3468d5c8521357f1",  # noqa: E501
-    ("normal", "bfloat16"): "0f05ab7a4d9afc6ab64ac743bf63aac1c45a013539d60d0c7c517247eb622f7c",  # noqa: E501
-    ("normal", "float32"): "896aead671de290b3556287a935b67cca96b7a86d9b25d7c726d41b690d8b553",  # noqa: E501
+    ("normal", "float16"): "c648dc8cc083b5372a77aaaa8e2109e8100b5ac98933e61f8b704a776cb79c12",  # noqa: E501
+    ("normal", "bfloat16"): "a9ee7ed3b618ed7dd1feb95fc4ae91834165b902cea08627478e2ec95d219ada",  # noqa: E501
+    ("normal", "float32"): "ec7aacc7a899fbfb2c17b0e91fe4624202a1020afc69c323c0d1fed4bdb4c7d8",  # noqa: E501
     ("normal", "float64"): "17edf434f3121d1e71fd284771abb50f190809bf0ce650b28aa1cb1e4d8cce4c",  # noqa: E501
-    ("truncated_normal", "float16"): "9fc586a46d90eb2f06c83871a94caf12538489d2dec1369140b2f1be7b5f8650",  # noqa: E501
-    ("truncated_normal", "bfloat16"): "1cb22dcb8f06c9dbbc65dadef4d9b0cd7c8068eaf344110f6e7f21cef58fec82",  # noqa: E501
-    ("truncated_normal", "float32"): "b7a624992805bc18a1e66cf89f7b25db3255ec9cc25ebf9efc37c1819c08a10e",  # noqa: E501
+    ("truncated_normal", "float16"): "9a13fe95fbda5735b8c57a423e4bfa8b5ee9a11f2f2088ee6e3147c8951630a3",  # noqa: E501
+    ("truncated_normal", "bfloat16"): "eaf72ee59c7875c18871ce44f62079f070b40db53e06f0df0f1807b5327f3cd3",  # noqa: E501
+    ("truncated_normal", "float32"): "f78b474cdf71ec2c02d9d05c19b5d2efe9efd0ebe8ebd5aed79048c9bedd6a6d",  # noqa: E501
     ("truncated_normal", "float64"): "f36ab8b7fd37b3791ea00c1c62bf3ac5f43d4959856c7285209dd056d392b9ff",  # noqa: E501
     ("random_bits", "uint32"): "6b9cfb02d13588510f94ed3011c714bf2b8c198ea3f66cf23db97c4ac5bd4b67",  # noqa: E501
 }
