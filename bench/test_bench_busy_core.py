@@ -1,6 +1,10 @@
 """A fill adapts to a core that another process keeps busy: the work items are handed out
 one at a time (fastinit/_core.pyx), so the thread sharing its core with the busy process
-takes fewer of them and a 2-thread fill is never slower than a 1-thread fill."""
+takes fewer of them and a 2-thread fill is never slower than a 1-thread fill.
+
+A timing, so it lives with the benchmarks: it assumes the only other load on the machine
+is the busy loop it starts (run it while nothing else runs).
+"""
 
 import os
 import subprocess
