@@ -3,9 +3,23 @@ layer's default init) vs built on the meta device and filled by fastinit.torch.m
 vs merely allocating and writing the parameters' bytes (torch.empty + fill_ per
 parameter).  GPT-2 small (124M) and a GPT-3-XL-shaped model (1.3B, 5.3 GB float32).
 
+- ``test_model_*``: in this process, after a warm-up (the fills' speed);
+- ``test_model_cold``: each way in a fresh process, timed from just before construction to
+  the end of initialization (what a script pays): eager construction, meta +
+  ``materialize_``, ``fastinit.torch.build`` and the floor: a fresh ``torch.empty`` per
+  parameter filled with a constant (the shapes known before the timer).  extra_info
+  records the speed-up over eager beside the target (TARGET_SPEEDUP, ``meets_target``)
+  and ``speedup_bound``: eager / write_bytes, the largest speed-up that any way of
+  initializing that writes the bytes can show here.
+
 With FASTINIT_BENCH_N below 2**20 (CI) the models shrink to a few layers of width 64.
 """
 
+import json
+import os
+import subprocess
+import sys
+import textwrap
 import time
 
 import pytest
@@ -105,3 +119,62 @@ def test_model_write_bytes(benchmark, write_limit, model_name):
 
     seconds, params = _timed(benchmark, build)
     _record(benchmark, write_limit, seconds, model_name, "write_bytes", params, 4 * params)
+
+
+TARGET_SPEEDUP = 5.0  # cold, over eager construction
+COLD_WAYS = ("eager", "write_bytes", "meta_materialize", "build")  # baselines first
+CHILD = textwrap.dedent("""
+    import json, sys, time
+    sys.path.insert(0, sys.argv[1])
+    import torch
+    import fastinit.torch as ft
+    from test_bench_torch_model import GPT
+
+    way, shape = sys.argv[2], json.loads(sys.argv[3])
+    if way == "write_bytes":  # the shapes, known before the timer (the meta device's
+        with torch.device("meta"):  # first use is not part of the floor)
+            shapes = [p.shape for p in GPT(*shape).parameters()]
+    start = time.perf_counter()
+    if way == "eager":
+        params = list(GPT(*shape).parameters())
+    elif way == "build":
+        params = list(ft.build(GPT, *shape, seed=0).parameters())
+    elif way == "write_bytes":
+        params = [torch.empty(s).fill_(0.5) for s in shapes]
+    else:
+        with torch.device("meta"):
+            model = GPT(*shape)
+        params = list(ft.materialize_(model, seed=0).parameters())
+    seconds = time.perf_counter() - start
+    print(json.dumps({"seconds": seconds, "parameters": sum(p.numel() for p in params)}))
+""")
+_COLD = {}
+
+
+def _cold(model_name, way):
+    """The fresh process's result for (model, way), measured once per session."""
+    if (model_name, way) not in _COLD:
+        proc = subprocess.run([sys.executable, "-c", CHILD, os.path.dirname(__file__), way,
+                               json.dumps(MODELS[model_name])],
+                              capture_output=True, text=True, timeout=3600)
+        assert proc.returncode == 0, proc.stderr
+        _COLD[model_name, way] = json.loads(proc.stdout.splitlines()[-1])
+    return _COLD[model_name, way]
+
+
+@pytest.mark.parametrize("way", COLD_WAYS)
+@pytest.mark.parametrize("model_name", MODELS)
+def test_model_cold(benchmark, write_limit, model_name, way):
+    result = benchmark.pedantic(lambda: _cold(model_name, way), rounds=1, iterations=1)
+    params = result["parameters"]
+    _record(benchmark, write_limit, result["seconds"], f"{model_name}-cold",
+            "torch" if way == "eager" else way if way == "write_bytes" else "fastinit",
+            params, 4 * params)
+    eager, floor = (_cold(model_name, base)["seconds"] for base in COLD_WAYS[:2])
+    benchmark.extra_info.update(way=way, speedup_bound=eager / floor)
+    if way != "eager":
+        speedup = eager / result["seconds"]
+        benchmark.extra_info.update(speedup_vs_eager=speedup)
+    if way not in COLD_WAYS[:2]:
+        benchmark.extra_info.update(target_speedup=TARGET_SPEEDUP,
+                                    meets_target=speedup >= TARGET_SPEEDUP)

@@ -3,6 +3,7 @@ reset_parameters, name-keyed values, meta materialization, shard fills."""
 
 import functools
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -188,3 +189,37 @@ def test_shard_float64_odd_offsets_and_bad_box():
     with pytest.raises(ValueError, match="exceeds"):
         with fastinit.shard((9, 7, 5), (8, 0, 0)):
             fastinit.normal(None, seed=2, out=local)
+
+
+def test_build_restores_bindings_of_modules_imported_meanwhile(tmp_path, monkeypatch):
+    """A module first imported while build (or the recording) runs binds the replaced
+    torch.nn.init functions (``from torch.nn.init import ...``): they are set back to
+    torch's, and the layer it defines gets its law by name as any other."""
+    (tmp_path / "fastinit_test_late_layer.py").write_text(
+        "import torch\n"
+        "from torch.nn.init import normal_, zeros_\n"
+        "class Late(torch.nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.w = torch.nn.Parameter(torch.empty(40, 30))\n"
+        "        self.b = torch.nn.Parameter(torch.empty(30))\n"
+        "        self.reset_parameters()\n"
+        "    def reset_parameters(self):\n"
+        "        normal_(self.w, std=0.5)\n"
+        "        zeros_(self.b)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "fastinit_test_late_layer", raising=False)
+
+    def factory():
+        import fastinit_test_late_layer
+
+        return fastinit_test_late_layer.Late()
+
+    m = ft.build(factory, seed=4)
+    late = sys.modules["fastinit_test_late_layer"]
+    assert late.normal_ is torch.nn.init.normal_ and late.zeros_ is torch.nn.init.zeros_
+    np.testing.assert_array_equal(m.w.detach().numpy(), init.normal(
+        (40, 30), 0.0, 0.5, seed=ft.param_seed(4, "w")))
+    assert not m.b.detach().any()
+    again = ft.init_module_(late.Late(), seed=4)  # recorded again, module already loaded
+    torch.testing.assert_close(again.w, m.w, rtol=0, atol=0)
