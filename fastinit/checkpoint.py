@@ -209,15 +209,16 @@ def write_safetensors(path, specs, *, seed, dtype=np.float32, init="torch", std=
     path = check_path(path)
     parent = os.path.dirname(path) or "."
     with _sigterm_raises():
+        tmp = bar = None  # set inside the try: a signal at any point removes the file
         try:
-            fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{os.path.basename(path)}.",
-                                       suffix=".partial")
-        except OSError as exc:
-            raise ValueError(f"path {path!r}: cannot create a file in {parent!r}: "
-                             f"{exc.strerror}") from None
-        bar = progress_bar(progress, offset, unit="B", unit_scale=True,
-                           desc=os.path.basename(path))
-        try:
+            try:
+                fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{os.path.basename(path)}.",
+                                           suffix=".partial")
+            except OSError as exc:
+                raise ValueError(f"path {path!r}: cannot create a file in {parent!r}: "
+                                 f"{exc.strerror}") from None
+            bar = progress_bar(progress, offset, unit="B", unit_scale=True,
+                               desc=os.path.basename(path))
             with open(fd, "wb") as f:
                 umask = os.umask(0)
                 os.umask(umask)
@@ -237,7 +238,8 @@ def write_safetensors(path, specs, *, seed, dtype=np.float32, init="torch", std=
             finally:
                 os.close(dirfd)
         finally:
-            bar.close()
+            if bar is not None:
+                bar.close()
             if tmp is not None:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)

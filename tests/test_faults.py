@@ -19,10 +19,15 @@ import textwrap
 import time
 
 import pytest
+from test_propagate_robust import TERMINAL
 
 from fastinit import checkpoint
 
 CLI = [sys.executable, "-m", "fastinit", "checkpoint"]
+# the CLI with a stderr that says it is a terminal: its progress bar (drawn on terminals
+# only) then reaches the pipe, and its first line tells that the write has begun
+CLI_ON_TERMINAL = [sys.executable, "-c", TERMINAL + "from fastinit.cli import main\n"
+                   "sys.exit(main(sys.argv[1:]))", "checkpoint"]
 
 
 @contextlib.contextmanager
@@ -119,9 +124,10 @@ def test_signal_during_a_checkpoint_write(tmp_path, sig, old):
         checkpoint.write_safetensors(out, {"old": [16, 16]}, seed=7)
     before = out.read_bytes() if old else None
     spec = _spec(tmp_path, {"w": [65536, 1024]})  # 256 MiB, far more than is written here
-    args = CLI + ["--spec", spec, "--out", str(out), "--chunk-mib", "1", "--seed", "1"]
+    args = CLI_ON_TERMINAL + ["--spec", spec, "--out", str(out), "--chunk-mib", "1",
+                              "--seed", "1"]
     with _child(args, cwd=tmp_path) as proc:
-        _wait_for(proc.stderr, b"[", 30)  # the progress bar: a chunk is written
+        _wait_for(proc.stderr, b"[", 30)  # the progress bar: the write has begun
         temps = _temps(tmp_path)
         assert len(temps) == 1 and re.fullmatch(r"\.m\.safetensors\.\w{8}\.partial", temps[0])
         assert (out.read_bytes() if old else out.exists()) == (before if old else False)
@@ -153,7 +159,7 @@ def test_concurrent_writers_leave_one_whole_file(tmp_path, interleaved):
     shapes = {"w": [8192, 1024], "b": [1024]}  # 32 MiB in 1 MiB chunks
     spec = _spec(tmp_path, shapes)
     out = tmp_path / "m.safetensors"
-    code = textwrap.dedent("""
+    code = TERMINAL + textwrap.dedent("""
         import sys
         from fastinit.cli import main
         print("ready", flush=True)
@@ -176,7 +182,7 @@ def test_concurrent_writers_leave_one_whole_file(tmp_path, interleaved):
             proc.stdin.write(b"go\n")
             proc.stdin.flush()
             if interleaved and proc is first:
-                _wait_for(first.stderr, b"[", 30)  # a chunk of writer 1 is written
+                _wait_for(first.stderr, b"[", 30)  # writer 1 has begun its write
                 first.send_signal(signal.SIGSTOP)
         if interleaved:
             second.communicate(timeout=120)

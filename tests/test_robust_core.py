@@ -16,7 +16,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 import test_cuda
-from test_cuda import shim  # noqa: F401  (the fixture: fill_cuda.cu built for the host)
+from test_cuda import shim, shim_path  # noqa: F401  (the fixtures: fill_cuda.cu built for the host)
 
 import fastinit
 from fastinit import _core
