@@ -189,6 +189,10 @@ def check_fill_value(value, dtype, name: str, *, allow_nonfinite: bool = False):
         parts = (value,)
     else:
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    # numpy scalars as Python numbers (exact): comparing an np.float32 with a wider
+    # dtype's bound would cast the bound down to float32 (inf, an overflow warning), and
+    # math.trunc takes no np.float32
+    parts = tuple(p.item() if isinstance(p, np.generic) else p for p in parts)
     if not all(math.isfinite(p) for p in parts):
         if allow_nonfinite and (dt in FLOAT_DTYPES or dt.kind == "c"):
             return value
@@ -200,7 +204,7 @@ def check_fill_value(value, dtype, name: str, *, allow_nonfinite: bool = False):
                              f"got {value}")
     elif dt.kind in "iu":
         info = np.iinfo(dt)
-        if not info.min <= math.trunc(value) <= info.max:
+        if not info.min <= math.trunc(parts[0]) <= info.max:
             raise ValueError(f"{name} must lie in {dt.name}'s range [{info.min}, "
                              f"{info.max}], got {value}")
     return value

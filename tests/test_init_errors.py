@@ -132,6 +132,27 @@ def test_constants_may_be_nonfinite_as_in_torch():
     assert np.all(I.constant(-math.inf)(0, (2,)) == -np.inf)
 
 
+def test_numpy_scalar_constants_are_checked_without_overflow_warnings():
+    """An np.float32 (or np.complex64) value against a wider dtype's range: no overflow
+    RuntimeWarning from casting that range's bound to float32, and the check still holds
+    (tests/test_small_tensors.py's constant_ paths met it)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for dtype in (np.float64, np.complex128, np.float32, np.int64):
+            out = np.zeros(3, dtype)
+            init.constant_(out, np.float32(0.1))
+            assert (out == dtype(np.float32(0.1))).all()
+        big = np.zeros(3, np.complex128)
+        init.constant_(big, np.complex64(3e38 - 2e38j))
+        assert (big == np.complex64(3e38 - 2e38j)).all()
+        with pytest.raises(ValueError, match=r"^val must lie in float16's range"):
+            init.constant_(np.zeros(3, np.float16), np.float32(7e4))
+        with pytest.raises(ValueError, match=r"^val must lie in int8's range"):
+            init.constant_(np.zeros(3, np.int8), np.float32(300.5))
+
+
 def test_the_accepted_range_is_the_true_limit():
     # the bound in the message is where the draws stop being finite in the dtype
     w = np.empty((100, 100), np.float16)
