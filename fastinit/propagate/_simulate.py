@@ -99,7 +99,14 @@ def _check_range(x, dtype, sigma_w2, sigma_b2, alpha):
 
 
 def available_memory() -> int:
-    """Bytes of memory available: /proc/meminfo MemAvailable, else the physical memory."""
+    """Bytes of memory available: /proc/meminfo MemAvailable, else the physical memory.
+
+    Examples
+    --------
+    >>> from fastinit.propagate import available_memory
+    >>> available_memory() > 0
+    True
+    """
     try:
         with open("/proc/meminfo") as f:
             for line in f:
@@ -118,7 +125,15 @@ def memory_estimate(depth, widths, n_networks, n_inputs, dtype="float32", track=
     the previous layer: ~6 (networks, N, m) arrays), ``checkpoints`` (backward pass:
     ~sqrt(depth) saved states plus a segment's) and ``jacobian`` (networks x N x N_0
     matrices and a float64 copy for the SVD), ``bookkeeping`` (per-network Python
-    objects); ``total`` their sum."""
+    objects); ``total`` their sum.
+
+    Examples
+    --------
+    >>> from fastinit.propagate import memory_estimate
+    >>> m = memory_estimate(10, [256] * 11, n_networks=8, n_inputs=2)
+    >>> m["total"] == sum(v for k, v in m.items() if k != "total")
+    True
+    """
     b, wmax, nets = np.dtype(dtype).itemsize, max(widths), n_networks
     fwd = "grad" in track or "grad_fwd" in track
     bwd = "grad" in track or "grad_bwd" in track
@@ -210,6 +225,18 @@ def simulate(depth, width, activation="tanh", init="gaussian", sigma_w2=1.0, sig
     NaN) give a RuntimeWarning and ``nonfinite_layer``.  Ctrl-C stops cleanly at the next
     layer (locally and over dask): the result holds the layers completed
     (``interrupted``).
+
+    Examples
+    --------
+    >>> from fastinit.propagate import simulate
+    >>> r = simulate(depth=4, width=256, activation="tanh", sigma_w2=1.5, sigma_b2=0.05,
+    ...              n_networks=8, seed=0)
+    >>> r.q.shape  # (depth + 1, networks, inputs)
+    (5, 8, 2)
+    >>> from fastinit import theory
+    >>> q_theory = theory.predicted("tanh", 1.5, 0.05, 4, 1.0, 0.5)[0]
+    >>> bool(abs(r.q[-1].mean() / q_theory[-1] - 1) < 0.1)  # within 10% at width 256
+    True
     """
     if not isinstance(backend, str):
         raise TypeError(f"backend must be 'cpu', 'cuda' or 'cuda:N', got {backend!r}")

@@ -103,7 +103,14 @@ def jacobian_moments(activation, init, sigma_w2, sigma_b2, depth, *, k=4, q0=Non
     q-map started at the input's second moment q0, or q* everywhere when q0 is None).
     Checks: linear Gaussian nets give the Fuss-Catalan numbers
     m_k = binom((L + 1) k, k) / (L k + 1); at m_1 = 1 the variance m_2 - 1 is
-    (L - 1)(mu_2 / mu_1^2 - 1) + L [Gaussian W] with mu_j = E[phi'(h)^(2j)]."""
+    (L - 1)(mu_2 / mu_1^2 - 1) + L [Gaussian W] with mu_j = E[phi'(h)^(2j)].
+
+    Examples
+    --------
+    >>> from fastinit import theory
+    >>> theory.jacobian_moments("linear", "gaussian", 1.0, 0.0, depth=2, k=3).round(6).tolist()
+    [1.0, 3.0, 12.0]
+    """
     _check_spectrum_args(init, depth)
     check_int(k, "k", 1)
     act = _act(activation, param)
@@ -148,7 +155,15 @@ def jacobian_spectrum(activation, init, sigma_w2, sigma_b2, depth, *, lam=None,
     below 10^-6 of its peak, the density is 0 from there down.
     Returns {"lam", "density", "atom" (mass at 0: P(phi' = 0) when L > 1), "edge" (the
     largest squared singular value), "m1"}; ``lam`` defaults to ``points`` log-spaced
-    values from 10^-8 of the edge to 1.5 times it."""
+    values from 10^-8 of the edge to 1.5 times it.
+
+    Examples
+    --------
+    >>> from fastinit import theory
+    >>> s = theory.jacobian_spectrum("linear", "gaussian", 1.0, 0.0, depth=1, points=50)
+    >>> round(s["edge"], 3), round(s["m1"], 3)
+    (4.0, 1.0)
+    """
     _check_spectrum_args(init, depth)
     act = _act(activation, param)
     if not 0 < eps <= 0.01:
