@@ -34,6 +34,7 @@ from . import _device, _dtensor
 from . import _generate as g
 from . import init as _init
 from ._generate import DTYPE_CODES
+from ._registry import ENTRIES
 from ._validate import BFLOAT16, derived_seed, derived_seeds
 from ._variance import as_out
 
@@ -209,9 +210,8 @@ def param_seed(seed: int, name: str) -> int:
 # replayed per tensor: random ones by fastinit's function of the same name and arguments
 # under the tensor's seed, deterministic ones as recorded.
 
-_RANDOM = ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "xavier_normal_",
-           "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_")
-_DETERMINISTIC = ("constant_", "ones_", "zeros_", "eye_", "dirac_")
+_RANDOM = tuple(e.init for e in ENTRIES if e.torch and e.nn_init and e.random)
+_DETERMINISTIC = tuple(e.init for e in ENTRIES if e.torch and e.nn_init and not e.random)
 # the modules that bind torch.nn.init's functions at import (as transformers patches them)
 _INIT_MODULES = ("torch.nn.init", "torch.nn.modules.activation",
                  "torch.nn.modules.transformer", "torch.nn.modules.linear",
