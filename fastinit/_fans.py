@@ -152,13 +152,16 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
     registry (:data:`fastinit._activations.REGISTRY`), which holds
     torch.nn.init.calculate_gain's table exactly:
 
-    ==================  =============================
-    linear, conv*, sigmoid   1
-    tanh                     5/3
-    relu                     sqrt(2)
-    leaky_relu               sqrt(2 / (1 + slope^2)), slope = param or 0.01
-    selu                     3/4 (torch's empirical value; use "linear" for self-normalizing nets)
-    ==================  =============================
+    ==========================  ==========================================================
+    nonlinearity                gain
+    ==========================  ==========================================================
+    linear, ``conv*``, sigmoid  1
+    tanh                        5/3
+    relu                        sqrt(2)
+    leaky_relu                  sqrt(2 / (1 + slope^2)), slope = param or 0.01
+    selu                        3/4 (torch's empirical value; use "linear" for
+                                self-normalizing nets)
+    ==========================  ==========================================================
 
     and, for the registry's other activations (where torch raises), the variance-preserving
     gain g = 1 / sqrt(E[phi(z)^2]) for z ~ N(0, 1) (He et al. 2015's condition at unit

@@ -116,7 +116,7 @@ def mahalanobis_normal_(tensor, sigma_x, scale=1.0, *, seed=None, generator=None
 def zero_gamma_(gamma, *, seed=None):
     """Zero the last normalization scale (gamma) of each residual branch, so every block
     starts as the identity (Goyal et al. 2017; "zero-gamma" / ReZero's alpha = 0).
-    ``seed`` is accepted and ignored, as by fastinit.init.zeros_.
+    ``seed`` is accepted and ignored, as by :func:`fastinit.init.zeros_`.
 
     Examples
     --------

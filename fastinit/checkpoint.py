@@ -51,7 +51,8 @@ INIT_SCHEMES = ("torch", "dummy", "normal")
 
 def tensor_seed(seed: int, name: str) -> int:
     """The seed of tensor ``name`` in a checkpoint of seed ``seed``: the same as
-    fastinit.torch.param_seed, so a module's checkpoint holds init_module_'s values.
+    :func:`fastinit.torch.param_seed`, so a module's checkpoint holds
+    :func:`~fastinit.torch.init_module_`'s values.
 
     Examples
     --------
@@ -67,7 +68,7 @@ def scheme_fill(scheme: str, name: str, shape: tuple, std: float = 0.02) -> Call
 
     - "torch": torch's layer defaults read off the shape: >= 2-D kaiming_uniform_(a=sqrt 5)
       (nn.Linear/ConvNd), names with "embed"/"wte"/"wpe" N(0, 1) (nn.Embedding), 1-D
-      "*bias" zeros, other 1-D ones (norm scales);
+      ``"*bias"`` zeros, other 1-D ones (norm scales);
     - "dummy": U(-1e-3, 1e-3) for everything (vLLM's --load-format dummy);
     - "normal": N(0, std^2) for >= 2-D (GPT-2/BERT style, std=0.02), 1-D as "torch".
 
@@ -215,16 +216,38 @@ def write_safetensors(path, specs, *, seed, dtype=np.float32, init="torch", std=
                       chunk_bytes=64 << 20, metadata=None, progress=False) -> dict:
     """Write a safetensors file of initialized tensors; returns the header.
 
-    specs : {name: shape} or [{"name", "shape", "dtype"?, "init"?}]
-    init : "torch" | "dummy" | "normal" (see :func:`scheme_fill`, ``std`` of "normal"), or
-        a callable ``fn(array, seed=...)`` (e.g. a fastinit.init in-place function), per
-        file or per tensor ("init" of a spec).
-    progress : a tqdm bar of the bytes written on stderr when it is a terminal (and tqdm
-        is installed; nothing in logs and pipes)
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file, replaced atomically (see the module docstring).
+    specs : {name: shape} or list of dict
+        Or ``[{"name", "shape", "dtype"?, "init"?}]``.
+    seed : int
+        Checkpoint seed; tensor ``name`` takes :func:`tensor_seed` ``(seed, name)``.
+    dtype : numpy dtype
+        Of the tensors whose spec names none.
+    init : {"torch", "dummy", "normal"} or callable
+        A scheme (see :func:`scheme_fill`, ``std`` of "normal"), or a callable
+        ``fn(array, seed=...)`` (e.g. a fastinit.init in-place function), per file or per
+        tensor ("init" of a spec).
+    chunk_bytes : int
+        Size of the reused buffer each tensor is generated into, row block by row block.
+    metadata : dict of str, optional
+        Extra entries of the header's ``__metadata__`` (keys and values as str).
+    progress : bool
+        A tqdm bar of the bytes written on stderr when it is a terminal (and tqdm is
+        installed; nothing in logs and pipes).
 
-    Bad specs and paths raise before any tensor is generated.  ``path`` is replaced
-    atomically (see the module docstring); on an error, Ctrl-C or SIGTERM (which raises
-    SystemExit(143) here) the temporary file is removed and ``path`` is left as it was.
+    Returns
+    -------
+    dict
+        The header written.
+
+    Notes
+    -----
+    Bad specs and paths raise before any tensor is generated.  On an error, Ctrl-C or
+    SIGTERM (which raises SystemExit(143) here) the temporary file is removed and
+    ``path`` is left as it was.
 
     Examples
     --------
@@ -334,7 +357,7 @@ def module_specs(module, recipes=None) -> list[dict]:
     """Specs of a torch module's persistent floating-point parameters and buffers (each
     tied tensor once, under its first name), for a module built on the meta device:
     each tensor's fill replays what the module's own init code writes to it, or the
-    first matching recipe (see fastinit.torch.init_module_), so the file holds what
+    first matching recipe (see :func:`fastinit.torch.init_module_`), so the file holds what
     ``fastinit.torch.init_module_(module, seed=seed, recipes=recipes)`` gives.
 
     Examples

@@ -1103,7 +1103,7 @@ def init_module_(module, *, seed, recipes=None, strict=True, prefix=""):
     (transformers' ``_init_weights``, e.g. N(0, initializer_range) and GPT-2's scaled
     c_proj; a torchtitan-style ``init_weights``), after ``tie_weights()`` if the module
     has it.  Every write it makes to the module's tensors (torch.nn.init's functions,
-    transformers' helpers, Tensor.normal_/uniform_/zero_/fill_/copy_, t[i] = v) is
+    transformers' helpers, ``Tensor.normal_/uniform_/zero_/fill_/copy_``, ``t[i] = v``) is
     recorded, not made; per tensor the last whole-tensor write and the writes after it
     are replayed: random laws by fastinit's function of the same name and arguments
     under seed param_seed(seed, name), deterministic ones as recorded.  Values depend

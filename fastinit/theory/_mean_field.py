@@ -382,23 +382,37 @@ def depth_scales(activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None) -> 
 
 def predicted(activation, sigma_w2, sigma_b2, depth, q0, c0, *, dropout=0.0, param=None,
               residual=None, alpha=1.0, stochastic_depth=0.0):
-    """Mean-field q^l and c^l for l = 0..depth of :func:`fastinit.propagate.simulate`'s
-    model (layer 1 linear in the input: q^1 = sigma_w^2 q0 + sigma_b^2), and g^l, the
-    growth of a gradient's squared norm through layer l (length depth + 1; g^0 = 1,
-    g^1 = sigma_w^2): |J_l v|^2 = g^l |J_{l-1} v|^2 forward, |delta^{l-1}|^2 =
-    g^l |delta^l|^2 backward (the gradient variance recursion; Schoenholz et al. 2017).
+    """Mean-field ``q^l``, ``c^l`` and gradient growth ``g^l`` for l = 0..depth of
+    :func:`fastinit.propagate.simulate`'s model.
 
-    Plain layers: q^l = V(q^{l-1}), g^l = chi(q^{l-1}) = sigma_w^2 / (1 - p)
-    E[phi'(h)^2] (dropout keeps 1 - p and rescales, so E[mask^2] = 1 / (1 - p)).
-    Residual networks (Yang & Schoenholz 2017): h^l = h^{l-1} + alpha F(h^{l-1}) with F
-    independent of h^{l-1}, so second moments add, a = alpha^2 / (1 - p_sd) (stochastic
-    depth keeps F with probability 1 - p_sd, scaled by 1 / (1 - p_sd)):
-      residual="one", F = W phi(h) + b:
-        q^l = q^{l-1} + a V(q^{l-1}),  c^l q^l = c^{l-1} q^{l-1} + a (sigma_w^2 E[phi phi]
-        + sigma_b^2),  g^l = 1 + a chi(q^{l-1});
-      residual="two", F = W_b phi(u) + b_b with u = W_a phi(h) + b_a: u has
-        q_u = V(q^{l-1}) and correlation c_u = C(c^{l-1}) (the plain maps), F has
-        V(q_u) and C(c_u) in turn, and g^l = 1 + a chi(q^{l-1}) chi(q_u).
+    Layer 1 is linear in the input: ``q^1 = sigma_w^2 q0 + sigma_b^2``.  ``g^l`` is the
+    growth of a gradient's squared norm through layer l (``g^0 = 1``,
+    ``g^1 = sigma_w^2``): ``|J_l v|^2 = g^l |J_{l-1} v|^2`` forward,
+    ``|delta^{l-1}|^2 = g^l |delta^l|^2`` backward (the gradient variance recursion;
+    Schoenholz et al. 2017).
+
+    Returns
+    -------
+    q, c, g : ndarray
+        Each of length depth + 1.
+
+    Notes
+    -----
+    Plain layers (dropout keeps 1 - p and rescales, so ``E[mask^2] = 1 / (1 - p)``)::
+
+        q^l = V(q^{l-1}),  g^l = chi(q^{l-1}) = sigma_w^2 / (1 - p) E[phi'(h)^2]
+
+    Residual networks (Yang & Schoenholz 2017): ``h^l = h^{l-1} + alpha F(h^{l-1})`` with
+    F independent of ``h^{l-1}``, so second moments add, ``a = alpha^2 / (1 - p_sd)``
+    (stochastic depth keeps F with probability ``1 - p_sd``, scaled by
+    ``1 / (1 - p_sd)``)::
+
+        residual="one", F = W phi(h) + b:
+          q^l = q^{l-1} + a V(q^{l-1}),  c^l q^l = c^{l-1} q^{l-1} + a (sigma_w^2 E[phi phi]
+          + sigma_b^2),  g^l = 1 + a chi(q^{l-1});
+        residual="two", F = W_b phi(u) + b_b with u = W_a phi(h) + b_a: u has
+          q_u = V(q^{l-1}) and correlation c_u = C(c^{l-1}) (the plain maps), F has
+          V(q_u) and C(c_u) in turn, and g^l = 1 + a chi(q^{l-1}) chi(q_u).
 
     Examples
     --------
