@@ -1,5 +1,6 @@
 """The documentation site builds warning-free (``sphinx-build -W``) from docs/, with the
-API reference of the public modules, the registry's table and every example script."""
+API reference of the public modules, the registry's table and every example script; the
+user guide states nothing the README does not."""
 
 import importlib
 import inspect
@@ -57,3 +58,36 @@ def test_docs_build_without_warnings(tmp_path):
     gallery = (out / "gallery.html").read_text()
     for script in (ROOT / "examples").glob("*.py"):
         assert script.name in gallery, script.name
+
+
+def _guide_parts(text):
+    """(code lines, prose) of an rst page: the lines of its code blocks, and the rest
+    without directive options."""
+    code, prose, in_block = [], [], False
+    for line in text.splitlines():
+        if line.startswith(".. code-block::"):
+            in_block = True
+            continue
+        if in_block and (line.startswith("   ") or not line.strip()):
+            code += [line.strip()] if line.strip() else []
+            continue
+        in_block = False
+        if not re.match(r"\s+:\w+:", line):
+            prose.append(line)
+    return code, " ".join(" ".join(prose).split())
+
+
+def test_guide_states_only_what_the_readme_does():
+    """Every code line, ``literal`` and number of the user guide is in the README: the
+    guide is the README's text arranged by topic, so the two cannot drift apart."""
+    readme = (ROOT / "README.md").read_text()
+    flat = " ".join(readme.split())
+    extra = []
+    for page in [*sorted((ROOT / "docs" / "guide").glob("*.rst")), ROOT / "docs" / "index.rst"]:
+        code, prose = _guide_parts(page.read_text())
+        extra += [(page.name, line) for line in code if line not in readme]
+        extra += [(page.name, lit) for lit in re.findall(r"``(.+?)``", prose)
+                  if lit not in flat]
+        numbers = re.findall(r"(?<![\w.])\d[\d.,*^]*\d|\b\d\b", re.sub(r"``.+?``", "", prose))
+        extra += [(page.name, n) for n in numbers if n not in flat]
+    assert not extra
