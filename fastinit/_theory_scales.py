@@ -77,10 +77,23 @@ def attention_qk_std(d_in, sigma_x=1.0) -> float:
 
 
 def mahalanobis_normal_(tensor, sigma_x, scale=1.0, *, seed=None, generator=None):
-    """Rows of a (out, in) weight drawn N(0, (scale / in) Sigma_x^-1): Cov(w) proportional
-    to the inverse input covariance, so w.x has variance (scale / in) x^T Sigma_x^-1 x,
-    whose mean over x ~ (0, Sigma_x) is exactly scale whatever the input correlations
-    (a whitening first layer).  W = Z L^-1 with Sigma_x = L L^T, Z standard normal.
+    """Rows of a (out, in) weight drawn ``N(0, (scale / in) Sigma_x^-1)``.
+
+    Cov(w) is proportional to the inverse input covariance, so ``w.x`` has variance
+    ``(scale / in) x^T Sigma_x^-1 x``, whose mean over ``x ~ (0, Sigma_x)`` is exactly
+    ``scale`` whatever the input correlations (a whitening first layer).
+    ``W = Z L^-1`` with ``Sigma_x = L L^T``, Z standard normal.
+
+    Parameters
+    ----------
+    tensor : 2-D array (out, in)
+        Filled in place and returned.
+    sigma_x : (in, in) array
+        The input covariance: symmetric positive definite.
+    scale : float
+        > 0.
+    seed, generator
+        As :func:`fastinit.init.normal_`.
 
     Examples
     --------
@@ -116,7 +129,13 @@ def mahalanobis_normal_(tensor, sigma_x, scale=1.0, *, seed=None, generator=None
 def zero_gamma_(gamma, *, seed=None):
     """Zero the last normalization scale (gamma) of each residual branch, so every block
     starts as the identity (Goyal et al. 2017; "zero-gamma" / ReZero's alpha = 0).
-    ``seed`` is accepted and ignored, as by :func:`fastinit.init.zeros_`.
+
+    Parameters
+    ----------
+    gamma : array
+        Filled with 0 in place and returned.
+    seed : int, optional
+        Accepted and ignored, as by :func:`fastinit.init.zeros_`.
 
     Examples
     --------
@@ -132,10 +151,21 @@ def zero_gamma_(gamma, *, seed=None):
 
 
 def optimistic_bias_(weight, bias, v_max, weight_std=1e-3, *, seed=None, generator=None):
-    """Optimistic output layer for value/Q heads: weights N(0, weight_std^2) (small, so
-    outputs barely depend on the input) and bias = v_max, so every initial estimate is
-    the optimistic upper bound and exploration follows (optimism in the face of
+    """Optimistic output layer for value/Q heads: weights ``N(0, weight_std^2)`` (small,
+    so outputs barely depend on the input) and bias = v_max, so every initial estimate
+    is the optimistic upper bound and exploration follows (optimism in the face of
     uncertainty; Sutton & Barto 2018, sec. 2.6).
+
+    Parameters
+    ----------
+    weight, bias : arrays
+        Filled in place; ``weight`` is returned.
+    v_max : float
+        The bias value, the upper bound of the returns.
+    weight_std : float
+        >= 0.
+    seed, generator
+        As :func:`fastinit.init.normal_`.
 
     Examples
     --------

@@ -28,10 +28,29 @@ def _chunk(fill, shape, dtype, args, kwargs, block_info=None):
 
 
 def initializer(fill, shape, *args, chunks="auto", seed, dtype=np.float32, **kwargs):
-    """A dask array of ``shape`` filled by ``fill(out, *args, seed=seed, **kwargs)`` (any
-    fastinit.init in-place function, or a function of the same form).  Elementwise fills
-    generate each chunk on its own; structured ones (orthogonal, sparse, dirac, eye)
-    generate the whole in one task and rechunk.
+    """A dask array of ``shape`` filled by ``fill(out, *args, seed=seed, **kwargs)``.
+
+    Elementwise fills (by the initializer registry) generate each chunk on its own;
+    the others (orthogonal, delta orthogonal, sparse, mahalanobis) generate the whole in
+    one task and rechunk.
+
+    Parameters
+    ----------
+    fill : callable
+        Any fastinit.init in-place function, or a function of the same form.
+    shape : tuple of ints
+        The global shape; fans are read from it.
+    *args, **kwargs
+        Passed to ``fill``.
+    chunks : dask chunks
+        As :func:`dask.array.map_blocks` takes them.
+    seed : int in [0, 2**64)
+    dtype : float dtype
+
+    Returns
+    -------
+    dask.array.Array
+        Equal, bit for bit, to ``fill`` on one array of ``shape``.
 
     Examples
     --------
@@ -42,6 +61,9 @@ def initializer(fill, shape, *args, chunks="auto", seed, dtype=np.float32, **kwa
     (2, 2)
     >>> whole = init.kaiming_normal_(np.empty((8, 6), np.float32), seed=0)
     >>> bool(np.array_equal(x.compute(), whole))
+    True
+    >>> q = fd.initializer(init.orthogonal_, (6, 6), chunks=3, seed=0).compute()
+    >>> bool(np.array_equal(q, init.orthogonal((6, 6), seed=0)))
     True
     """
     import dask
