@@ -30,6 +30,11 @@ _QGRID = np.concatenate([[0.0], np.geomspace(1e-12, 1e12, 241)])
 def qmap(q, activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None) -> float:
     """V(q) = sigma_w^2 / (1 - p) E[phi(sqrt(q) z)^2] + sigma_b^2.
 
+    Parameters
+    ----------
+    activation, sigma_w2, sigma_b2, dropout, param
+        As :func:`q_star`.
+
     Examples
     --------
     >>> from fastinit import theory
@@ -156,6 +161,11 @@ def fixed_points(activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None) -> 
     """Every fixed point of the q-map as (q*, stable) pairs, ascending (q* = inf when the
     q-map diverges); a root pair closer than a factor 10^0.1 may be missed by the scan.
 
+    Parameters
+    ----------
+    activation, sigma_w2, sigma_b2, dropout, param
+        As :func:`q_star`.
+
     Examples
     --------
     >>> from fastinit import theory
@@ -180,6 +190,28 @@ def q_star(activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None, q0=1.0,
     ("bracket": the scan of :func:`fixed_points`, refined to relative ``tol``) or by
     iterating V from q0 ("iterate"; slow on the critical line, where q^l approaches
     q* = 0 like 1 / l).
+
+    Parameters
+    ----------
+    activation : str or Activation
+        A name of the activation registry (tanh, relu, erf, gelu, ...) or an Activation.
+    sigma_w2, sigma_b2 : float
+        Weight and bias variances (weights ``N(0, sigma_w2 / fan_in)``).
+    dropout : float
+        Drop probability p in [0, 1) of inverted dropout before each layer.
+    param : float, optional
+        The activation's parameter (leaky_relu's slope, elu's alpha, ...).
+    q0 : float
+        The input's second moment, where the iteration starts.
+    method : {"bracket", "iterate"}
+    tol : float
+        Relative tolerance.
+    max_iter : int
+        Iterations of "iterate".
+
+    Returns
+    -------
+    float
 
     Examples
     --------
@@ -219,6 +251,11 @@ def cmap(c, q, activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None) -> fl
     """C(c) = (sigma_w^2 E[phi(u_1) phi(u_2)] + sigma_b^2) / V(q) at second moment q (the
     fixed point q* in the mean-field analysis, where V(q*) = q*; at q = 0 the limit
     q -> 0+, where relu's map is scale free).
+
+    Parameters
+    ----------
+    activation, sigma_w2, sigma_b2, dropout, param
+        As :func:`q_star`.
 
     Examples
     --------
@@ -314,6 +351,15 @@ def c_star(activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None, c0=0.5,
     phase (relu's scale-free map included), the root c* < 1 in the chaotic phase or with
     dropout, c0 itself where the map is the identity (q* = 0 with a smooth phi).
 
+    Parameters
+    ----------
+    activation, sigma_w2, sigma_b2, dropout, param
+        As :func:`q_star`.
+    c0 : float
+        The starting correlation.
+    tol : float
+        Absolute tolerance of the root.
+
     Examples
     --------
     >>> from fastinit import theory
@@ -335,6 +381,13 @@ def _chi1_at(act, sigma_w2, q):
 def chi1(activation, sigma_w2, sigma_b2, *, param=None, q=None) -> float:
     """chi_1 = sigma_w^2 E[phi'(sqrt(q*) z)^2] (q* unless q is given; at q* = inf the
     limit sigma_w^2 (phi'(inf)^2 + phi'(-inf)^2) / 2).
+
+    Parameters
+    ----------
+    activation, sigma_w2, sigma_b2, param
+        As :func:`q_star`.
+    q : float, optional
+        The second moment at which to evaluate (default q* from q0 = 1).
 
     Examples
     --------
@@ -368,6 +421,11 @@ def depth_scales(activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None) -> 
     """(xi_q, xi_c) = (-1 / log V'(q*), -1 / log C'(c*)): the depths over which q and c
     approach their fixed points (Schoenholz et al. 2017); inf where the slope is >= 1
     (xi_c diverges on the critical line chi_1 = 1).
+
+    Parameters
+    ----------
+    activation, sigma_w2, sigma_b2, dropout, param
+        As :func:`q_star`.
 
     Examples
     --------
