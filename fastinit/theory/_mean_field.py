@@ -38,7 +38,7 @@ def qmap(q, activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None) -> float
     Examples
     --------
     >>> from fastinit import theory
-    >>> theory.qmap(1.0, "relu", 2.0, 0.0)
+    >>> round(theory.qmap(1.0, "relu", 2.0, 0.0), 6)  # He init keeps q
     1.0
     """
     return sigma_w2 / (1 - dropout) * second_moment(activation, q, param) + sigma_b2
