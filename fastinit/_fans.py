@@ -74,6 +74,16 @@ def compute_fans(shape, *, layout="torch", in_axis=None, out_axis=None, batch_ax
         of raising ValueError as torch and jax do.
 
     Fans are ints for torch and keras, floats for jax (as jax returns them).
+
+    Examples
+    --------
+    >>> from fastinit import init
+    >>> init.compute_fans((64, 16, 3, 3))
+    (144, 576)
+    >>> init.compute_fans((3, 3, 16, 64), layout="jax")
+    (144.0, 576.0)
+    >>> init.compute_fans((64, 4, 3, 3), groups=4)
+    (36, 144)
     """
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
@@ -142,13 +152,16 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
     registry (:data:`fastinit._activations.REGISTRY`), which holds
     torch.nn.init.calculate_gain's table exactly:
 
-    ==================  =============================
-    linear, conv*, sigmoid   1
-    tanh                     5/3
-    relu                     sqrt(2)
-    leaky_relu               sqrt(2 / (1 + slope^2)), slope = param or 0.01
-    selu                     3/4 (torch's empirical value; use "linear" for self-normalizing nets)
-    ==================  =============================
+    ==========================  ==========================================================
+    nonlinearity                gain
+    ==========================  ==========================================================
+    linear, ``conv*``, sigmoid  1
+    tanh                        5/3
+    relu                        sqrt(2)
+    leaky_relu                  sqrt(2 / (1 + slope^2)), slope = param or 0.01
+    selu                        3/4 (torch's empirical value; use "linear" for
+                                self-normalizing nets)
+    ==========================  ==========================================================
 
     and, for the registry's other activations (where torch raises), the variance-preserving
     gain g = 1 / sqrt(E[phi(z)^2]) for z ~ N(0, 1) (He et al. 2015's condition at unit
@@ -157,6 +170,16 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
     (param = alpha, default 1) 1.2452, hardtanh (param = bound b or (min, max), default 1)
     1.3920.  A param that is not a finite real (or pair) raises ValueError naming it; the
     parameterless ones ignore it, as torch does.
+
+    Examples
+    --------
+    >>> from fastinit import init
+    >>> init.calculate_gain("tanh")
+    1.6666666666666667
+    >>> round(init.calculate_gain("leaky_relu", 0.2), 4)
+    1.3868
+    >>> round(init.calculate_gain("gelu"), 4)
+    1.5335
     """
     from . import _activations
 

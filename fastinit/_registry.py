@@ -20,7 +20,11 @@ class Entry:
 
     ``init``: its in-place function in :mod:`fastinit.init` (torch's name and argument
     order); ``twin``: whether ``init`` has a functional twin (the name without ``_``)
-    there; ``torch``: whether torch.nn.init has it, so :mod:`fastinit.torch` exposes it;
+    there; ``torch``: whether :mod:`fastinit.torch` exposes it (torch.nn.init's name and
+    arguments); ``nn_init``: with ``torch``, torch.nn.init has it too, so the recorder of
+    :func:`fastinit.torch.init_module_` intercepts it (False: fastinit.torch's own
+    variance_scaling_); ``random``: the law draws from the stream (False: a deterministic
+    fill, its seed ignored; the recorder replays such writes as recorded);
     ``jax``: its factory in :mod:`fastinit.initializers` and :mod:`fastinit.jax` (None:
     jax has no such law), ``jax_aliases`` other names of that factory; ``keras``: its
     class in :mod:`fastinit.initializers`; ``preset``: ``(scale, mode, distribution)``
@@ -34,6 +38,8 @@ class Entry:
     elementwise: bool
     twin: bool = True
     torch: bool = True
+    nn_init: bool = True
+    random: bool = True
     jax: str | None = None
     jax_aliases: tuple[str, ...] = ()
     keras: str | None = None
@@ -48,13 +54,15 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("trunc_normal_", "N(mean, std^2) cut to [a, b] (torch: absolute bounds; jax: "
           "in units of std; keras: mean +- 2 std)", True, jax="truncated_normal",
           keras="TruncatedNormal"),
-    Entry("constant_", "every element = val", True, jax="constant", keras="Constant"),
-    Entry("ones_", "every element = 1", True, jax="ones", keras="Ones"),
-    Entry("zeros_", "every element = 0", True, jax="zeros", keras="Zeros"),
-    Entry("eye_", "the 2-D identity (times gain in keras)", True, keras="Identity"),
-    Entry("dirac_", "a Dirac delta per conv filter", True),
-    Entry("variance_scaling_", "Var = scale / fan(mode)", True, jax="variance_scaling",
-          keras="VarianceScaling"),
+    Entry("constant_", "every element = val", True, jax="constant", keras="Constant",
+          random=False),
+    Entry("ones_", "every element = 1", True, jax="ones", keras="Ones", random=False),
+    Entry("zeros_", "every element = 0", True, jax="zeros", keras="Zeros", random=False),
+    Entry("eye_", "the 2-D identity (times gain in keras)", True, keras="Identity",
+          random=False),
+    Entry("dirac_", "a Dirac delta per conv filter", True, random=False),
+    Entry("variance_scaling_", "Var = scale / fan(mode)", True, nn_init=False,
+          jax="variance_scaling", keras="VarianceScaling"),
     Entry("xavier_uniform_", "U[-b, b), b = gain sqrt(6 / (fan_in + fan_out))", True,
           jax="glorot_uniform", jax_aliases=("xavier_uniform",), keras="GlorotUniform",
           preset=(1.0, "fan_avg", "uniform"), ref="Glorot & Bengio (2010)"),
@@ -89,7 +97,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("mahalanobis_normal_", "rows N(0, (scale / in) Sigma_x^-1)", False, twin=False,
           torch=False),
     Entry("zero_gamma_", "every element = 0 (the last norm scale of a branch)", True,
-          twin=False, torch=False),
+          twin=False, torch=False, random=False),
     Entry("optimistic_bias_", "weight N(0, weight_std^2), bias v_max", True, twin=False,
           torch=False),
 )

@@ -51,7 +51,15 @@ INIT_SCHEMES = ("torch", "dummy", "normal")
 
 def tensor_seed(seed: int, name: str) -> int:
     """The seed of tensor ``name`` in a checkpoint of seed ``seed``: the same as
-    fastinit.torch.param_seed, so a module's checkpoint holds init_module_'s values."""
+    :func:`fastinit.torch.param_seed`, so a module's checkpoint holds
+    :func:`~fastinit.torch.init_module_`'s values.
+
+    Examples
+    --------
+    >>> from fastinit import checkpoint
+    >>> checkpoint.tensor_seed(0, "a") == checkpoint.tensor_seed(0, "b")
+    False
+    """
     return derived_seed(seed, name)
 
 
@@ -60,9 +68,17 @@ def scheme_fill(scheme: str, name: str, shape: tuple, std: float = 0.02) -> Call
 
     - "torch": torch's layer defaults read off the shape: >= 2-D kaiming_uniform_(a=sqrt 5)
       (nn.Linear/ConvNd), names with "embed"/"wte"/"wpe" N(0, 1) (nn.Embedding), 1-D
-      "*bias" zeros, other 1-D ones (norm scales);
+      ``"*bias"`` zeros, other 1-D ones (norm scales);
     - "dummy": U(-1e-3, 1e-3) for everything (vLLM's --load-format dummy);
     - "normal": N(0, std^2) for >= 2-D (GPT-2/BERT style, std=0.02), 1-D as "torch".
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastinit import checkpoint
+    >>> fill = checkpoint.scheme_fill("torch", "ln.weight", (4,))
+    >>> fill(np.empty(4, np.float32), seed=0).tolist()
+    [1.0, 1.0, 1.0, 1.0]
     """
     lower = name.lower()
     if scheme == "dummy":
@@ -118,7 +134,20 @@ def _reject_duplicate_keys(pairs):
 
 def load_spec(path):
     """The specs of JSON file ``path`` (``{name: shape}`` or a list of spec objects); a
-    key repeated in one object is an error, not silently the last value."""
+    key repeated in one object is an error, not silently the last value.
+
+    Examples
+    --------
+    >>> import json, os, tempfile
+    >>> from fastinit import checkpoint
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "spec.json")
+    >>> with open(path, "w") as f:
+    ...     json.dump({"fc.weight": [4, 8], "fc.bias": [4]}, f)
+    >>> checkpoint.load_spec(path)
+    {'fc.weight': [4, 8], 'fc.bias': [4]}
+    >>> tmp.cleanup()
+    """
     try:
         with open(path) as f:
             return json.load(f, object_pairs_hook=_reject_duplicate_keys)
@@ -130,7 +159,22 @@ def load_spec(path):
 
 def check_path(path, name="path") -> str:
     """``path`` as a str if a file can be written there: not a directory or another
-    non-regular file, in an existing directory this process may write to."""
+    non-regular file, in an existing directory this process may write to.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from fastinit import checkpoint
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "model.safetensors")
+    >>> checkpoint.check_path(path) == path
+    True
+    >>> checkpoint.check_path(tmp.name)
+    Traceback (most recent call last):
+        ...
+    ValueError: path '...' is a directory, expected a file path
+    >>> tmp.cleanup()
+    """
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError(f"{name} must be a str or os.PathLike, got {type(path).__name__}")
     path = os.fsdecode(path)
@@ -172,16 +216,57 @@ def write_safetensors(path, specs, *, seed, dtype=np.float32, init="torch", std=
                       chunk_bytes=64 << 20, metadata=None, progress=False) -> dict:
     """Write a safetensors file of initialized tensors; returns the header.
 
-    specs : {name: shape} or [{"name", "shape", "dtype"?, "init"?}]
-    init : "torch" | "dummy" | "normal" (see :func:`scheme_fill`, ``std`` of "normal"), or
-        a callable ``fn(array, seed=...)`` (e.g. a fastinit.init in-place function), per
-        file or per tensor ("init" of a spec).
-    progress : a tqdm bar of the bytes written on stderr when it is a terminal (and tqdm
-        is installed; nothing in logs and pipes)
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file, replaced atomically (see the module docstring).
+    specs : {name: shape} or list of dict
+        Or ``[{"name", "shape", "dtype"?, "init"?}]``.
+    seed : int
+        Checkpoint seed; tensor ``name`` takes :func:`tensor_seed` ``(seed, name)``.
+    dtype : numpy dtype
+        Of the tensors whose spec names none.
+    init : {"torch", "dummy", "normal"} or callable
+        A scheme (see :func:`scheme_fill`, ``std`` of "normal"), or a callable
+        ``fn(array, seed=...)`` (e.g. a fastinit.init in-place function), per file or per
+        tensor ("init" of a spec).
+    chunk_bytes : int
+        Size of the reused buffer each tensor is generated into, row block by row block.
+    metadata : dict of str, optional
+        Extra entries of the header's ``__metadata__`` (keys and values as str).
+    progress : bool
+        A tqdm bar of the bytes written on stderr when it is a terminal (and tqdm is
+        installed; nothing in logs and pipes).
 
-    Bad specs and paths raise before any tensor is generated.  ``path`` is replaced
-    atomically (see the module docstring); on an error, Ctrl-C or SIGTERM (which raises
-    SystemExit(143) here) the temporary file is removed and ``path`` is left as it was.
+    Returns
+    -------
+    dict
+        The header written.
+
+    Notes
+    -----
+    Bad specs and paths raise before any tensor is generated.  On an error, Ctrl-C or
+    SIGTERM (which raises SystemExit(143) here) the temporary file is removed and
+    ``path`` is left as it was.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from fastinit import checkpoint, init
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "model.safetensors")
+    >>> header = checkpoint.write_safetensors(
+    ...     path, {"fc.weight": (4, 8), "fc.bias": (4,)}, seed=0, init="normal")
+    >>> sorted(header)
+    ['__metadata__', 'fc.bias', 'fc.weight']
+    >>> t = checkpoint.read_safetensors(path)
+    >>> w = init.normal_(np.empty((4, 8), np.float32), 0.0, 0.02,
+    ...                  seed=checkpoint.tensor_seed(0, "fc.weight"))
+    >>> bool(np.array_equal(t["fc.weight"], w)), t["fc.bias"].tolist()
+    (True, [0.0, 0.0, 0.0, 0.0])
+    >>> del t  # release the memory map before removing the file
+    >>> tmp.cleanup()
     """
     seed = check_u64(seed, "seed")
     dtype = check_float_dtype(dtype)
@@ -274,8 +359,18 @@ def module_specs(module, recipes=None) -> list[dict]:
     """Specs of a torch module's persistent floating-point parameters and buffers (each
     tied tensor once, under its first name), for a module built on the meta device:
     each tensor's fill replays what the module's own init code writes to it, or the
-    first matching recipe (see fastinit.torch.init_module_), so the file holds what
-    ``fastinit.torch.init_module_(module, seed=seed, recipes=recipes)`` gives."""
+    first matching recipe (see :func:`fastinit.torch.init_module_`), so the file holds what
+    ``fastinit.torch.init_module_(module, seed=seed, recipes=recipes)`` gives.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from fastinit import checkpoint
+    >>> with torch.device("meta"):
+    ...     model = torch.nn.Linear(8, 4)
+    >>> [(s["name"], s["shape"]) for s in checkpoint.module_specs(model)]
+    [('weight', (4, 8)), ('bias', (4,))]
+    """
     from .torch import _entries, _plan
 
     persistent = set(module.state_dict(keep_vars=True))
@@ -286,7 +381,19 @@ def module_specs(module, recipes=None) -> list[dict]:
 
 
 def read_safetensors(path) -> dict[str, np.ndarray]:
-    """{name: array} of a safetensors file (memory-mapped, read-only)."""
+    """{name: array} of a safetensors file (memory-mapped, read-only).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from fastinit import checkpoint
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "b.safetensors")
+    >>> _ = checkpoint.write_safetensors(path, {"ln.bias": (3,)}, seed=0)
+    >>> checkpoint.read_safetensors(path)["ln.bias"].tolist()
+    [0.0, 0.0, 0.0]
+    >>> tmp.cleanup()
+    """
     with open(path, "rb") as f:
         n = int.from_bytes(f.read(8), "little")
         header = json.loads(f.read(n))

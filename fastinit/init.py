@@ -714,7 +714,9 @@ def _twin_signature(fill, **extra):
     return inspect.Signature([shape, *positional, *keyword], return_annotation="np.ndarray")
 
 
-def _functional(fill, doc_of):
+def _functional(fill, doc_of, example):
+    """The twin of in-place ``fill``; ``example`` its docstring's doctest (the twin's
+    values equal the fill's on an empty array of the same shape and dtype)."""
     def twin(shape, *args, seed, dtype=np.float32, **kw):
         out = _new(shape, dtype)
         fill(out, *args, seed=seed, **kw)
@@ -724,13 +726,26 @@ def _functional(fill, doc_of):
     twin.__qualname__ = twin.__name__
     twin.__signature__ = _twin_signature(fill)  # type: ignore[attr-defined]
     twin.__doc__ = (f"New array of ``shape`` and ``dtype`` filled as :func:`{doc_of}` "
-                    "(``seed`` required).")
+                    "(``seed`` required).\n\nExamples\n--------\n"
+                    ">>> import numpy as np\n>>> from fastinit import init\n" + example)
     return twin
 
 
-uniform = _functional(uniform_, "uniform_")
-normal = _functional(normal_, "normal_")
-trunc_normal = _functional(trunc_normal_, "trunc_normal_")
+uniform = _functional(uniform_, "uniform_", """\
+>>> w = init.uniform((2, 3), -1.0, 1.0, seed=0)
+>>> bool(np.array_equal(w, init.uniform_(np.empty((2, 3), np.float32), -1.0, 1.0, seed=0)))
+True
+""")
+normal = _functional(normal_, "normal_", """\
+>>> w = init.normal((4,), 0.0, 0.02, seed=0, dtype=np.float64)
+>>> w.dtype, bool(abs(w).max() < 0.1)
+(dtype('float64'), True)
+""")
+trunc_normal = _functional(trunc_normal_, "trunc_normal_", """\
+>>> w = init.trunc_normal((1000,), std=1.0, a=-0.5, b=0.5, seed=0)
+>>> bool(w.min() >= -0.5 and w.max() <= 0.5)
+True
+""")
 
 
 def orthogonal(shape, gain=1.0, *, seed, dtype=np.float32, batch_dims=0):
@@ -748,10 +763,26 @@ def orthogonal(shape, gain=1.0, *, seed, dtype=np.float32, batch_dims=0):
     return orthogonal_(out, gain, seed=seed, batch_dims=batch_dims)
 
 
-delta_orthogonal = _functional(delta_orthogonal_, "delta_orthogonal_")
-sparse = _functional(sparse_, "sparse_")
-lecun_uniform = _functional(lecun_uniform_, "lecun_uniform_")
-lecun_normal = _functional(lecun_normal_, "lecun_normal_")
+delta_orthogonal = _functional(delta_orthogonal_, "delta_orthogonal_", """\
+>>> w = init.delta_orthogonal((3, 4, 4), seed=0)  # (k, in, out), centre (k - 1) // 2
+>>> bool(np.allclose(w[1] @ w[1].T, np.eye(4), atol=1e-6)), bool((w[0] == 0).all())
+(True, True)
+""")
+sparse = _functional(sparse_, "sparse_", """\
+>>> w = init.sparse((10, 4), 0.3, seed=0)
+>>> (w == 0).sum(axis=0).tolist()  # ceil(0.3 * 10) zeros per column
+[3, 3, 3, 3]
+""")
+lecun_uniform = _functional(lecun_uniform_, "lecun_uniform_", """\
+>>> w = init.lecun_uniform((64, 48), seed=0)
+>>> bool(abs(w).max() < (3 / 48) ** 0.5)
+True
+""")
+lecun_normal = _functional(lecun_normal_, "lecun_normal_", """\
+>>> w = init.lecun_normal((256, 400), seed=0)
+>>> round(float(w.std() * 400 ** 0.5), 1)
+1.0
+""")
 
 
 def _layout_twin(name: str, law: Callable[..., _Law], distribution: str,
@@ -779,9 +810,33 @@ Examples
 >>> w.shape, bool(abs(w).max() < (6 / (9 * 16 + 9 * 32)) ** 0.5)
 ((3, 3, 16, 32), True)
 """
-xavier_normal.__doc__ = "As :func:`xavier_uniform` for :func:`xavier_normal_`."
-kaiming_uniform.__doc__ = "As :func:`xavier_uniform` for :func:`kaiming_uniform_`."
-kaiming_normal.__doc__ = "As :func:`xavier_uniform` for :func:`kaiming_normal_`."
+xavier_normal.__doc__ = """As :func:`xavier_uniform` for :func:`xavier_normal_`.
+
+Examples
+--------
+>>> from fastinit import init
+>>> w = init.xavier_normal((300, 500), seed=0)
+>>> round(float(w.std() * ((300 + 500) / 2) ** 0.5), 1)
+1.0
+"""
+kaiming_uniform.__doc__ = """As :func:`xavier_uniform` for :func:`kaiming_uniform_`.
+
+Examples
+--------
+>>> from fastinit import init
+>>> w = init.kaiming_uniform((3, 3, 16, 32), seed=0, nonlinearity="relu", layout="keras")
+>>> bool(abs(w).max() < (6 / (9 * 16)) ** 0.5)
+True
+"""
+kaiming_normal.__doc__ = """As :func:`xavier_uniform` for :func:`kaiming_normal_`.
+
+Examples
+--------
+>>> from fastinit import init
+>>> w = init.kaiming_normal((256, 400), seed=0, nonlinearity="relu")
+>>> round(float(w.std() * (400 / 2) ** 0.5), 1)
+1.0
+"""
 
 
 def variance_scaling(shape, scale=1.0, mode="fan_in", distribution="truncated_normal", *,
@@ -812,12 +867,27 @@ def constant(shape, val, *, dtype=np.float32):
 
 
 def zeros(shape, *, dtype=np.float32):
-    """np.zeros with torch's name."""
+    """np.zeros with torch's name.
+
+    Examples
+    --------
+    >>> from fastinit import init
+    >>> init.zeros((2,)).tolist()
+    [0.0, 0.0]
+    """
     return constant(shape, 0, dtype=dtype)
 
 
 def ones(shape, *, dtype=np.float32):
-    """np.ones with torch's name."""
+    """np.ones with torch's name.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastinit import init
+    >>> init.ones((2,), dtype=np.int32).tolist()
+    [1, 1]
+    """
     return constant(shape, 1, dtype=dtype)
 
 

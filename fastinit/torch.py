@@ -34,6 +34,7 @@ from . import _device, _dtensor
 from . import _generate as g
 from . import init as _init
 from ._generate import DTYPE_CODES
+from ._registry import ENTRIES
 from ._validate import BFLOAT16, derived_seed, derived_seeds
 from ._variance import as_out
 
@@ -167,7 +168,18 @@ variance_scaling_ = _wrap(_init.variance_scaling_)
 
 def to_torch(x):
     """A torch CPU tensor sharing ``x``'s memory (bfloat16 through its int16 bits, as
-    numpy has no bfloat16 for torch)."""
+    numpy has no bfloat16 for torch).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastinit import torch as ft
+    >>> a = np.zeros(3, np.float32)
+    >>> t = ft.to_torch(a)
+    >>> t[0] = 1.0
+    >>> a.tolist()
+    [1.0, 0.0, 0.0]
+    """
     torch = _torch()
     x = np.asarray(x)
     if x.dtype == BFLOAT16:
@@ -176,7 +188,16 @@ def to_torch(x):
 
 
 def param_seed(seed: int, name: str) -> int:
-    """The seed of parameter ``name`` under model seed ``seed`` (derived_seed)."""
+    """The seed of parameter ``name`` under model seed ``seed`` (derived_seed).
+
+    Examples
+    --------
+    >>> from fastinit import checkpoint, torch as ft
+    >>> ft.param_seed(0, "fc.weight") == checkpoint.tensor_seed(0, "fc.weight")
+    True
+    >>> ft.param_seed(0, "fc.weight") == ft.param_seed(0, "fc.bias")
+    False
+    """
     return derived_seed(seed, name)
 
 
@@ -189,9 +210,8 @@ def param_seed(seed: int, name: str) -> int:
 # replayed per tensor: random ones by fastinit's function of the same name and arguments
 # under the tensor's seed, deterministic ones as recorded.
 
-_RANDOM = ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "xavier_normal_",
-           "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_")
-_DETERMINISTIC = ("constant_", "ones_", "zeros_", "eye_", "dirac_")
+_RANDOM = tuple(e.init for e in ENTRIES if e.torch and e.nn_init and e.random)
+_DETERMINISTIC = tuple(e.init for e in ENTRIES if e.torch and e.nn_init and not e.random)
 # the modules that bind torch.nn.init's functions at import (as transformers patches them)
 _INIT_MODULES = ("torch.nn.init", "torch.nn.modules.activation",
                  "torch.nn.modules.transformer", "torch.nn.modules.linear",
@@ -1088,7 +1108,7 @@ def init_module_(module, *, seed, recipes=None, strict=True, prefix=""):
     (transformers' ``_init_weights``, e.g. N(0, initializer_range) and GPT-2's scaled
     c_proj; a torchtitan-style ``init_weights``), after ``tie_weights()`` if the module
     has it.  Every write it makes to the module's tensors (torch.nn.init's functions,
-    transformers' helpers, Tensor.normal_/uniform_/zero_/fill_/copy_, t[i] = v) is
+    transformers' helpers, ``Tensor.normal_/uniform_/zero_/fill_/copy_``, ``t[i] = v``) is
     recorded, not made; per tensor the last whole-tensor write and the writes after it
     are replayed: random laws by fastinit's function of the same name and arguments
     under seed param_seed(seed, name), deterministic ones as recorded.  Values depend
@@ -1099,7 +1119,20 @@ def init_module_(module, *, seed, recipes=None, strict=True, prefix=""):
     parameter that no code writes raises ValueError (``strict=False`` keeps its values);
     such buffers keep theirs.  ``prefix`` names a submodule's tensors as in its parent
     (``init_module_(model.fc, seed=s, prefix="fc.")`` gives what initializing ``model``
-    gives ``model.fc``).  Returns module."""
+    gives ``model.fc``).  Returns module.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from fastinit import torch as ft
+    >>> model = torch.nn.Sequential(torch.nn.Linear(8, 4), torch.nn.LayerNorm(4))
+    >>> _ = ft.init_module_(model, seed=0)
+    >>> bool(model[0].weight.abs().max() <= 8 ** -0.5), model[1].weight.tolist()
+    (True, [1.0, 1.0, 1.0, 1.0])
+    >>> w = model[0].weight.clone()
+    >>> bool(torch.equal(ft.init_module_(model, seed=0)[0].weight, w))
+    True
+    """
     if recipes or not _fill_known(module, seed, prefix):
         _run_plan(module, _plan(module, recipes, strict=strict, prefix=prefix), seed, prefix)
     return module
@@ -1119,7 +1152,20 @@ def materialize_(module, device="cpu", *, seed, recipes=None):
     laws go through the host, one tensor at a time).  DTensor parameters (FSDP2's
     ``fully_shard``, ``distribute_module``, tensor-parallel plans) get on each rank only
     their local shard, with the values of the unsharded model at its global indices,
-    whatever the mesh (fastinit._dtensor)."""
+    whatever the mesh (fastinit._dtensor).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from fastinit import torch as ft
+    >>> with torch.device("meta"):
+    ...     model = torch.nn.Linear(8, 4)
+    >>> _ = ft.materialize_(model, seed=0)
+    >>> model.weight.device.type
+    'cpu'
+    >>> bool(torch.equal(model.weight, ft.init_module_(torch.nn.Linear(8, 4), seed=0).weight))
+    True
+    """
     torch = _torch()
     device = torch.device(device)
     plan = _plan(module, recipes, strict=True)
@@ -1143,7 +1189,16 @@ def build(factory, *args, seed, recipes=None, **kwargs):
     construction may compute with, are filled by torch); then
     :func:`init_module_`'s replay (those writes first, then the module's init code;
     the last law wins), so a law set only in ``__init__`` is kept too.  Returns the
-    module."""
+    module.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from fastinit import torch as ft
+    >>> model = ft.build(torch.nn.Linear, 8, 4, seed=0)
+    >>> bool(torch.equal(model.weight, ft.init_module_(torch.nn.Linear(8, 4), seed=0).weight))
+    True
+    """
     torch = _torch()
     made = {}  # id(tensor) -> (tensor, [(None, op, kwargs)])
 
@@ -1170,7 +1225,18 @@ def fill_shard_(local, global_shape, offsets, fill, *args, seed, **kwargs):
     """Fill ``local`` (a torch tensor or numpy array) as the box at ``offsets`` of a
     global tensor of ``global_shape`` initialized by ``fill`` (any fastinit.init in-place
     function): bit-identical to the same slice of the unsharded tensor, fans from the
-    global shape.  E.g. a DTensor's ``to_local()`` with the offsets of its placement."""
+    global shape.  E.g. a DTensor's ``to_local()`` with the offsets of its placement.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastinit import init, torch as ft
+    >>> whole = init.kaiming_uniform_(np.empty((6, 4), np.float32), seed=3)
+    >>> local = np.empty((3, 4), np.float32)
+    >>> _ = ft.fill_shard_(local, (6, 4), (3, 0), init.kaiming_uniform_, seed=3)
+    >>> bool(np.array_equal(local, whole[3:]))
+    True
+    """
     torch = _torch()
     target = local.detach() if isinstance(local, torch.Tensor) else local
     if isinstance(local, torch.Tensor) and local.is_meta:

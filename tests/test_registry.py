@@ -133,3 +133,37 @@ def test_generated_functions_have_real_signatures():
         ("gain", "POSITIONAL_OR_KEYWORD", 1.0), ("seed", "KEYWORD_ONLY", inspect.Parameter.empty),
         ("dtype", "KEYWORD_ONLY", np.float32), ("layout", "KEYWORD_ONLY", "torch")]
     assert sig.parameters["seed"].annotation == "int" and sig.return_annotation == "np.ndarray"
+
+
+def test_recorder_records_the_same_ops():
+    """fastinit.torch's recorder intercepts the registry's torch.nn.init functions, split
+    by ``random``: exactly the ops it recorded when they were listed by hand."""
+    assert ft._RANDOM == ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_",
+                          "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
+                          "orthogonal_", "sparse_")
+    assert ft._DETERMINISTIC == ("constant_", "ones_", "zeros_", "eye_", "dirac_")
+
+
+def test_nn_init_flag_matches_torch():
+    import torch
+
+    for e in ENTRIES:
+        if e.torch:
+            assert callable(getattr(torch.nn.init, e.init, None)) is e.nn_init, e.init
+
+
+# arguments beyond (tensor, seed=...) and the shape each fill needs
+_CALLS = {"constant_": ((0.5,), (4, 4)), "sparse_": ((0.5,), (4, 4)), "dirac_": ((), (4, 4, 3)),
+          "delta_orthogonal_": ((), (3, 4, 4)),
+          "mahalanobis_normal_": ((np.eye(4),), (4, 4)),
+          "optimistic_bias_": ((np.empty(4), 1.0, 0.1), (4, 4))}
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.init)
+def test_random_flag_matches_the_fill(entry):
+    """Two seeds give different values exactly when the entry says its law is random."""
+    args, shape = _CALLS.get(entry.init, ((), (4, 4)))
+    fill = getattr(init, entry.init)
+    a = fill(np.empty(shape), *args, seed=1)
+    b = fill(np.empty(shape), *args, seed=2)
+    assert (not np.array_equal(a, b)) is entry.random

@@ -99,7 +99,14 @@ def _check_range(x, dtype, sigma_w2, sigma_b2, alpha):
 
 
 def available_memory() -> int:
-    """Bytes of memory available: /proc/meminfo MemAvailable, else the physical memory."""
+    """Bytes of memory available: /proc/meminfo MemAvailable, else the physical memory.
+
+    Examples
+    --------
+    >>> from fastinit.propagate import available_memory
+    >>> available_memory() > 0
+    True
+    """
     try:
         with open("/proc/meminfo") as f:
             for line in f:
@@ -118,7 +125,15 @@ def memory_estimate(depth, widths, n_networks, n_inputs, dtype="float32", track=
     the previous layer: ~6 (networks, N, m) arrays), ``checkpoints`` (backward pass:
     ~sqrt(depth) saved states plus a segment's) and ``jacobian`` (networks x N x N_0
     matrices and a float64 copy for the SVD), ``bookkeeping`` (per-network Python
-    objects); ``total`` their sum."""
+    objects); ``total`` their sum.
+
+    Examples
+    --------
+    >>> from fastinit.propagate import memory_estimate
+    >>> m = memory_estimate(10, [256] * 11, n_networks=8, n_inputs=2)
+    >>> m["total"] == sum(v for k, v in m.items() if k != "total")
+    True
+    """
     b, wmax, nets = np.dtype(dtype).itemsize, max(widths), n_networks
     fwd = "grad" in track or "grad_fwd" in track
     bwd = "grad" in track or "grad_bwd" in track
@@ -174,42 +189,75 @@ def simulate(depth, width, activation="tanh", init="gaussian", sigma_w2=1.0, sig
     """Propagate ``n_inputs`` inputs through an ensemble of ``n_networks`` random networks
     of ``depth`` layers (module docstring for the model and the statistics).
 
-    width : int, or depth + 1 ints (width[0] the input dimension)
-    activation : linear, relu, leaky_relu, tanh, hardtanh, erf, sigmoid, selu, elu, gelu,
+    Parameters
+    ----------
+    depth : int
+        Number of layers.
+    width : int, or depth + 1 ints
+        Layer widths; ``width[0]`` is the input dimension.
+    activation : str, (phi, dphi) pair, callable or Activation
+        linear, relu, leaky_relu, tanh, hardtanh, erf, sigmoid, selu, elu, gelu,
         silu/swish, softplus (``activation_param`` for their parameter), or a user
-        (phi, dphi) pair / callable phi (scalar functions are compiled by Numba), or
-        ``Activation(name, phi, dphi, kinks=(...))`` naming where phi' jumps, so that the
-        theory's quadrature splits there
-    init : gaussian | uniform | truncated_normal | orthogonal (all with variance
-        sigma_w2 / fan_in; orthogonal is sigma_w times Haar)
-    inputs : (width[0], n) array of finite values, or None for random inputs with q = q0
-        exactly and correlation c0 exactly within each pair (2k, 2k + 1)
-    track : any of "q", "c" (always computed; cheap), "grad" (= "grad_fwd" + "grad_bwd")
-    client : a dask.distributed Client (with workers): the networks are spread over its
-        workers; the result equals the local run bit for bit.
-    jacobian_at : depths at which to record the singular values of the input-output
-        Jacobian of input 0 (plain networks; costs a width x width x N_0 GEMM per layer)
-    method : "dense" (generate each W, one GEMM per layer: O(N^2 m)), "gram" (sample
-        W x directly from the m tracked vectors: O(N m^2), exact in distribution for
-        gaussian and orthogonal weights; forward statistics only), or "auto" (gram when
+        ``(phi, dphi)`` pair / callable ``phi`` (scalar functions are compiled by Numba),
+        or ``Activation(name, phi, dphi, kinks=(...))`` naming where ``phi'`` jumps, so
+        that the theory's quadrature splits there.
+    init : {"gaussian", "uniform", "truncated_normal", "orthogonal"}
+        All with variance ``sigma_w2 / fan_in``; orthogonal is ``sigma_w`` times Haar.
+    sigma_w2, sigma_b2 : float
+        Weight and bias variances.
+    inputs : (width[0], n) array of finite values, optional
+        None: random inputs with ``q = q0`` exactly and correlation ``c0`` exactly within
+        each pair (2k, 2k + 1).
+    track : tuple of str
+        Any of "q", "c" (always computed; cheap), "grad" (= "grad_fwd" + "grad_bwd").
+    client : dask.distributed.Client, optional
+        With workers: the networks are spread over its workers; the result equals the
+        local run bit for bit.
+    jacobian_at : tuple of int
+        Depths at which to record the singular values of the input-output Jacobian of
+        input 0 (plain networks; costs a width x width x N_0 GEMM per layer).
+    method : {"auto", "dense", "gram"}
+        "dense" generates each W, one GEMM per layer: O(N^2 m); "gram" samples ``W x``
+        directly from the m tracked vectors: O(N m^2), exact in distribution for
+        gaussian and orthogonal weights, forward statistics only; "auto" takes gram when
         the weights allow it, no backward gradients or Jacobians are asked for, and
-        m = inputs (+ tangents) is at most width / 8).  The two methods draw different
+        m = inputs (+ tangents) is at most width / 8.  The two methods draw different
         random numbers: same law, not the same bits.
-    backend : "cpu", or "cuda" / "cuda:N": the same engine on a GPU through CuPy (cuBLAS
-        batched GEMMs, the fills of kernels/fill_cuda.cu: the weights have the CPU's bits,
-        the products cuBLAS's rounding, so CPU and GPU agree statistically); user
+    backend : str
+        "cpu", or "cuda" / "cuda:N": the same engine on a GPU through CuPy (cuBLAS
+        batched GEMMs, the fills of kernels/fill_cuda.cu: the weights have the CPU's
+        bits, the products cuBLAS's rounding, so CPU and GPU agree statistically); user
         activations must then accept CuPy arrays (numpy functions dispatch to CuPy).
+    progress : bool
+        A tqdm bar of the layers on stderr when it is a terminal (and tqdm is installed;
+        nothing in logs and pipes).
 
-    progress : a tqdm bar of the layers on stderr when it is a terminal (and tqdm is
-        installed; nothing in logs and pipes)
+    Returns
+    -------
+    PropagationResult
+        The statistics per layer, network and input (``q``, ``c``, ...).
 
+    Notes
+    -----
     Integers may be any numbers.Integral, reals must be finite; parameters whose first
     layer leaves the float range of ``dtype`` are refused, and so is an ensemble whose
-    memory_estimate exceeds the available memory (MemoryError), all before any work.
-    Statistics that become non-finite during the run (overflow, an activation returning
-    NaN) give a RuntimeWarning and ``nonfinite_layer``.  Ctrl-C stops cleanly at the next
-    layer (locally and over dask): the result holds the layers completed
+    :func:`memory_estimate` exceeds the available memory (MemoryError), all before any
+    work.  Statistics that become non-finite during the run (overflow, an activation
+    returning NaN) give a RuntimeWarning and ``nonfinite_layer``.  Ctrl-C stops cleanly
+    at the next layer (locally and over dask): the result holds the layers completed
     (``interrupted``).
+
+    Examples
+    --------
+    >>> from fastinit.propagate import simulate
+    >>> r = simulate(depth=4, width=256, activation="tanh", sigma_w2=1.5, sigma_b2=0.05,
+    ...              n_networks=8, seed=0)
+    >>> r.q.shape  # (depth + 1, networks, inputs)
+    (5, 8, 2)
+    >>> from fastinit import theory
+    >>> q_theory = theory.predicted("tanh", 1.5, 0.05, 4, 1.0, 0.5)[0]
+    >>> bool(abs(r.q[-1].mean() / q_theory[-1] - 1) < 0.1)  # within 10% at width 256
+    True
     """
     if not isinstance(backend, str):
         raise TypeError(f"backend must be 'cpu', 'cuda' or 'cuda:N', got {backend!r}")

@@ -27,7 +27,15 @@ class _SigintFlag:
 def sigint_flag():
     """Ctrl-C as a flag (_SigintFlag) for the duration, in the main thread when SIGINT has
     Python's default handler (or already this one: the same flag); elsewhere a flag that
-    only KeyboardInterrupt-free code paths ignore (KeyboardInterrupt is still caught)."""
+    only KeyboardInterrupt-free code paths ignore (KeyboardInterrupt is still caught).
+
+    Examples
+    --------
+    >>> from fastinit.propagate import sigint_flag
+    >>> with sigint_flag() as stop:
+    ...     stop.is_set()  # a loop checks it between layers
+    False
+    """
     current = signal.getsignal(signal.SIGINT)
     if isinstance(current, _SigintFlag):
         yield current.event

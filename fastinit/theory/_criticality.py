@@ -32,7 +32,14 @@ def critical_sigma_w2(activation, sigma_b2, *, param=None) -> float:
     """sigma_w^2 on the order-to-chaos line (chi_1 = 1) at this sigma_b^2: the first
     crossing on a scan of sigma_w2 over [1e-4, 1e6] (5 points a decade), refined by the
     Illinois method; a ValueError names the range when chi_1 stays on one side or jumps
-    over 1 (where the fixed point q* reached from q0 = 1 changes)."""
+    over 1 (where the fixed point q* reached from q0 = 1 changes).
+
+    Examples
+    --------
+    >>> from fastinit import theory
+    >>> round(theory.critical_sigma_w2("tanh", 0.05), 4)
+    1.761
+    """
     act = _act(activation, param)
     return float(_critical(act, np.array([float(sigma_b2)]))[0])
 
@@ -108,7 +115,14 @@ def _critical_scan(act, sb, strict):
 
 def critical_line(activation, sigma_b2_grid, *, param=None) -> np.ndarray:
     """:func:`critical_sigma_w2` at every sigma_b^2 of the grid at once (nan where there is
-    none)."""
+    none).
+
+    Examples
+    --------
+    >>> from fastinit import theory
+    >>> theory.critical_line("tanh", [0.0, 0.05]).round(4).tolist()
+    [1.0, 1.761]
+    """
     return _critical(_act(activation, param), np.asarray(sigma_b2_grid, float).ravel(),
                      strict=False)
 
@@ -118,7 +132,15 @@ def phase_diagram(activation, sigma_w2_grid, sigma_b2_grid, *, param=None) -> di
     (len(sigma_b2_grid), len(sigma_w2_grid)); chi_1 < 1 is ordered, > 1 chaotic) and
     "critical": the critical sigma_w^2 at each sigma_b^2 (nan where there is none).
     Vectorized: one scan table of E[phi^2], the Illinois method on every point at once,
-    Newton's method on the chaotic points' c-maps together."""
+    Newton's method on the chaotic points' c-maps together.
+
+    Examples
+    --------
+    >>> from fastinit import theory
+    >>> d = theory.phase_diagram("tanh", [0.5, 1.0, 2.0], [0.0, 0.1])
+    >>> d["chi1"].shape, (d["chi1"] > 1).tolist()
+    ((2, 3), [[False, False, True], [False, False, True]])
+    """
     act = _act(activation, param)
     sw, sb = np.asarray(sigma_w2_grid, float), np.asarray(sigma_b2_grid, float)
     S, B = np.meshgrid(sw, sb)
@@ -173,7 +195,15 @@ def _q_grid(act, S, B):
 def critical_point(activation, q_star_target, *, param=None) -> tuple[float, float]:
     """(sigma_w^2, sigma_b^2) on the critical line with fixed point q*: chi_1 = 1 gives
     sigma_w^2 = 1 / E[phi'(sqrt(q*) z)^2], then sigma_b^2 = q* - sigma_w^2 E[phi^2]
-    (Pennington et al. 2017 choose tanh networks along the line by q*)."""
+    (Pennington et al. 2017 choose tanh networks along the line by q*).
+
+    Examples
+    --------
+    >>> from fastinit import theory
+    >>> sw2, sb2 = theory.critical_point("tanh", 0.5)
+    >>> round(sw2, 4), round(sb2, 4), round(theory.chi1("tanh", sw2, sb2), 6)
+    (1.688, 0.038, 1.0)
+    """
     act = _act(activation, param)
     if not q_star_target > 0:
         raise ValueError(f"q_star_target must be > 0, got {q_star_target}")

@@ -28,7 +28,19 @@ _QGRID = np.concatenate([[0.0], np.geomspace(1e-12, 1e12, 241)])
 
 
 def qmap(q, activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None) -> float:
-    """V(q) = sigma_w^2 / (1 - p) E[phi(sqrt(q) z)^2] + sigma_b^2."""
+    """V(q) = sigma_w^2 / (1 - p) E[phi(sqrt(q) z)^2] + sigma_b^2.
+
+    Parameters
+    ----------
+    activation, sigma_w2, sigma_b2, dropout, param
+        As :func:`q_star`.
+
+    Examples
+    --------
+    >>> from fastinit import theory
+    >>> round(theory.qmap(1.0, "relu", 2.0, 0.0), 6)  # He init keeps q
+    1.0
+    """
     return sigma_w2 / (1 - dropout) * second_moment(activation, q, param) + sigma_b2
 
 
@@ -147,7 +159,19 @@ def _reached(points, v0, q0):
 
 def fixed_points(activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None) -> list:
     """Every fixed point of the q-map as (q*, stable) pairs, ascending (q* = inf when the
-    q-map diverges); a root pair closer than a factor 10^0.1 may be missed by the scan."""
+    q-map diverges); a root pair closer than a factor 10^0.1 may be missed by the scan.
+
+    Parameters
+    ----------
+    activation, sigma_w2, sigma_b2, dropout, param
+        As :func:`q_star`.
+
+    Examples
+    --------
+    >>> from fastinit import theory
+    >>> [(round(q, 4), stable) for q, stable in theory.fixed_points("tanh", 1.5, 0.05)]
+    [(0.418, True)]
+    """
     act = _act(activation, param)
     return _fixed_points(act, sigma_w2 / (1 - dropout), sigma_b2)
 
@@ -165,7 +189,38 @@ def q_star(activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None, q0=1.0,
     decays, inf when it diverges; :func:`fixed_points` lists all): by bracketing
     ("bracket": the scan of :func:`fixed_points`, refined to relative ``tol``) or by
     iterating V from q0 ("iterate"; slow on the critical line, where q^l approaches
-    q* = 0 like 1 / l)."""
+    q* = 0 like 1 / l).
+
+    Parameters
+    ----------
+    activation : str or Activation
+        A name of the activation registry (tanh, relu, erf, gelu, ...) or an Activation.
+    sigma_w2, sigma_b2 : float
+        Weight and bias variances (weights ``N(0, sigma_w2 / fan_in)``).
+    dropout : float
+        Drop probability p in [0, 1) of inverted dropout before each layer.
+    param : float, optional
+        The activation's parameter (leaky_relu's slope, elu's alpha, ...).
+    q0 : float
+        The input's second moment, where the iteration starts.
+    method : {"bracket", "iterate"}
+    tol : float
+        Relative tolerance.
+    max_iter : int
+        Iterations of "iterate".
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> from fastinit import theory
+    >>> round(theory.q_star("tanh", 1.5, 0.05), 4)
+    0.418
+    >>> theory.q_star("tanh", 0.5, 0.0)
+    0.0
+    """
     act = _act(activation, param)
     if method == "iterate":
         q = float(q0)
@@ -195,7 +250,19 @@ def _cmap_parts(act, q, sigma_w2, sigma_b2, c, dropout=0.0):
 def cmap(c, q, activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None) -> float:
     """C(c) = (sigma_w^2 E[phi(u_1) phi(u_2)] + sigma_b^2) / V(q) at second moment q (the
     fixed point q* in the mean-field analysis, where V(q*) = q*; at q = 0 the limit
-    q -> 0+, where relu's map is scale free)."""
+    q -> 0+, where relu's map is scale free).
+
+    Parameters
+    ----------
+    activation, sigma_w2, sigma_b2, dropout, param
+        As :func:`q_star`.
+
+    Examples
+    --------
+    >>> from fastinit import theory
+    >>> round(theory.cmap(0.5, 1.0, "relu", 2.0, 0.0), 4)
+    0.609
+    """
     act = _act(activation, param)
     v = qmap(q, act, sigma_w2, sigma_b2, dropout=dropout)
     return (sigma_w2 * cross_moment(act, q, c) + sigma_b2) / v if q > 0 else \
@@ -282,7 +349,25 @@ def c_star(activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None, c0=0.5,
            tol=1e-13) -> float:
     """The fixed point of the c-map reached from c0 at q* (from q0 = 1): 1 in the ordered
     phase (relu's scale-free map included), the root c* < 1 in the chaotic phase or with
-    dropout, c0 itself where the map is the identity (q* = 0 with a smooth phi)."""
+    dropout, c0 itself where the map is the identity (q* = 0 with a smooth phi).
+
+    Parameters
+    ----------
+    activation, sigma_w2, sigma_b2, dropout, param
+        As :func:`q_star`.
+    c0 : float
+        The starting correlation.
+    tol : float
+        Absolute tolerance of the root.
+
+    Examples
+    --------
+    >>> from fastinit import theory
+    >>> theory.c_star("tanh", 1.5, 0.05)
+    1.0
+    >>> bool(theory.c_star("tanh", 4.0, 0.05) < 1)
+    True
+    """
     if not -1 <= c0 <= 1:
         raise ValueError(f"c0 must be in [-1, 1], got {c0}")
     return _c_star(_act(activation, param), float(sigma_w2), float(sigma_b2),
@@ -295,7 +380,23 @@ def _chi1_at(act, sigma_w2, q):
 
 def chi1(activation, sigma_w2, sigma_b2, *, param=None, q=None) -> float:
     """chi_1 = sigma_w^2 E[phi'(sqrt(q*) z)^2] (q* unless q is given; at q* = inf the
-    limit sigma_w^2 (phi'(inf)^2 + phi'(-inf)^2) / 2)."""
+    limit sigma_w^2 (phi'(inf)^2 + phi'(-inf)^2) / 2).
+
+    Parameters
+    ----------
+    activation, sigma_w2, sigma_b2, param
+        As :func:`q_star`.
+    q : float, optional
+        The second moment at which to evaluate (default q* from q0 = 1).
+
+    Examples
+    --------
+    >>> from fastinit import theory
+    >>> round(theory.chi1("tanh", 1.5, 0.05), 4)
+    0.9386
+    >>> theory.chi1("relu", 2.0, 0.0)
+    1.0
+    """
     act = _act(activation, param)
     q = q_star(act, sigma_w2, sigma_b2) if q is None else q
     return float(_chi1_at(act, sigma_w2, q))
@@ -319,30 +420,65 @@ def _depth_scales(act, sigma_w2, sigma_b2, dropout):
 def depth_scales(activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None) -> tuple:
     """(xi_q, xi_c) = (-1 / log V'(q*), -1 / log C'(c*)): the depths over which q and c
     approach their fixed points (Schoenholz et al. 2017); inf where the slope is >= 1
-    (xi_c diverges on the critical line chi_1 = 1)."""
+    (xi_c diverges on the critical line chi_1 = 1).
+
+    Parameters
+    ----------
+    activation, sigma_w2, sigma_b2, dropout, param
+        As :func:`q_star`.
+
+    Examples
+    --------
+    >>> from fastinit import theory
+    >>> xi_q, xi_c = theory.depth_scales("tanh", 1.5, 0.05)
+    >>> round(xi_q, 2), round(xi_c, 2)
+    (1.68, 15.79)
+    """
     return _depth_scales(_act(activation, param), float(sigma_w2), float(sigma_b2),
                          float(dropout))
 
 
 def predicted(activation, sigma_w2, sigma_b2, depth, q0, c0, *, dropout=0.0, param=None,
               residual=None, alpha=1.0, stochastic_depth=0.0):
-    """Mean-field q^l and c^l for l = 0..depth of :func:`fastinit.propagate.simulate`'s
-    model (layer 1 linear in the input: q^1 = sigma_w^2 q0 + sigma_b^2), and g^l, the
-    growth of a gradient's squared norm through layer l (length depth + 1; g^0 = 1,
-    g^1 = sigma_w^2): |J_l v|^2 = g^l |J_{l-1} v|^2 forward, |delta^{l-1}|^2 =
-    g^l |delta^l|^2 backward (the gradient variance recursion; Schoenholz et al. 2017).
+    """Mean-field ``q^l``, ``c^l`` and gradient growth ``g^l`` for l = 0..depth of
+    :func:`fastinit.propagate.simulate`'s model.
 
-    Plain layers: q^l = V(q^{l-1}), g^l = chi(q^{l-1}) = sigma_w^2 / (1 - p)
-    E[phi'(h)^2] (dropout keeps 1 - p and rescales, so E[mask^2] = 1 / (1 - p)).
-    Residual networks (Yang & Schoenholz 2017): h^l = h^{l-1} + alpha F(h^{l-1}) with F
-    independent of h^{l-1}, so second moments add, a = alpha^2 / (1 - p_sd) (stochastic
-    depth keeps F with probability 1 - p_sd, scaled by 1 / (1 - p_sd)):
-      residual="one", F = W phi(h) + b:
-        q^l = q^{l-1} + a V(q^{l-1}),  c^l q^l = c^{l-1} q^{l-1} + a (sigma_w^2 E[phi phi]
-        + sigma_b^2),  g^l = 1 + a chi(q^{l-1});
-      residual="two", F = W_b phi(u) + b_b with u = W_a phi(h) + b_a: u has
-        q_u = V(q^{l-1}) and correlation c_u = C(c^{l-1}) (the plain maps), F has
-        V(q_u) and C(c_u) in turn, and g^l = 1 + a chi(q^{l-1}) chi(q_u)."""
+    Layer 1 is linear in the input: ``q^1 = sigma_w^2 q0 + sigma_b^2``.  ``g^l`` is the
+    growth of a gradient's squared norm through layer l (``g^0 = 1``,
+    ``g^1 = sigma_w^2``): ``|J_l v|^2 = g^l |J_{l-1} v|^2`` forward,
+    ``|delta^{l-1}|^2 = g^l |delta^l|^2`` backward (the gradient variance recursion;
+    Schoenholz et al. 2017).
+
+    Returns
+    -------
+    q, c, g : ndarray
+        Each of length depth + 1.
+
+    Notes
+    -----
+    Plain layers (dropout keeps 1 - p and rescales, so ``E[mask^2] = 1 / (1 - p)``)::
+
+        q^l = V(q^{l-1}),  g^l = chi(q^{l-1}) = sigma_w^2 / (1 - p) E[phi'(h)^2]
+
+    Residual networks (Yang & Schoenholz 2017): ``h^l = h^{l-1} + alpha F(h^{l-1})`` with
+    F independent of ``h^{l-1}``, so second moments add, ``a = alpha^2 / (1 - p_sd)``
+    (stochastic depth keeps F with probability ``1 - p_sd``, scaled by
+    ``1 / (1 - p_sd)``)::
+
+        residual="one", F = W phi(h) + b:
+          q^l = q^{l-1} + a V(q^{l-1}),  c^l q^l = c^{l-1} q^{l-1} + a (sigma_w^2 E[phi phi]
+          + sigma_b^2),  g^l = 1 + a chi(q^{l-1});
+        residual="two", F = W_b phi(u) + b_b with u = W_a phi(h) + b_a: u has
+          q_u = V(q^{l-1}) and correlation c_u = C(c^{l-1}) (the plain maps), F has
+          V(q_u) and C(c_u) in turn, and g^l = 1 + a chi(q^{l-1}) chi(q_u).
+
+    Examples
+    --------
+    >>> from fastinit import theory
+    >>> q, c, g = theory.predicted("relu", 2.0, 0.0, depth=3, q0=1.0, c0=0.5)
+    >>> q.round(4).tolist(), g.round(4).tolist()
+    ([1.0, 2.0, 2.0, 2.0], [1.0, 2.0, 1.0, 1.0])
+    """
     if residual not in (None, "one", "two"):
         raise ValueError(f"residual must be None, 'one' or 'two', got {residual!r}")
     act = _act(activation, param)

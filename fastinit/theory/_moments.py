@@ -97,7 +97,14 @@ def _pair(act, q, c):
 
 
 def second_moment(activation, q, param=None) -> float:
-    """E[phi(sqrt(q) z)^2]."""
+    """E[phi(sqrt(q) z)^2].
+
+    Examples
+    --------
+    >>> from fastinit import theory
+    >>> round(theory.second_moment("relu", 2.0), 6)
+    1.0
+    """
     return float(_second(_act(activation, param), q))
 
 
@@ -108,7 +115,14 @@ def _pair_cached(act, q, c):
 
 def cross_moment(activation, q, c, param=None) -> float:
     """E[phi(u_1) phi(u_2)] for (u_1, u_2) Gaussian with variances q and correlation c
-    (cached per (activation, q, c))."""
+    (cached per (activation, q, c)).
+
+    Examples
+    --------
+    >>> from fastinit import theory
+    >>> round(theory.cross_moment("relu", 1.0, 0.0), 6)  # 1 / (2 pi)
+    0.159155
+    """
     return _pair_cached(_act(activation, param), float(q), float(c))[0]
 
 

@@ -103,7 +103,14 @@ def jacobian_moments(activation, init, sigma_w2, sigma_b2, depth, *, k=4, q0=Non
     q-map started at the input's second moment q0, or q* everywhere when q0 is None).
     Checks: linear Gaussian nets give the Fuss-Catalan numbers
     m_k = binom((L + 1) k, k) / (L k + 1); at m_1 = 1 the variance m_2 - 1 is
-    (L - 1)(mu_2 / mu_1^2 - 1) + L [Gaussian W] with mu_j = E[phi'(h)^(2j)]."""
+    (L - 1)(mu_2 / mu_1^2 - 1) + L [Gaussian W] with mu_j = E[phi'(h)^(2j)].
+
+    Examples
+    --------
+    >>> from fastinit import theory
+    >>> theory.jacobian_moments("linear", "gaussian", 1.0, 0.0, depth=2, k=3).round(6).tolist()
+    [1.0, 3.0, 12.0]
+    """
     _check_spectrum_args(init, depth)
     check_int(k, "k", 1)
     act = _act(activation, param)
@@ -130,25 +137,45 @@ def jacobian_moments(activation, init, sigma_w2, sigma_b2, depth, *, k=4, q0=Non
 
 def jacobian_spectrum(activation, init, sigma_w2, sigma_b2, depth, *, lam=None,
                       points=400, eps=1e-6, param=None) -> dict:
-    """The density rho(lambda) of the squared singular values of J at infinite width, the
-    network at its fixed point q* (every D^l alike; Pennington et al. 2017, section 3).
+    """The density ``rho(lambda)`` of the squared singular values of J at infinite width,
+    the network at its fixed point ``q*`` (every ``D^l`` alike; Pennington et al. 2017,
+    section 3).
 
-    With z = psi_D(x) = E[d x / (1 - d x)] (d = phi'(sqrt(q*) z)^2), S_D(z) = x (1 + z) / z,
-    and 1 / lambda = chi_J(z) gives lambda as an explicit function of x:
+    Returns
+    -------
+    dict
+        ``"lam"``, ``"density"``, ``"atom"`` (mass at 0: ``P(phi' = 0)`` when L > 1),
+        ``"edge"`` (the largest squared singular value), ``"m1"``; ``lam`` defaults to
+        ``points`` log-spaced values from 10^-8 of the edge to 1.5 times it.
+
+    Notes
+    -----
+    With ``z = psi_D(x) = E[d x / (1 - d x)]`` (``d = phi'(sqrt(q*) z)^2``),
+    ``S_D(z) = x (1 + z) / z``, and ``1 / lambda = chi_J(z)`` gives lambda as an explicit
+    function of x::
+
         log lambda = (1 - n_D)(log(1 + z) - log z) - n_D log x - n_W log S_W(z)
-    (n_W = L weight factors, n_D = L - 1 derivative factors).  For each lambda the root x
-    of log lambda(x) = log lambda + i eps is followed by Newton's method, in steps of
-    0.005 in log lambda, down from above the support's right edge (the minimum of
-    lambda(x) on the real axis), and
-        G = (1 + z) / lambda',  rho(lambda) = -Im G / pi,   lambda' = lambda e^{i eps}:
-    ``eps`` keeps the root off the real axis (the poles of psi_D); the density is exact
-    to O(eps) (checked against the series moments to 1e-4).  E over d on the nodes of
-    the series moments' law (4,000 Gauss-Legendre nodes).  Where the root is lost below a left edge
-    (orthogonal weights: the support is bounded away from 0) with the density already
-    below 10^-6 of its peak, the density is 0 from there down.
-    Returns {"lam", "density", "atom" (mass at 0: P(phi' = 0) when L > 1), "edge" (the
-    largest squared singular value), "m1"}; ``lam`` defaults to ``points`` log-spaced
-    values from 10^-8 of the edge to 1.5 times it."""
+
+    (``n_W = L`` weight factors, ``n_D = L - 1`` derivative factors).  For each lambda
+    the root x of ``log lambda(x) = log lambda + i eps`` is followed by Newton's method,
+    in steps of 0.005 in log lambda, down from above the support's right edge (the
+    minimum of ``lambda(x)`` on the real axis), and::
+
+        G = (1 + z) / lambda',  rho(lambda) = -Im G / pi,   lambda' = lambda e^{i eps}
+
+    ``eps`` keeps the root off the real axis (the poles of ``psi_D``); the density is
+    exact to O(eps) (checked against the series moments to 1e-4).  E over d on the nodes
+    of the series moments' law (4,000 Gauss-Legendre nodes).  Where the root is lost
+    below a left edge (orthogonal weights: the support is bounded away from 0) with the
+    density already below 10^-6 of its peak, the density is 0 from there down.
+
+    Examples
+    --------
+    >>> from fastinit import theory
+    >>> s = theory.jacobian_spectrum("linear", "gaussian", 1.0, 0.0, depth=1, points=50)
+    >>> round(s["edge"], 3), round(s["m1"], 3)
+    (4.0, 1.0)
+    """
     _check_spectrum_args(init, depth)
     act = _act(activation, param)
     if not 0 < eps <= 0.01:
