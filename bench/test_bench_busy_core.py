@@ -1,9 +1,9 @@
-"""A fill adapts to a core that another process keeps busy: the work items are handed out
+"""A fill beside a core that another process keeps busy: the work items are handed out
 one at a time (fastinit/_core.pyx), so the thread sharing its core with the busy process
-takes fewer of them and a 2-thread fill is never slower than a 1-thread fill.
-
-A timing, so it lives with the benchmarks: it assumes the only other load on the machine
-is the busy loop it starts (run it while nothing else runs).
+should take fewer of them.  Issue 15's target: with one of 2 cores loaded, a 2-thread fill
+is never slower than a 1-thread fill (``ratio_2_to_1_thread <= 1``), recorded with
+``target_met`` in extra_info, as the other benchmarks' targets: a timing, so it lives with
+the benchmarks and assumes the busy loop it starts is the machine's only other load.
 """
 
 import os
@@ -32,7 +32,7 @@ def _best_times(out, repeats):
     return best
 
 
-def test_two_threads_beside_a_busy_core():
+def test_two_threads_beside_a_busy_core(benchmark):
     cpus = sorted(os.sched_getaffinity(0))
     assert len(cpus) >= 2, f"the test needs 2 CPUs, the process may use {cpus}"
     assert _core.openmp_enabled()
@@ -44,8 +44,13 @@ def test_two_threads_beside_a_busy_core():
     try:
         time.sleep(0.2)  # the loop runs on its core
         assert busy.poll() is None
-        best = _best_times(out, repeats=5)
+        best = benchmark.pedantic(_best_times, args=(out, 5), rounds=1, iterations=1)
+        assert busy.poll() is None, "the busy loop stopped before the fills ended"
     finally:
         busy.kill()
         busy.wait()
-    assert best[2] <= 1.25 * best[1], best
+    ratio = best[2] / best[1]
+    benchmark.extra_info.update(library="fastinit", dist="normal-busy-core", dtype="float32",
+                                seconds_1_thread=best[1], seconds_2_threads=best[2],
+                                ratio_2_to_1_thread=ratio, target="ratio_2_to_1_thread <= 1",
+                                target_met=bool(ratio <= 1))
