@@ -371,7 +371,8 @@ def module_specs(module, recipes=None) -> list[dict]:
     >>> [(s["name"], s["shape"]) for s in checkpoint.module_specs(model)]
     [('weight', (4, 8)), ('bias', (4,))]
     """
-    from .torch import _entries, _plan
+    from ._torch_own_init import _entries
+    from ._torch_plan import _plan
 
     persistent = set(module.state_dict(keep_vars=True))
     shapes = {name: tuple(t.shape) for name, t, *_ in _entries(module)

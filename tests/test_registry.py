@@ -14,7 +14,7 @@ import fastinit.dask as fd
 import fastinit.initializers as I
 import fastinit.jax as fj
 import fastinit.torch as ft
-from fastinit import init
+from fastinit import _torch_record, init
 from fastinit._registry import BY_INIT, BY_KERAS, ENTRIES
 from fastinit._structured import is_structured
 
@@ -138,10 +138,10 @@ def test_generated_functions_have_real_signatures():
 def test_recorder_records_the_same_ops():
     """fastinit.torch's recorder intercepts the registry's torch.nn.init functions, split
     by ``random``: exactly the ops it recorded when they were listed by hand."""
-    assert ft._RANDOM == ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_",
-                          "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
-                          "orthogonal_", "sparse_")
-    assert ft._DETERMINISTIC == ("constant_", "ones_", "zeros_", "eye_", "dirac_")
+    assert _torch_record._RANDOM == ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_",
+                                     "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
+                                     "orthogonal_", "sparse_")
+    assert _torch_record._DETERMINISTIC == ("constant_", "ones_", "zeros_", "eye_", "dirac_")
 
 
 def test_nn_init_flag_matches_torch():

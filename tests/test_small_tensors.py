@@ -132,6 +132,7 @@ def test_kaiming_law_is_remembered_by_type_and_value():
 
 torch = pytest.importorskip("torch", reason="torch is not installed")
 ft = pytest.importorskip("fastinit.torch")
+from fastinit import _torch_own_init, _torch_plan, _torch_record  # noqa: E402
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16,
@@ -178,7 +179,7 @@ def test_model_fill_does_not_depend_on_workers(monkeypatch, pool_min, threads):
     a pure function of (seed, its name)."""
     ref = {n: p.detach().clone() for n, p in
            ft.init_module_(_linear_stack(), seed=5).named_parameters()}
-    monkeypatch.setattr(ft, "_POOL_MIN", pool_min)
+    monkeypatch.setattr(_torch_plan, "_POOL_MIN", pool_min)
     previous = _core.get_num_threads()
     try:
         _core.set_num_threads(threads)
@@ -246,7 +247,7 @@ def test_recorded_call_binds_as_inspect(op, args, kwargs):
     t = torch.empty(4, 4)
     bound = inspect.signature(fn).bind(t, *args, **kwargs)
     bound.apply_defaults()
-    assert ft._bind(fn, (t, *args), kwargs) == dict(bound.arguments)
+    assert _torch_record._bind(fn, (t, *args), kwargs) == dict(bound.arguments)
 
 
 @pytest.mark.parametrize("args, kwargs", [
@@ -257,7 +258,7 @@ def test_recorded_call_binds_as_inspect(op, args, kwargs):
 ])
 def test_recorded_call_with_bad_arguments_raises_as_the_call(args, kwargs):
     with pytest.raises(TypeError):
-        ft._bind(torch.nn.init.uniform_, args, kwargs)
+        _torch_record._bind(torch.nn.init.uniform_, args, kwargs)
 
 
 class _MyLinear(torch.nn.Linear):  # not a stock layer: its reset is always run
@@ -472,7 +473,7 @@ def _per_tensor(monkeypatch, make):
     """What init_module_ gives with every tensor filled alone (no fill_many)."""
     with monkeypatch.context() as m:
         m.setattr(ft, "_fill_known", lambda *a: False)
-        m.setattr(ft, "_fill_batch", lambda jobs, seed: jobs)
+        m.setattr(_torch_plan, "_fill_batch", lambda jobs, seed: jobs)
         return {k: v.clone() for k, v in ft.init_module_(make(), seed=9).state_dict().items()}
 
 
@@ -534,8 +535,8 @@ def test_stock_layer_writes_are_those_recorded_for_each_layer():
     writes that recording them gives, whatever was recorded (and remembered) before."""
     for _ in range(2):  # the second time from the remembered writes
         model = _variants()
-        known, recorded = ft._recorded(model), ft._record_own_init(model)
-        assert isinstance(known, ft._Known)
+        known, recorded = _torch_own_init._recorded(model), _torch_own_init._record_own_init(model)
+        assert isinstance(known, _torch_own_init._Known)
         for name, t in model.named_parameters():
             assert list(known.ops_of(t)) == list(recorded.ops_of(t)), name
     fans = {"0.weight": 8, "1.weight": 8, "2.weight": 5, "5.weight": 36, "6.weight": 18,
@@ -607,7 +608,7 @@ def test_stock_layers_under_initial_writes_and_other_tensors():
     for way in ("build", "materialize_"):
         got = values(way)
         with pytest.MonkeyPatch.context() as m:
-            m.setattr(ft, "_stock_layers", lambda *a: None)
+            m.setattr(_torch_own_init, "_stock_layers", lambda *a: None)
             ref = values(way)
         assert got.keys() == ref.keys()
         for name in got:
