@@ -27,22 +27,13 @@ the q-map reaches from q0.  q* and c* are cached per (activation, sigma_w2, sigm
 Activations as in :mod:`fastinit.propagate` (names or (phi, dphi) pairs).
 
 This module only gathers the public names; the work is in ``_moments`` (the Gaussian
-moments), ``_mean_field`` (q-map, c-map, fixed points, chi_1, depth scales,
-:func:`predicted`), ``_criticality`` (the order-to-chaos line, :func:`phase_diagram`) and
-``_spectra`` (Jacobian spectra).
+moments), ``_qmap`` (the q-map and its fixed points), ``_mean_field`` (c-map, c*, chi_1,
+depth scales, :func:`predicted`), ``_criticality`` (the order-to-chaos line,
+:func:`phase_diagram`) and ``_spectra`` (Jacobian spectra).
 """
 
 from ._criticality import critical_line, critical_point, critical_sigma_w2, phase_diagram
-from ._mean_field import (
-    c_star,
-    chi1,
-    cmap,
-    depth_scales,
-    fixed_points,
-    predicted,
-    q_star,
-    qmap,
-)
+from ._mean_field import c_star, chi1, cmap, depth_scales, predicted
 from ._moments import HUGE, TINY, cross_moment, second_moment
 
 # the Gaussian moments tests/test_theory_reference.py checks the quadrature on
@@ -50,6 +41,7 @@ from ._moments import _dphi2 as _dphi2
 from ._moments import _pair as _pair
 from ._moments import _second as _second
 from ._moments import _slope as _slope
+from ._qmap import fixed_points, q_star, qmap
 from ._spectra import STEP, jacobian_moments, jacobian_spectrum
 
 __all__ = [

@@ -7,17 +7,9 @@ import functools
 
 import numpy as np
 
-from ._mean_field import (
-    _QGRID,
-    _c_solve,
-    _chi1_at,
-    _illinois,
-    _q_roots,
-    _q_star,
-    _table,
-    _xi,
-)
+from ._mean_field import _c_solve, _chi1_at, _xi
 from ._moments import _act, _dphi2, _second, _slope
+from ._qmap import _QGRID, _illinois, _q_roots, _q_star, _table
 
 _SW_SCAN = np.geomspace(1e-4, 1e6, 51)
 

@@ -18,8 +18,8 @@ import numpy as np
 
 from .. import _gauss
 from .._validate import check_int
-from ._mean_field import q_star, qmap
 from ._moments import _act, _qe
+from ._qmap import q_star, qmap
 
 STEP = 0.005  # continuation step in log lambda (jacobian_spectrum)
 
