@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 from llvmlite import ir
-from numba import float32, float64, int64, types, uint32, uint64
+from numba import float32, float64, int64, types, uint16, uint32, uint64
 from numba.core.errors import TypingError
 from numba.extending import intrinsic, overload, register_jitable
 
@@ -292,3 +292,27 @@ def _ndtri_tail_f32(t):
     """fi_ndtri_tail_f32: -Phi^-1(t) for t in [2^-36, 0.075], Wichura's PPND7."""
     r = _sub(_sqrt(-_logf(t)), _PPND7_R1)
     return _div(_horner(_PPND7_C, r), _horner(_PPND7_D, r))
+
+
+@register_jitable
+def f32_to_bf16_bits(x):
+    """bfloat16 bits of float32 x, round to nearest even (fi_f32_to_bf16)."""
+    u = uint64(_f2u(float32(x)))
+    u = (u + uint64(0x7FFF) + ((u >> uint64(16)) & uint64(1))) & uint64(MASK)
+    return uint16(u >> uint64(16))
+
+
+@register_jitable
+def f32_to_f16_bits(x):
+    """IEEE binary16 bits of float32 x, round to nearest even, subnormals and overflow
+    handled (fi_f32_to_f16)."""
+    u = uint64(_f2u(float32(x)))
+    sign = u & uint64(0x80000000)
+    u ^= sign
+    fsub = _add(_u2f(uint32(u)), _u2f(uint32(126 << 23)))
+    osub = (uint64(_f2u(fsub)) - uint64(126 << 23)) & uint64(MASK)
+    onorm = ((u + uint64(((15 - 127) << 23) & MASK) + uint64(0xFFF)
+              + ((u >> uint64(13)) & uint64(1))) & uint64(MASK)) >> uint64(13)
+    o = osub if u < uint64(113 << 23) else onorm
+    o = uint64(0x7C00) if u >= uint64(143 << 23) else o
+    return uint16((o | (sign >> uint64(16))) & uint64(0xFFFF))

@@ -50,10 +50,8 @@ in kernels compiled with ``debug=True``.  Needs numba (and numba-cuda for ``cuda
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from numba import float32, float64, int64, uint16, uint32, uint64
+from numba import float32, float64, int64, uint32, uint64
 from numba.extending import overload, register_jitable
 
 from ._core import DIST_NORMAL, DIST_UNIFORM, DIST_UNIFORM_LOWP
@@ -61,14 +59,22 @@ from ._core import PHILOX_M0 as M0
 from ._core import PHILOX_M1 as M1
 from ._core import PHILOX_W0 as W0
 from ._core import PHILOX_W1 as W1
+from ._numba_consts import (
+    BF16,
+    F16,
+    F32,
+    F64,
+    _half_bits,
+    _normal_consts,
+    _truncnorm_consts,
+    _uniform_consts,
+)
 from ._numba_ops import (
     _F,
     _PIO4_F,
     _TRUNC_CENTRAL,
     MASK,
     _add,
-    _d2u,
-    _div,
     _f2u,
     _index,
     _log,
@@ -82,9 +88,23 @@ from ._numba_ops import (
     _sincos_pio4_f64,
     _sqrt,
     _sub,
-    _u2d,
     _u2f,
+    f32_to_bf16_bits,
+    f32_to_f16_bits,
 )
+
+# the public functions (those of _numba_ops' fi_math.h rounding included)
+__all__ = [
+    "mulhilo32", "philox4x32_10", "bits_block", "bits", "u01_f32", "u01_f64",
+    "f32_to_bf16_bits", "f32_to_f16_bits", "truncnorm_params", "uniform_block_f32",
+    "uniform_block_f64", "normal_block_f32", "normal_block_f64", "truncated_normal_block_f32",
+    "truncated_normal_block_f64", "truncated_normal_block_p_f32",
+    "truncated_normal_block_p_f64", "uniform_f32", "uniform_f64", "normal_f32", "normal_f64",
+    "truncated_normal_f32", "truncated_normal_f64", "truncated_normal_p_f32",
+    "truncated_normal_p_f64", "uniform_f16", "uniform_bf16", "normal_f16", "normal_bf16",
+    "truncated_normal_f16", "truncated_normal_bf16", "truncated_normal_p_f16",
+    "truncated_normal_p_bf16",
+]
 
 # ---- Philox4x32-10 (kernels/philox4x32.h) ----
 
@@ -174,30 +194,6 @@ def u01_f64(whi, wlo):
 def _u01oc_f64(whi, wlo):
     return _mul(float64((_word64(whi, wlo) >> uint64(11)) + uint64(1)),
                 float64(1.1102230246251565e-16))
-
-
-@register_jitable
-def f32_to_bf16_bits(x):
-    """bfloat16 bits of float32 x, round to nearest even (fi_f32_to_bf16)."""
-    u = uint64(_f2u(float32(x)))
-    u = (u + uint64(0x7FFF) + ((u >> uint64(16)) & uint64(1))) & uint64(MASK)
-    return uint16(u >> uint64(16))
-
-
-@register_jitable
-def f32_to_f16_bits(x):
-    """IEEE binary16 bits of float32 x, round to nearest even, subnormals and overflow
-    handled (fi_f32_to_f16)."""
-    u = uint64(_f2u(float32(x)))
-    sign = u & uint64(0x80000000)
-    u ^= sign
-    fsub = _add(_u2f(uint32(u)), _u2f(uint32(126 << 23)))
-    osub = (uint64(_f2u(fsub)) - uint64(126 << 23)) & uint64(MASK)
-    onorm = ((u + uint64(((15 - 127) << 23) & MASK) + uint64(0xFFF)
-              + ((u >> uint64(13)) & uint64(1))) & uint64(MASK)) >> uint64(13)
-    o = osub if u < uint64(113 << 23) else onorm
-    o = uint64(0x7C00) if u >= uint64(143 << 23) else o
-    return uint16((o | (sign >> uint64(16))) & uint64(0xFFFF))
 
 
 # ---- the transforms of fi_dist.h, on prepared constants ----
@@ -335,176 +331,6 @@ def _values_w64(dist, seed, stream, b, c):
         z0, z1 = _boxmuller_f64(w0, w1, w2, w3)
         return _affine(c[0], c[1], z0), _affine(c[0], c[1], z1)
     return _truncnormal_f64(w0, w1, c), _truncnormal_f64(w2, w3, c)
-
-
-# ---- the constants of one call, from its parameters (fastinit._generate's rules) ----
-
-@register_jitable
-def _next_f32(x, up):
-    """The float32 neighbour of float32 x toward +inf (up) or -inf."""
-    if x == float32(0):
-        return _u2f(uint32(0x00000001 if up else 0x80000001))
-    u = _f2u(x)
-    step_up = (x > float32(0)) == up
-    return _u2f(u + uint32(1) if step_up else u - uint32(1))
-
-
-@register_jitable
-def _next_f64(x, up):
-    if x == 0.0:
-        # uint64 on both arms: Numba types a mix of int64 and uint64 literals as float64
-        return _u2d(uint64(1) if up else uint64(0x8000000000000001))
-    u = _d2u(x)
-    return _u2d(u + uint64(1) if (x > 0.0) == up else u - uint64(1))
-
-
-@register_jitable
-def _bounds_f32(low, high, open_high):
-    """Smallest float32 >= low, largest <= high (< high when open_high), as float64."""
-    lo = float32(low)
-    if float64(lo) < low:
-        lo = _next_f32(lo, True)
-    hi = float32(high)
-    if float64(hi) > high or (open_high and float64(hi) >= high):
-        hi = _next_f32(hi, False)
-    if lo > hi:
-        raise ValueError("the interval holds no float32 value")
-    return float64(lo), float64(hi)
-
-
-@register_jitable
-def _bounds_f64(low, high, open_high):
-    hi = _next_f64(high, False) if open_high else high
-    if low > hi:
-        raise ValueError("the interval holds no float64 value")
-    return low, hi
-
-
-@register_jitable
-def _half_bits(x, bf16):
-    return f32_to_bf16_bits(x) if bf16 else f32_to_f16_bits(x)
-
-
-@register_jitable
-def _half_to_f32(h, bf16):
-    """The float32 value of float16 (or bfloat16) bits h, exact."""
-    h = uint32(h)
-    if bf16:
-        return _u2f(h << uint32(16))
-    sign = (h & uint32(0x8000)) << uint32(16)
-    e = (h >> uint32(10)) & uint32(0x1F)
-    m = h & uint32(0x3FF)
-    if e == uint32(0):  # zero or subnormal: m 2^-24
-        v = _mul(float32(m), float32(5.9604644775390625e-08))
-        return -v if sign else v
-    e = uint32(255) if e == uint32(31) else e + uint32(112)
-    return _u2f(sign | (e << uint32(23)) | (m << uint32(13)))
-
-
-@register_jitable
-def _next_half(x, up, bf16):
-    """The float16/bfloat16 neighbour of x (a value of that type) toward +inf or -inf."""
-    if x == float32(0):
-        return _half_to_f32(uint32(0x0001 if up else 0x8001), bf16)
-    h = uint32(_half_bits(x, bf16))
-    return _half_to_f32(h + uint32(1) if (x > float32(0)) == up else h - uint32(1), bf16)
-
-
-@register_jitable
-def _bounds_half(low, high, open_high, bf16):
-    """Smallest float16/bfloat16 >= low, largest <= high (< high when open_high), as
-    float64: the nearest value then one step (rounding through float32 still lands on a
-    neighbour of the exact value)."""
-    lo = _half_to_f32(_half_bits(float32(low), bf16), bf16)
-    if float64(lo) < low:
-        lo = _next_half(lo, True, bf16)
-    hi = _half_to_f32(_half_bits(float32(high), bf16), bf16)
-    if float64(hi) > high or (open_high and float64(hi) >= high):
-        hi = _next_half(hi, False, bf16)
-    if lo > hi:
-        raise ValueError("the interval holds no float16/bfloat16 value")
-    return float64(lo), float64(hi)
-
-
-@register_jitable
-def _check_finite(x):
-    if not math.isfinite(x):
-        raise ValueError("parameters must be finite")
-
-
-F32, F64, F16, BF16 = 0, 1, 2, 3  # the output kinds of the bounds (and of the fills)
-_TOP = (3.4028234663852886e38, 1.7976931348623157e308, 65504.0, 3.3895313892515355e38)
-
-
-@register_jitable
-def _bounds(low, high, open_high, kind):
-    """The clamp interval of fastinit._generate._inner_bounds for output kind `kind`."""
-    if kind == F64:
-        return _bounds_f64(low, high, open_high)
-    if kind == F32:
-        return _bounds_f32(low, high, open_high)
-    return _bounds_half(low, high, open_high, kind == BF16)
-
-
-@register_jitable
-def _uniform_consts(low, high, kind):
-    """(low, span, lo, hi, 0, 0) of fastinit._generate._uniform_params."""
-    low, high = float64(low), float64(high)
-    _check_finite(low)
-    _check_finite(high)
-    if not low <= high:
-        raise ValueError("uniform: low must be <= high")
-    span = _sub(high, low)
-    _check_finite(span)
-    if low == high:
-        return low, 0.0, low, low, 0.0, 0.0
-    lo, hi = _bounds(low, high, True, kind)
-    return low, span, lo, hi, 0.0, 0.0
-
-
-@register_jitable
-def _normal_consts(loc, scale):
-    loc, scale = float64(loc), float64(scale)
-    _check_finite(loc)
-    _check_finite(scale)
-    if scale < 0.0:
-        raise ValueError("normal: scale must be >= 0")
-    return loc, scale, 0.0, 0.0, 0.0, 0.0
-
-
-_SQRT1_2 = math.sqrt(0.5)
-
-
-@register_jitable
-def _ncdf(x):
-    """Standard normal CDF, 0.5 erfc(-x / sqrt 2), as fastinit._generate._ncdf."""
-    return _mul(0.5, math.erfc(_mul(-x, _SQRT1_2)))
-
-
-@register_jitable
-def _truncnorm_consts(loc, scale, a, b, kind):
-    """(loc, signed scale, lo, hi, Phi(alpha), Phi(beta) - Phi(alpha)) of
-    fastinit._generate._truncnormal_params."""
-    loc, scale, a, b = float64(loc), float64(scale), float64(a), float64(b)
-    _check_finite(loc)
-    _check_finite(scale)
-    if math.isnan(a) or math.isnan(b):
-        raise ValueError("truncated_normal: a and b must be numbers or +-inf")
-    if not scale > 0.0:
-        raise ValueError("truncated_normal: scale must be > 0")
-    if not a < b:
-        raise ValueError("truncated_normal: a must be < b")
-    alpha, beta = _div(_sub(a, loc), scale), _div(_sub(b, loc), scale)
-    sign = 1.0
-    if alpha > 0.0:
-        alpha, beta, sign = -beta, -alpha, -1.0
-    pa = _ncdf(alpha)
-    pd = _sub(_ncdf(beta), pa)
-    if not pd > 1e-300:
-        raise ValueError("truncated_normal: [a, b] lies beyond 37 standard deviations")
-    top = _TOP[kind]  # an infinite bound clamps at the dtype's largest value
-    lo, hi = _bounds(max(a, -top), min(b, top), False, kind)
-    return loc, _mul(sign, scale), lo, hi, pa, pd
 
 
 def truncnorm_params(loc, scale, a, b, dtype=np.float32):

@@ -187,7 +187,9 @@ def test_njit_clamp_bounds_equal_the_hosts():
     from fastinit._generate import _inner_bounds
 
     fnb = _fnb()
-    bounds = numba.njit(fnb._bounds)
+    from fastinit._numba_consts import _bounds
+
+    bounds = numba.njit(_bounds)
     rng = np.random.default_rng(1)
     edges = [0.0, -0.0, 1.0, -1.0, 65504.0, 65519.99, 65520.0, -65520.0, 1e5, 6.1e-5, 6e-8,
              -3e-8, 1e-40, 3.3895e38, 1 + 2**-9, 1 - 2**-12, 0.1, -0.1]
