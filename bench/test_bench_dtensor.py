@@ -5,12 +5,16 @@ Every process (the single one and each rank) fills with the same number of threa
 (cores / ranks, so the ranks do not oversubscribe the cores), so the ratio ``per-rank
 seconds / one-process seconds`` of materialize_ (fully_shard, torch's, timed apart) shows
 the work split: about 1/2.  Wall time counts what else runs on the machine; the CPU-time
-ratio (``cpu_ratio_to_one_process``) counts only this process's work.  Most of either is
-the kernel mapping and zeroing the new pages, not the fill: on a loaded 2-core host
-(load average 5-14) rank 0 spent 0.3 CPU s filling its 468M elements (one process: 0.5 s
-for 936M) and 0.6-0.9 CPU s of kernel time on its pages (1.2 s in one process; 1.2-2.0 s
-per rank before the fills prefaulted them), materialize_ in all 0.98 CPU s per rank vs
-1.74 s (ratio 0.56), while wall time (3.1 s vs 2.7 s) mostly measured waiting for a core.
+ratio (``cpu_ratio_to_one_process``) counts only this process's work.  Both sides free
+their warm-up model before the timed build (:func:`_warm_up`: fully_shard's reference
+cycles would keep the ranks' alive), so both fault their pages into memory just freed.
+That matters on a VM whose host reclaims the guest's free memory (this one: virtio-balloon
+free page reporting): a first touch of a page not recently used costs a host fault, 0.4
+GB/s against 2.4-3.8 GB/s for the 4-8 GB used last, so a rank that kept its warm-up
+shards took 3.3-3.5 s (ratio 1.4-1.6).  Quiet 2-core host, ``pytest
+bench/test_bench_dtensor.py -p no:cacheprovider --benchmark-json /tmp/dt.json``: one
+process 2.22-2.33 s for 936M float32 parameters, each rank 0.90-0.91 s for its 468M
+(ratio 0.39-0.41, CPU time alike).
 
 With FASTINIT_BENCH_N below 2**20 (CI) the model shrinks to two layers of width 64.
 """
