@@ -5,16 +5,21 @@ Every process (the single one and each rank) fills with the same number of threa
 (cores / ranks, so the ranks do not oversubscribe the cores), so the ratio ``per-rank
 seconds / one-process seconds`` of materialize_ (fully_shard, torch's, timed apart) shows
 the work split: about 1/2.  Wall time counts what else runs on the machine; the CPU-time
-ratio (``cpu_ratio_to_one_process``) counts only this process's work.  Most of either is
-the kernel mapping and zeroing the new pages, not the fill: on a loaded 2-core host
-(load average 5-14) rank 0 spent 0.3 CPU s filling its 468M elements (one process: 0.5 s
-for 936M) and 0.6-0.9 CPU s of kernel time on its pages (1.2 s in one process; 1.2-2.0 s
-per rank before the fills prefaulted them), materialize_ in all 0.98 CPU s per rank vs
-1.74 s (ratio 0.56), while wall time (3.1 s vs 2.7 s) mostly measured waiting for a core.
+ratio (``cpu_ratio_to_one_process``) counts only this process's work.  Both sides free
+their warm-up model before the timed build (:func:`_warm_up`: fully_shard's reference
+cycles would keep the ranks' alive), so both fault their pages into memory just freed.
+That matters on a VM whose host reclaims the guest's free memory (this one: virtio-balloon
+free page reporting): a first touch of a page not recently used costs a host fault, 0.4
+GB/s against 2.4-3.8 GB/s for the 4-8 GB used last, so a rank that kept its warm-up
+shards took 3.3-3.5 s (ratio 1.4-1.6).  Quiet 2-core host, ``pytest
+bench/test_bench_dtensor.py -p no:cacheprovider --benchmark-json /tmp/dt.json``: one
+process 2.22-2.33 s for 936M float32 parameters, each rank 0.90-0.91 s for its 468M
+(ratio 0.39-0.41, CPU time alike).
 
 With FASTINIT_BENCH_N below 2**20 (CI) the model shrinks to two layers of width 64.
 """
 
+import gc
 import os
 import time
 
@@ -75,6 +80,18 @@ def _build(shard=None):
             "local": local}
 
 
+def _warm_up(shard=None):
+    """One untimed :func:`_build` (the first use of the meta device, and of FSDP2: one-time
+    set-up), then its model freed before the timed build.  fully_shard leaves reference
+    cycles (each sharded module holds its FSDPState through its forward hooks, the state
+    holds the module), so only a cyclic collection frees that model: without it, a rank
+    keeps its warm-up shards (1.9 GB) through the timed build and faults the next ones
+    into fresh memory, while the one process, whose model refcounting frees, reuses its
+    warm-up's pages.  Both sides collect here so they do the same."""
+    _build(shard)
+    gc.collect()
+
+
 def _rank(rank, port, out_dir):
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     import torch.distributed as dist
@@ -86,7 +103,7 @@ def _rank(rank, port, out_dir):
     torch.set_num_threads(THREADS)
     dist.init_process_group("gloo", rank=rank, world_size=WORLD)
     mesh = init_device_mesh("cpu", (WORLD,))
-    _build(mesh)  # the first use of the meta device and of FSDP2: one-time set-up
+    _warm_up(mesh)
     dist.barrier()
     torch.save(_build(mesh), os.path.join(out_dir, f"{rank}.pt"))
     dist.barrier()
@@ -98,7 +115,7 @@ def _one_process(_, out_dir):
 
     fastinit.set_num_threads(THREADS)
     torch.set_num_threads(THREADS)
-    _build()
+    _warm_up()
     torch.save(_build(), os.path.join(out_dir, "single.pt"))
 
 
