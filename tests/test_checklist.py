@@ -6,6 +6,7 @@ in the API reference."""
 
 import inspect
 import re
+from pathlib import Path
 
 import ml_dtypes
 import numpy as np
@@ -19,7 +20,8 @@ import fastinit
 from fastinit import _core, _generate
 from fastinit._paths import kernel_dir
 
-ROOT = kernel_dir().parent
+# the checkout's files (pxd, docs, tests); the headers are read where fastinit installed them
+ROOT = Path(__file__).resolve().parents[1]
 HALF = ("float16", "bfloat16")
 ALL = HALF + ("float32", "float64")
 
