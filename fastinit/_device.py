@@ -74,7 +74,7 @@ def fill_(t, fill, *, name, seed):
     if ops is None:
         _on_host(t, fill, local, name, seed)
         return
-    from .torch import _Replay, _write, _write_view
+    from ._torch_plan import _Replay, _write, _write_view
 
     for index, offsets in boxes:
         box = dev[index] if index else dev
@@ -96,7 +96,7 @@ def fill_(t, fill, *, name, seed):
 def _device_ops(fill):
     """The (view, op, kwargs) writes of ``fill`` if all of them can be made on the device
     (module docstring), else None."""
-    from .torch import _Replay
+    from ._torch_plan import _Replay
 
     if isinstance(fill, _Replay):
         ops = fill.ops

@@ -26,16 +26,7 @@ from . import _device
 from . import _generate as g
 from . import init as _init
 from ._torch_own_init import _shared_slots
-from ._torch_plan import (  # noqa: F401  (_Replay, _write*: fastinit._device's imports)
-    _fill_known,
-    _float_dtypes,
-    _plan,
-    _Replay,
-    _run_plan,
-    _value_key,
-    _write,
-    _write_view,
-)
+from ._torch_plan import _fill_known, _float_dtypes, _plan, _run_plan, _value_key
 from ._torch_record import _RANDOM, _RECORD_LOCK, _bind, _init_functions_replaced, _torch
 from ._validate import BFLOAT16, derived_seed
 from ._variance import as_out

@@ -89,7 +89,7 @@ def _fill(fn, dt, n):
 def test_numba_branch_gives_the_fills_bits(code):
     """fastinit.numba's _values_w32/_values_w64 (what the Numba device fills run), called
     from Python, against the CPU fill: a missing branch falls into another law."""
-    fnb = pytest.importorskip("fastinit.numba")
+    import fastinit.numba as fnb  # the test extra has numba: its absence fails
     fn, dtypes, _ = FACES[code]
     for dt in dtypes:
         want = _fill(fn, dt, 8)
@@ -115,7 +115,7 @@ def test_numba_branch_gives_the_fills_bits(code):
 @pytest.mark.parametrize("code", sorted(CODES))
 def test_numba_faces_and_their_tests(code):
     """The per-element Numba functions exist and tests/test_numba_cuda.py uses them."""
-    fnb = pytest.importorskip("fastinit.numba")
+    import fastinit.numba as fnb  # the test extra has numba: its absence fails
     fn, dtypes, _ = FACES[code]
     text = (ROOT / "tests" / "test_numba_cuda.py").read_text()
     names = ["bits"] if fn == "random_bits" else \
