@@ -11,15 +11,17 @@ import pytest
 
 import fastinit
 
-MODULES = ["fastinit", "fastinit._generate", "fastinit._generator", "fastinit.init",
+MODULES = ["fastinit", "fastinit._generate", "fastinit._generator", "fastinit._init_fills",
+           "fastinit._init_random", "fastinit._init_scaling", "fastinit._init_structured",
            "fastinit.initializers", "fastinit.jax", "fastinit._fans", "fastinit._theory_scales",
            "fastinit._variance", "fastinit.dask", "fastinit.checkpoint", "fastinit.torch",
            "fastinit.theory._qmap", "fastinit.theory._mean_field", "fastinit.theory._criticality",
            "fastinit.theory._moments", "fastinit.theory._spectra",
            "fastinit.propagate._simulate", "fastinit.propagate._stop"]
 # the public modules whose functions must carry an example (checkpoint has no __all__:
-# the functions it defines); propagate.network_seed is defined in the engine module,
-# whose docstrings this file does not run
+# the functions it defines); init's are defined in its _init_* modules, run above;
+# propagate.network_seed is defined in the engine module, whose docstrings this file
+# does not run
 PUBLIC = ["fastinit.init", "fastinit.dask", "fastinit.torch", "fastinit.theory",
           "fastinit.propagate", "fastinit.checkpoint"]
 NOT_RUN = {"fastinit.propagate.network_seed"}

@@ -8,10 +8,12 @@ import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PUBLIC = ["fastinit/__init__.py", "fastinit/init.py", "fastinit/initializers.py",
-          "fastinit/jax.py", "fastinit/dask.py", "fastinit/_generate.py",
-          "fastinit/_generator.py", "fastinit/_registry.py", "fastinit/_core.pyi",
-          "fastinit/_linalg.pyi"]
+# the public modules, fastinit.init's with the _init_* modules that define its functions
+PUBLIC = ["fastinit/__init__.py", "fastinit/init.py", "fastinit/_init_common.py",
+          "fastinit/_init_fills.py", "fastinit/_init_random.py", "fastinit/_init_scaling.py",
+          "fastinit/_init_structured.py", "fastinit/initializers.py", "fastinit/jax.py",
+          "fastinit/dask.py", "fastinit/_generate.py", "fastinit/_generator.py",
+          "fastinit/_registry.py", "fastinit/_core.pyi", "fastinit/_linalg.pyi"]
 
 
 def _mypy(*args, cwd):
