@@ -94,6 +94,8 @@ def dirac_(tensor: T, groups: int = 1, *, gain: float = 1.0, centre: str = "torc
     return tensor
 
 
+# ---- functional twins ----
+
 def constant(shape, val, *, dtype=np.float32):
     """A new array as :func:`constant_` (np.full with torch's name).
 

@@ -143,6 +143,7 @@ def trunc_normal_(tensor: T, mean: float = 0.0, std: float = 1.0, a: float = -2.
     g.fill_out(g.DIST_TRUNCNORMAL, out, law, seed, stream)
     return tensor
 
+
 # ---- torch layers' own defaults ----
 
 def torch_linear_default_(weight: T, bias: Any = None, *, seed: Seed = None,
@@ -202,6 +203,8 @@ def embedding_default_(weight: T, padding_idx: int | None = None, *, seed: Seed 
             out[row] = 0
     return weight
 
+
+# ---- functional twins ----
 
 uniform = functional_twin(uniform_, "uniform_", """\
 >>> w = init.uniform((2, 3), -1.0, 1.0, seed=0)

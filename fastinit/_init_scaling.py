@@ -231,6 +231,7 @@ def lecun_normal_(tensor: T, *, seed: Seed = None, generator: Generator | None =
                              generator=generator)
 
 
+# ---- functional twins ----
 
 lecun_uniform = functional_twin(lecun_uniform_, "lecun_uniform_", """\
 >>> w = init.lecun_uniform((64, 48), seed=0)

@@ -113,6 +113,8 @@ def sparse_(tensor: T, sparsity: float, std: float = 0.01, *, seed: Seed = None,
     return tensor
 
 
+# ---- functional twins ----
+
 def orthogonal(shape, gain=1.0, *, seed, dtype=np.float32, batch_dims=0):
     """A new array as :func:`orthogonal_` (``dtype`` may be complex64/complex128).
 
