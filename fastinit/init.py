@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from . import _generate as g
+from . import _fill, _laws, _shard
 from ._fans import calculate_gain, compute_fans
 from ._generator import Generator
 from ._structured import (
@@ -99,7 +99,7 @@ def _new(shape, dtype, name="shape"):
 
 
 def _fans(arr, layout="torch"):
-    return _layout_fans(g.logical_shape(arr.shape), layout)
+    return _layout_fans(_shard.logical_shape(arr.shape), layout)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -162,9 +162,9 @@ def uniform_(tensor: T, a: float = 0.0, b: float = 1.0, *, seed: Seed = None,
         m = value_max(out.dtype)
         raise ValueError(f"a and b must lie in {out.dtype.name}'s range [-{m:g}, {m:g}] with "
                          f"b - a <= {work_max(out.dtype):g}, got a={a:g}, b={b:g}")
-    law = g._uniform_params(a, b, out.dtype)
+    law = _laws._uniform_params(a, b, out.dtype)
     seed, stream = resolve_rng(seed, generator)
-    g.fill_out(g.DIST_UNIFORM, out, law, seed, stream)
+    _fill.fill_out(_laws.DIST_UNIFORM, out, law, seed, stream)
     return tensor
 
 
@@ -195,9 +195,9 @@ def normal_(tensor: T, mean: float = 0.0, std: float = 1.0, *, seed: Seed = None
     """
     out = as_out(tensor, device_ok=True)
     mean, std = _check_normal(mean, std, out.dtype)
-    law = g._normal_params(mean, std, out.dtype)
+    law = _laws._normal_params(mean, std, out.dtype)
     seed, stream = resolve_rng(seed, generator)
-    g.fill_out(g.DIST_NORMAL, out, law, seed, stream)
+    _fill.fill_out(_laws.DIST_NORMAL, out, law, seed, stream)
     return tensor
 
 
@@ -248,12 +248,12 @@ def trunc_normal_(tensor: T, mean: float = 0.0, std: float = 1.0, a: float = -2.
             f"[-{m:g}, {m:g}]"
         )
     try:
-        law = g._truncnormal_params(mean, std, a, b, out.dtype)
+        law = _laws._truncnormal_params(mean, std, a, b, out.dtype)
     except ValueError as exc:
         raise ValueError(f"trunc_normal_(mean={mean:g}, std={std:g}, a={a:g}, b={b:g}): "
                          f"{exc}") from None
     seed, stream = resolve_rng(seed, generator)
-    g.fill_out(g.DIST_TRUNCNORMAL, out, law, seed, stream)
+    _fill.fill_out(_laws.DIST_TRUNCNORMAL, out, law, seed, stream)
     return tensor
 
 
@@ -567,7 +567,7 @@ def orthogonal_(tensor: T, gain: float = 1.0, *, seed: Seed = None,
     gain = check_fill_value(gain, out.dtype, "gain")
     if not isinstance(batch_dims, int) or isinstance(batch_dims, bool) or batch_dims < 0:
         raise ValueError(f"batch_dims must be a non-negative int, got {batch_dims!r}")
-    shape = g.logical_shape(out.shape)
+    shape = _shard.logical_shape(out.shape)
     if len(shape) - batch_dims < 2:
         raise ValueError(
             f"orthogonal needs at least 2 dimensions per matrix, got shape {out.shape} "
@@ -581,7 +581,7 @@ def orthogonal_(tensor: T, gain: float = 1.0, *, seed: Seed = None,
     if not isinstance(out, np.ndarray):  # a CUDA tensor (backends.cuda.DeviceOut)
         from .backends import cuda
 
-        if g.current_box() is not None:
+        if _shard.current_box() is not None:
             raise ValueError("orthogonal_ of a CUDA shard: build it on the host")
         cuda.orthogonal_fill(out, rows, cols, gain, seed, stream)
         return tensor
@@ -603,7 +603,7 @@ def delta_orthogonal_(tensor: T, gain: float = 1.0, *, centre: str = "jax", seed
     (True, 0.0)
     """
     out = as_out(tensor)
-    delta_orthogonal_centres(g.logical_shape(out.shape), centre)
+    delta_orthogonal_centres(_shard.logical_shape(out.shape), centre)
     check_fill_value(gain, out.dtype, "gain")
     seed, stream = resolve_rng(seed, generator)
     fill_whole_then_box(out, lambda o: delta_orthogonal_fill(o, gain, seed, stream, centre))
@@ -682,12 +682,12 @@ def embedding_default_(weight: T, padding_idx: int | None = None, *, seed: Seed 
     [0.0, 0.0, 0.0]
     """
     out = as_out(weight)
-    rows = g.logical_shape(out.shape)[0] if out.ndim else 0
+    rows = _shard.logical_shape(out.shape)[0] if out.ndim else 0
     if padding_idx is not None:
         check_int(padding_idx, "padding_idx", -rows, rows)
     normal_(weight, 0.0, 1.0, seed=seed, generator=generator)
     if padding_idx is not None:
-        box = g.current_box()
+        box = _shard.current_box()
         row = padding_idx % rows - (0 if box is None else box[1][0])
         if 0 <= row < out.shape[0]:
             out[row] = 0

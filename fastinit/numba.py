@@ -337,7 +337,7 @@ def truncnorm_params(loc, scale, a, b, dtype=np.float32):
     """The constants (loc, signed scale, lo, hi, Phi(alpha), Phi(beta) - Phi(alpha)) of a
     truncated normal, computed on the host exactly as fastinit.truncated_normal does, for
     truncated_normal_p_f32/f64 (pass them to a kernel as a tuple argument)."""
-    from ._generate import _truncnormal_params
+    from ._laws import _truncnormal_params
     from ._validate import check_float_dtype
 
     p = _truncnormal_params(loc, scale, a, b, check_float_dtype(dtype))

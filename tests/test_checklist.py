@@ -17,7 +17,7 @@ import test_stats
 import test_stream
 
 import fastinit
-from fastinit import _core, _generate
+from fastinit import _core, _laws
 from fastinit._paths import kernel_dir
 
 # the checkout's files (pxd, docs, tests); the headers are read where fastinit installed them
@@ -34,11 +34,11 @@ FACES = {
     "FI_DIST_NORMAL": ("normal", ALL, test_stats),
     "FI_DIST_TRUNCNORMAL": ("truncated_normal", ALL, test_stats),
 }
-# the public function's parameters after the shape, and the _generate law they give
+# the public function's parameters after the shape, and the _laws law they give
 PARAMS = {"random_bits": ((), None),
-          "uniform": ((-1.5, 2.5), _generate._uniform_params),
-          "normal": ((0.25, 1.5), lambda loc, scale, dt: _generate._normal_params(loc, scale)),
-          "truncated_normal": ((0.0, 1.0, -1.0, 2.5), _generate._truncnormal_params)}
+          "uniform": ((-1.5, 2.5), _laws._uniform_params),
+          "normal": ((0.25, 1.5), lambda loc, scale, dt: _laws._normal_params(loc, scale)),
+          "truncated_normal": ((0.0, 1.0, -1.0, 2.5), _laws._truncnormal_params)}
 
 
 def _header_codes():
@@ -67,7 +67,7 @@ def test_transform_in_fi_dist_h(code):
 @pytest.mark.parametrize("code", sorted(CODES))
 def test_code_exported(code):
     assert code in (ROOT / "fastinit" / "_kernels.pxd").read_text()
-    assert getattr(_core, code[3:]) == getattr(_generate, code[3:]) == CODES[code]
+    assert getattr(_core, code[3:]) == getattr(_laws, code[3:]) == CODES[code]
 
 
 @pytest.mark.parametrize("code", sorted(CODES))

@@ -11,11 +11,11 @@ import pytest
 
 import fastinit
 
-MODULES = ["fastinit", "fastinit._generate", "fastinit._generator", "fastinit.init",
-           "fastinit.initializers", "fastinit.jax", "fastinit._fans", "fastinit._theory_scales",
-           "fastinit._variance", "fastinit.dask", "fastinit.checkpoint", "fastinit.torch",
-           "fastinit.theory._qmap", "fastinit.theory._mean_field", "fastinit.theory._criticality",
-           "fastinit.theory._moments", "fastinit.theory._spectra",
+MODULES = ["fastinit", "fastinit._generate", "fastinit._shard", "fastinit._generator",
+           "fastinit.init", "fastinit.initializers", "fastinit.jax", "fastinit._fans",
+           "fastinit._theory_scales", "fastinit._variance", "fastinit.dask", "fastinit.checkpoint",
+           "fastinit.torch", "fastinit.theory._qmap", "fastinit.theory._mean_field",
+           "fastinit.theory._criticality", "fastinit.theory._moments", "fastinit.theory._spectra",
            "fastinit.propagate._simulate", "fastinit.propagate._stop"]
 # the public modules whose functions must carry an example (checkpoint has no __all__:
 # the functions it defines); propagate.network_seed is defined in the engine module,

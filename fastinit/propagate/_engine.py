@@ -9,6 +9,7 @@ import threading
 
 import numpy as np
 
+from .. import _fill, _output
 from .. import _generate as g
 from .._structured import orthogonal_fill
 from .._validate import check_int, check_u64, derived_seed
@@ -93,7 +94,7 @@ class _Engine:
         n_out, n_in = self._shape(layer, slot)
         buf = getattr(self._local, "w", None)
         if buf is None:
-            buf = self._local.w = g.aligned_empty((max(self.widths) ** 2,), self.dtype)
+            buf = self._local.w = _output.aligned_empty((max(self.widths) ** 2,), self.dtype)
         return buf[:n_out * n_in].reshape(n_out, n_in)
 
     def _fill_weight(self, layer, slot, w, i):
@@ -140,7 +141,7 @@ class _Engine:
 
         def job(i):
             w = self._own_weight(layer, slot) if every is None else every[i]
-            with g.fill_threads(1):
+            with _fill.fill_threads(1):
                 self._fill_weight(layer, slot, w, i)
             if prepare is not None:
                 prepare(i)
