@@ -87,8 +87,10 @@ def _fill(fn, dt, n):
 
 @pytest.mark.parametrize("code", sorted(CODES))
 def test_numba_branch_gives_the_fills_bits(code):
-    """fastinit.numba's _values_w32/_values_w64 (what the Numba device fills run), called
-    from Python, against the CPU fill: a missing branch falls into another law."""
+    """fastinit._numba_dist's _values_w32/_values_w64 (what fastinit.numba and the Numba
+    device fills run), called from Python, against the CPU fill: a missing branch falls into
+    another law."""
+    import fastinit._numba_dist as nd
     import fastinit.numba as fnb  # the test extra has numba: its absence fails
     fn, dtypes, _ = FACES[code]
     for dt in dtypes:
@@ -102,7 +104,7 @@ def test_numba_branch_gives_the_fills_bits(code):
         p = law(*args, dtype)
         c = tuple(float(p.get(k, 0.0)) for k in ("a", "b", "lo", "hi", "pa", "pd"))
         wide = dtype == np.float64
-        values = fnb._values_w64 if wide else fnb._values_w32
+        values = nd._values_w64 if wide else nd._values_w32
         got = [v for b in range(4 if wide else 2) for v in values(CODES[code], 11, 2, b, c)]
         if dt in HALF:
             store = fnb.f32_to_bf16_bits if dt == "bfloat16" else fnb.f32_to_f16_bits

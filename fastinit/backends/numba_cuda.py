@@ -23,14 +23,9 @@ from numba import cuda, uint64
 from numba.extending import register_jitable
 
 from .. import _laws
+from .._numba_dist import _values_w32, _values_w64
 from .._validate import BFLOAT16, U64_LIMIT, check_float_dtype, check_u64
-from ..numba import (
-    _values_w32,
-    _values_w64,
-    bits_block,
-    f32_to_bf16_bits,
-    f32_to_f16_bits,
-)
+from ..numba import bits_block, f32_to_bf16_bits, f32_to_f16_bits
 
 THREADS = 256
 MAX_GRID = 4096
