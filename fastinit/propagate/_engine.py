@@ -20,7 +20,20 @@ _W, _WB, _B, _BB, _DROP, _SD, _DROP_IN = range(7)  # stream slots of a layer
 
 
 def network_seed(seed: int, network: int) -> int:
-    """The seed of network ``network`` of an ensemble of seed ``seed``."""
+    """The seed of network ``network`` of an ensemble of seed ``seed``: the first 8 bytes,
+    little endian, of blake2b(f"{seed}/net{network}") (fastinit._validate.derived_seed), so
+    a network's draws depend on (seed, network) only, not on how the ensemble is split.
+
+    Examples
+    --------
+    >>> import hashlib
+    >>> from fastinit.propagate import network_seed
+    >>> digest = hashlib.blake2b(b"42/net3", digest_size=8).digest()
+    >>> network_seed(42, 3) == int.from_bytes(digest, "little")
+    True
+    >>> len({network_seed(42, k) for k in range(1000)})   # one seed per network
+    1000
+    """
     return derived_seed(check_u64(seed, "seed"), f"net{check_int(network, 'network', 0)}")
 
 
