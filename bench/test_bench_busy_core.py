@@ -15,7 +15,7 @@ import numpy as np
 
 import fastinit
 from fastinit import _core
-from fastinit._generate import fill_threads
+from fastinit._fill import fill_threads
 
 N = 1 << 25  # float32 normals: about 0.1 s on one core of the reference host
 

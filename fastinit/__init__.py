@@ -34,9 +34,6 @@ from ._generate import (  # noqa: E402
     random_bits as random_bits,
 )
 from ._generate import (  # noqa: E402
-    shard as shard,
-)
-from ._generate import (  # noqa: E402
     truncated_normal as truncated_normal,
 )
 from ._generate import (  # noqa: E402
@@ -44,6 +41,9 @@ from ._generate import (  # noqa: E402
 )
 from ._generator import Generator as Generator  # noqa: E402
 from ._generator import default_rng as default_rng  # noqa: E402
+from ._shard import (  # noqa: E402
+    shard as shard,
+)
 
 __version__ = "0.1.0"
 

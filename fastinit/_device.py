@@ -28,8 +28,7 @@ import functools
 
 import numpy as np
 
-from . import _dtensor
-from . import _generate as g
+from . import _dtensor, _shard
 from . import init as _init
 
 # laws the CUDA kernels write with the CPU's bits
@@ -80,7 +79,7 @@ def fill_(t, fill, *, name, seed):
         box = dev[index] if index else dev
         if 0 in tuple(box.shape):
             continue
-        inside = g.shard(global_shape, offsets) if _dtensor.is_dtensor(t) else \
+        inside = _shard.shard(global_shape, offsets) if _dtensor.is_dtensor(t) else \
             contextlib.nullcontext()
         with inside:
             for view, op, kwargs in ops:

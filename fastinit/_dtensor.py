@@ -19,7 +19,7 @@ import sys
 
 import numpy as np
 
-from . import _generate as g
+from . import _shard
 from ._variance import as_out
 
 
@@ -125,7 +125,7 @@ def fill_(t, fill, *args, into=None, name="tensor", **kwargs):
     for index, offsets in boxes:
         box = arr[index]
         if box.size:
-            with g.shard(global_shape, offsets):
+            with _shard.shard(global_shape, offsets):
                 fill(box, *args, **kwargs)
     return t
 

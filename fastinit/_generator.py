@@ -11,6 +11,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from . import _generate as g
+from . import _laws, _output
 from ._validate import U64_LIMIT, check_int, check_u64
 
 _Size = int | tuple[int, ...] | None  # numpy's size: None gives one scalar
@@ -117,7 +118,7 @@ class Generator:
 
     def _fill(self, fn: Callable[..., np.ndarray], size: _Size, dtype: DTypeLike | None,
               out: np.ndarray | None, default: DTypeLike, **kw: Any) -> Any:
-        shape, dtype, out = g._prepare(size, "size", dtype, out, default)
+        shape, dtype, out = _output._prepare(size, "size", dtype, out, default)
         if shape is None and out is None:
             res = fn((), seed=self.seed, stream=self._take_stream(), dtype=dtype, **kw)
             return res[()]
@@ -149,7 +150,7 @@ class Generator:
         >>> fastinit.default_rng(0).uniform(2, 3, size=3).round(4).tolist()
         [2.399, 2.7357, 2.9722]
         """
-        g._uniform_params(low, high, np.dtype(np.float64))  # argument errors first
+        _laws._uniform_params(low, high, np.dtype(np.float64))  # argument errors first
         return self._fill(g.uniform, size, dtype, out, np.float64, low=low, high=high)
 
     def standard_normal(self, size: _Size = None, dtype: DTypeLike | None = None,
@@ -177,7 +178,7 @@ class Generator:
         >>> g.normal(1.0, 0.5, size=2).round(4).tolist()     # stream 1
         [1.5356, 1.2081]
         """
-        g._normal_params(loc, scale)
+        _laws._normal_params(loc, scale)
         return self._fill(g.normal, size, dtype, out, np.float64, mean=loc, std=scale)
 
     def truncated_normal(self, loc: float = 0.0, scale: float = 1.0, a: float = -2.0,
@@ -193,7 +194,7 @@ class Generator:
         >>> bool(x.min() >= -1.0 and x.max() <= 1.0)
         True
         """
-        g._truncnormal_params(loc, scale, a, b, np.dtype(np.float64))
+        _laws._truncnormal_params(loc, scale, a, b, np.dtype(np.float64))
         return self._fill(g.truncated_normal, size, dtype, out, np.float64, mean=loc,
                           std=scale, a=a, b=b)
 
@@ -206,7 +207,7 @@ class Generator:
         >>> fastinit.Generator(0).bits(4).tolist() == fastinit.random_bits(4, seed=0).tolist()
         True
         """
-        shape, _, out = g._prepare(size, "size", np.uint32, out, np.uint32)
+        shape, _, out = _output._prepare(size, "size", np.uint32, out, np.uint32)
         stream = self._take_stream()
         if shape is None and out is None:
             return g.random_bits((), seed=self.seed, stream=stream)[()]

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from . import _generate as g
+from . import _shard
 from ._fans import compute_fans
 from ._validate import check_float_dtype, check_real, check_shape
 from ._variance import check_normal_fits
@@ -26,7 +26,7 @@ def new_array(shape, dtype):
 
 def fans_of(arr, layout="torch"):
     """(fan_in, fan_out) of ``arr``'s logical shape read in ``layout``."""
-    return _layout_fans(g.logical_shape(arr.shape), layout)
+    return _layout_fans(_shard.logical_shape(arr.shape), layout)
 
 
 @functools.lru_cache(maxsize=4096)

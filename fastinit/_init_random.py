@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import _generate as g
+from . import _fill, _laws, _shard
 from ._generator import Generator
 from ._init_common import Seed, T, check_normal, fans_of, functional_twin
 from ._init_scaling import kaiming_uniform_
@@ -49,9 +49,9 @@ def uniform_(tensor: T, a: float = 0.0, b: float = 1.0, *, seed: Seed = None,
         m = value_max(out.dtype)
         raise ValueError(f"a and b must lie in {out.dtype.name}'s range [-{m:g}, {m:g}] with "
                          f"b - a <= {work_max(out.dtype):g}, got a={a:g}, b={b:g}")
-    law = g._uniform_params(a, b, out.dtype)
+    law = _laws._uniform_params(a, b, out.dtype)
     seed, stream = resolve_rng(seed, generator)
-    g.fill_out(g.DIST_UNIFORM, out, law, seed, stream)
+    _fill.fill_out(_laws.DIST_UNIFORM, out, law, seed, stream)
     return tensor
 
 
@@ -82,9 +82,9 @@ def normal_(tensor: T, mean: float = 0.0, std: float = 1.0, *, seed: Seed = None
     """
     out = as_out(tensor, device_ok=True)
     mean, std = check_normal(mean, std, out.dtype)
-    law = g._normal_params(mean, std, out.dtype)
+    law = _laws._normal_params(mean, std, out.dtype)
     seed, stream = resolve_rng(seed, generator)
-    g.fill_out(g.DIST_NORMAL, out, law, seed, stream)
+    _fill.fill_out(_laws.DIST_NORMAL, out, law, seed, stream)
     return tensor
 
 
@@ -135,12 +135,12 @@ def trunc_normal_(tensor: T, mean: float = 0.0, std: float = 1.0, a: float = -2.
             f"[-{m:g}, {m:g}]"
         )
     try:
-        law = g._truncnormal_params(mean, std, a, b, out.dtype)
+        law = _laws._truncnormal_params(mean, std, a, b, out.dtype)
     except ValueError as exc:
         raise ValueError(f"trunc_normal_(mean={mean:g}, std={std:g}, a={a:g}, b={b:g}): "
                          f"{exc}") from None
     seed, stream = resolve_rng(seed, generator)
-    g.fill_out(g.DIST_TRUNCNORMAL, out, law, seed, stream)
+    _fill.fill_out(_laws.DIST_TRUNCNORMAL, out, law, seed, stream)
     return tensor
 
 
@@ -192,12 +192,12 @@ def embedding_default_(weight: T, padding_idx: int | None = None, *, seed: Seed 
     [0.0, 0.0, 0.0]
     """
     out = as_out(weight)
-    rows = g.logical_shape(out.shape)[0] if out.ndim else 0
+    rows = _shard.logical_shape(out.shape)[0] if out.ndim else 0
     if padding_idx is not None:
         check_int(padding_idx, "padding_idx", -rows, rows)
     normal_(weight, 0.0, 1.0, seed=seed, generator=generator)
     if padding_idx is not None:
-        box = g.current_box()
+        box = _shard.current_box()
         row = padding_idx % rows - (0 if box is None else box[1][0])
         if 0 <= row < out.shape[0]:
             out[row] = 0

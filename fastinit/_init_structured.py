@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from . import _generate as g
+from . import _shard
 from ._generator import Generator
 from ._init_common import Seed, T, check_normal, functional_twin
 from ._structured import (
@@ -46,7 +46,7 @@ def orthogonal_(tensor: T, gain: float = 1.0, *, seed: Seed = None,
     gain = check_fill_value(gain, out.dtype, "gain")
     if not isinstance(batch_dims, int) or isinstance(batch_dims, bool) or batch_dims < 0:
         raise ValueError(f"batch_dims must be a non-negative int, got {batch_dims!r}")
-    shape = g.logical_shape(out.shape)
+    shape = _shard.logical_shape(out.shape)
     if len(shape) - batch_dims < 2:
         raise ValueError(
             f"orthogonal needs at least 2 dimensions per matrix, got shape {out.shape} "
@@ -60,7 +60,7 @@ def orthogonal_(tensor: T, gain: float = 1.0, *, seed: Seed = None,
     if not isinstance(out, np.ndarray):  # a CUDA tensor (backends.cuda.DeviceOut)
         from .backends import cuda
 
-        if g.current_box() is not None:
+        if _shard.current_box() is not None:
             raise ValueError("orthogonal_ of a CUDA shard: build it on the host")
         cuda.orthogonal_fill(out, rows, cols, gain, seed, stream)
         return tensor
@@ -82,7 +82,7 @@ def delta_orthogonal_(tensor: T, gain: float = 1.0, *, centre: str = "jax", seed
     (True, 0.0)
     """
     out = as_out(tensor)
-    delta_orthogonal_centres(g.logical_shape(out.shape), centre)
+    delta_orthogonal_centres(_shard.logical_shape(out.shape), centre)
     check_fill_value(gain, out.dtype, "gain")
     seed, stream = resolve_rng(seed, generator)
     fill_whole_then_box(out, lambda o: delta_orthogonal_fill(o, gain, seed, stream, centre))

@@ -1,4 +1,4 @@
-"""The constants of one fastinit.numba call, from its parameters, by fastinit._generate's
+"""The constants of one fastinit.numba call, from its parameters, by fastinit._laws'
 rules: the clamp bounds of each output kind (float32, float64, float16, bfloat16), the
 uniform's, normal's and truncated normal's prepared constants, with the parameter checks
 (ValueError in ``njit`` code)."""
@@ -122,7 +122,7 @@ _TOP = (3.4028234663852886e38, 1.7976931348623157e308, 65504.0, 3.38953138925153
 
 @register_jitable
 def _bounds(low, high, open_high, kind):
-    """The clamp interval of fastinit._generate._inner_bounds for output kind `kind`."""
+    """The clamp interval of fastinit._laws._inner_bounds for output kind `kind`."""
     if kind == F64:
         return _bounds_f64(low, high, open_high)
     if kind == F32:
@@ -132,7 +132,7 @@ def _bounds(low, high, open_high, kind):
 
 @register_jitable
 def _uniform_consts(low, high, kind):
-    """(low, span, lo, hi, 0, 0) of fastinit._generate._uniform_params."""
+    """(low, span, lo, hi, 0, 0) of fastinit._laws._uniform_params."""
     low, high = float64(low), float64(high)
     _check_finite(low)
     _check_finite(high)
@@ -161,14 +161,14 @@ _SQRT1_2 = math.sqrt(0.5)
 
 @register_jitable
 def _ncdf(x):
-    """Standard normal CDF, 0.5 erfc(-x / sqrt 2), as fastinit._generate._ncdf."""
+    """Standard normal CDF, 0.5 erfc(-x / sqrt 2), as fastinit._laws._ncdf."""
     return _mul(0.5, math.erfc(_mul(-x, _SQRT1_2)))
 
 
 @register_jitable
 def _truncnorm_consts(loc, scale, a, b, kind):
     """(loc, signed scale, lo, hi, Phi(alpha), Phi(beta) - Phi(alpha)) of
-    fastinit._generate._truncnormal_params."""
+    fastinit._laws._truncnormal_params."""
     loc, scale, a, b = float64(loc), float64(scale), float64(a), float64(b)
     _check_finite(loc)
     _check_finite(scale)

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from . import _core
+from . import _core, _shard
 from . import _generate as g
 from ._registry import is_elementwise
 from ._validate import check_float_dtype, check_int, check_real
@@ -33,7 +33,7 @@ def is_structured(fill) -> bool:
 def fill_whole_then_box(out: np.ndarray, make) -> np.ndarray:
     """make(out), for fills that are not elementwise.  Inside a :func:`fastinit.shard`
     block out is a box of the global tensor: make the global tensor, then copy the box."""
-    box = g.current_box()
+    box = _shard.current_box()
     if box is None:
         make(out)
         return out
@@ -42,7 +42,7 @@ def fill_whole_then_box(out: np.ndarray, make) -> np.ndarray:
             o + n > t for o, n, t in zip(offsets, out.shape, global_shape, strict=True)):
         raise ValueError(f"shard box {out.shape} at {offsets} exceeds {global_shape}")
     full = np.empty(global_shape, out.dtype)
-    with g.unsharded():
+    with _shard.unsharded():
         make(full)
     out[...] = full[tuple(slice(o, o + n) for o, n in zip(offsets, out.shape, strict=True))]
     return out
@@ -101,10 +101,10 @@ def orthogonal_fill(out: np.ndarray, rows: int, cols: int, gain: float, seed: in
 
 def _box(out):
     """(global shape, offsets) of out: the enclosing fastinit.shard box, else out itself."""
-    box = g.current_box()
+    box = _shard.current_box()
     if box is None:
         return out.shape, (0,) * out.ndim
-    g._check_box(out, *box)
+    _shard._check_box(out, *box)
     return box
 
 

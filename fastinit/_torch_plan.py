@@ -13,10 +13,9 @@ import math
 
 import numpy as np
 
-from . import _device, _dtensor
-from . import _generate as g
+from . import _device, _dtensor, _fill, _shard
 from . import init as _init
-from ._generate import DTYPE_CODES
+from ._laws import DTYPE_CODES
 from ._torch_own_init import _entries, _recorded, _stock_layers
 from ._torch_record import _NOT_FILLS, _RANDOM, _torch
 from ._validate import BFLOAT16, derived_seed, derived_seeds
@@ -27,7 +26,7 @@ def _write(arr, op, kwargs, seed):
     """One recorded whole-array write (the box of an enclosing shard block, if any)."""
     from .torch import to_torch  # the public face, which imports this module
     if op == "copy":
-        src, box = kwargs["src"], g.current_box()
+        src, box = kwargs["src"], _shard.current_box()
         if box is not None:
             src = src.expand(box[0])[tuple(slice(o, o + n)
                                            for o, n in zip(box[1], arr.shape, strict=True))]
@@ -48,10 +47,10 @@ def _write_view(arr, view, op, kwargs, seed):
     for k, (n, s) in enumerate(zip(shape, stride, strict=True)):
         index += np.arange(n, dtype=np.int64).reshape((n,) + (1,) * (len(shape) - k - 1)) * s
     values = np.empty(shape, arr.dtype)
-    with g.unsharded():
+    with _shard.unsharded():
         _write(values, op, kwargs, seed)
     index, values = index.reshape(-1), values.reshape(-1)
-    box = g.current_box()
+    box = _shard.current_box()
     if box is None:
         arr.reshape(-1)[index] = values  # views are recorded on contiguous tensors only
         return
@@ -206,7 +205,7 @@ def _kernel_law(op, kwargs, t, dtype, pseed, name):
         _write(one, op, kwargs, pseed)
         bits = int(one.view(f"u{dtype.itemsize}")[0])
         return CONSTANT, DTYPE_CODES[dtype], bits, 0, (0.0,) * 6, 0
-    with g.deferred_fills() as deferred:
+    with _fill.deferred_fills() as deferred:
         _write(as_out(t.detach(), name), op, kwargs, pseed)
     if not deferred:
         return None
@@ -323,7 +322,7 @@ def _fill_jobs(jobs, seed, workers):
         heapq.heappush(loads, (load + job[1].numel(), k))
 
     def run(share):
-        with g.fill_threads(1):
+        with _fill.fill_threads(1):
             for name, t, fill in share:
                 _dtensor.fill_(t, fill, name=name, seed=derived_seed(seed, name))
 

@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from . import _generate as g
+from . import _fill, _laws
 from ._fans import fan_for_mode
 from ._generator import Generator
 from ._validate import (
@@ -226,15 +226,15 @@ def warn_if_empty(arr: np.ndarray) -> bool:
 
 def work_max(dtype) -> float:
     """The largest finite value of the fills' working precision: float64 for float64,
-    float32 below (fastinit._generate.fill_limits)."""
-    return g.fill_limits(dtype)[1]
+    float32 below (fastinit._laws.fill_limits)."""
+    return _laws.fill_limits(dtype)[1]
 
 
 def normal_radius(dtype) -> float:
     """The largest |z| of the fills' Box-Muller normal, sqrt(-2 log u_min) rounded up:
     u_min = 2**-32 in 32-bit working precision (6.661), 2**-53 in float64 (8.572)
-    (fastinit._generate.fill_limits)."""
-    return g.fill_limits(dtype)[2]
+    (fastinit._laws.fill_limits)."""
+    return _laws.fill_limits(dtype)[2]
 
 
 def support_fits(low: float, high: float, dtype) -> bool:
@@ -309,15 +309,16 @@ def fill_std(out: np.ndarray, std: float, distribution: str, seed: int, stream: 
     dtype = out.dtype
     if distribution == "uniform":
         limit = math.sqrt(3.0) * std
-        law, dist = g._uniform_params(-limit, limit, dtype), g.DIST_UNIFORM
+        law, dist = _laws._uniform_params(-limit, limit, dtype), _laws.DIST_UNIFORM
     elif distribution == "normal":
-        law, dist = g._normal_params(0.0, std, dtype), g.DIST_NORMAL
+        law, dist = _laws._normal_params(0.0, std, dtype), _laws.DIST_NORMAL
     elif distribution == "truncated_normal":
         if std == 0:
             out[...] = 0
             return out
         s = std / TRUNC_STD_2SIGMA
-        law, dist = g._truncnormal_params(0.0, s, -2.0 * s, 2.0 * s, dtype), g.DIST_TRUNCNORMAL
+        law = _laws._truncnormal_params(0.0, s, -2.0 * s, 2.0 * s, dtype)
+        dist = _laws.DIST_TRUNCNORMAL
     else:
         raise ValueError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
-    return g.fill_out(dist, out, law, seed, stream, offset)
+    return _fill.fill_out(dist, out, law, seed, stream, offset)

@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from . import _generate as g
+from . import _core, _output, _shard
 from . import init as _init
 from ._progress import progress_bar
 from ._structured import is_structured
@@ -286,7 +286,7 @@ def write_safetensors(path, specs, *, seed, dtype=np.float32, init="torch", std=
         plan.append((name, shape, dt, fill))
         offset += nbytes
     meta = {"format": "pt", "fastinit_seed": str(seed),
-            "fastinit_stream_version": str(g._core.STREAM_VERSION)}
+            "fastinit_stream_version": str(_core.STREAM_VERSION)}
     meta.update({str(k): str(v) for k, v in (metadata or {}).items()})
     header["__metadata__"] = meta
     raw = json.dumps(header, separators=(",", ":")).encode()
@@ -345,11 +345,11 @@ def _write_tensor(f, name, shape, dtype, fill, seed, chunk_bytes, buffers, bar):
     row = math.prod(shape[1:])
     rows = min(shape[0], max(1, chunk_bytes // max(row * dtype.itemsize, 1)))
     if buffers.get(dtype) is None or buffers[dtype].size < rows * row:
-        buffers[dtype] = g.aligned_empty((rows * row,), dtype)  # reused by later tensors
+        buffers[dtype] = _output.aligned_empty((rows * row,), dtype)  # reused by later tensors
     for r0 in range(0, shape[0], rows):
         n = min(rows, shape[0] - r0)
         block = buffers[dtype][:n * row].reshape((n,) + tuple(shape[1:]))
-        with g.shard(shape, (r0,) + (0,) * (len(shape) - 1)):
+        with _shard.shard(shape, (r0,) + (0,) * (len(shape) - 1)):
             fill(block, seed=s)
         f.write(memoryview(block.reshape(-1).view(np.uint8)))
         bar.update(block.nbytes)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _generate as g
+from . import _output, _shard
 from ._structured import is_structured
 from ._validate import check_float_dtype, check_shape, check_u64
 
@@ -21,8 +22,8 @@ def _chunk(fill, shape, dtype, args, kwargs, block_info=None):
     info = block_info[None]
     local = tuple(stop - start for start, stop in info["array-location"])
     offsets = tuple(start for start, _ in info["array-location"])
-    out = g.aligned_empty(local, dtype)
-    with g.shard(shape, offsets, local):
+    out = _output.aligned_empty(local, dtype)
+    with _shard.shard(shape, offsets, local):
         fill(out, *args, **kwargs)
     return out
 

@@ -49,6 +49,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from . import _generate as g
+from . import _laws, _output
 from ._fans import compute_fans
 from ._generator import Generator
 from ._registry import BY_JAX, BY_KERAS
@@ -101,7 +102,7 @@ def _dtype(dtype, default=np.float32):
 
 
 def _empty(shape, dtype):
-    return g.new_array(shape, dtype)
+    return _output.new_array(shape, dtype)
 
 
 def _box_of_whole(fill, shape, dtype):
@@ -238,7 +239,7 @@ def truncated_normal(stddev=1e-2, dtype=None, lower=-2.0, upper=2.0):
     if not lower < upper:
         raise ValueError(f"lower must be < upper, got lower={lower}, upper={upper}")
     try:
-        g._truncnormal_params(0.0, 1.0, lower, upper, np.dtype(np.float64))
+        _laws._truncnormal_params(0.0, 1.0, lower, upper, np.dtype(np.float64))
     except ValueError:
         raise ValueError(f"[lower, upper] = [{lower}, {upper}] lies beyond 37 (in units of "
                          "stddev): its normal probability underflows") from None
@@ -251,7 +252,7 @@ def truncated_normal(stddev=1e-2, dtype=None, lower=-2.0, upper=2.0):
                 f"stddev, lower and upper must keep [max(lower, -40), min(upper, 40)] * "
                 f"stddev = [{a:g}, {b:g}] in {dt.name}'s range +-{value_max(dt):g}"
             )
-        g._truncnormal_params(0.0, stddev, lower * stddev, upper * stddev, dt)
+        _laws._truncnormal_params(0.0, stddev, lower * stddev, upper * stddev, dt)
         return lambda seed: g.truncated_normal(shape, 0.0, stddev, lower * stddev,
                                                upper * stddev, seed=seed, dtype=dt)
     return KeyInit("truncated_normal", plan, dtype)
@@ -484,7 +485,7 @@ class RandomUniform(Initializer):
             raise ValueError(f"minval and maxval must lie in {dt.name}'s range "
                              f"+-{value_max(dt):g} with a finite span, got "
                              f"[{self.minval:g}, {self.maxval:g})")
-        g._uniform_params(self.minval, self.maxval, dt)
+        _laws._uniform_params(self.minval, self.maxval, dt)
         seed, stream = self._rng()
         return g.uniform(shape, self.minval, self.maxval, seed=seed, stream=stream, dtype=dt)
 
@@ -521,7 +522,7 @@ class TruncatedNormal(RandomNormal):
         if not support_fits(lo, hi, dt):
             raise ValueError(f"mean and stddev must keep mean +- 2 stddev = [{lo:g}, {hi:g}] "
                              f"in {dt.name}'s range +-{value_max(dt):g}")
-        g._truncnormal_params(self.mean, self.stddev, lo, hi, dt)
+        _laws._truncnormal_params(self.mean, self.stddev, lo, hi, dt)
         seed, stream = self._rng()
         return g.truncated_normal(shape, self.mean, self.stddev, lo, hi, seed=seed,
                                   stream=stream, dtype=dt)

@@ -32,7 +32,7 @@ from typing import Any, ParamSpec
 
 import numpy as np
 
-from . import _generate as g
+from . import _shard
 from . import initializers as _np_init
 from ._validate import BFLOAT16, check_float_dtype, check_seed, key_words, seed_of_words
 
@@ -166,7 +166,7 @@ def make_sharded(init, key, shape, sharding, dtype=None):
     def block(index):
         offsets = tuple(s.indices(n)[0] for s, n in zip(index, shape, strict=True))
         local = tuple(len(range(*s.indices(n))) for s, n in zip(index, shape, strict=True))
-        with g.shard(shape, offsets, local):
+        with _shard.shard(shape, offsets, local):
             return np.asarray(host_init(words, shape, dtype), dtype)
 
     return jax.make_array_from_callback(shape, sharding, block)

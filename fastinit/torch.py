@@ -22,8 +22,7 @@ from typing import Any, TypeVar, cast
 
 import numpy as np
 
-from . import _device
-from . import _generate as g
+from . import _device, _shard
 from . import init as _init
 from ._torch_own_init import _shared_slots
 from ._torch_plan import _fill_known, _float_dtypes, _plan, _run_plan, _value_key
@@ -326,6 +325,6 @@ def fill_shard_(local, global_shape, offsets, fill, *args, seed, **kwargs):
     target = local.detach() if isinstance(local, torch.Tensor) else local
     if isinstance(local, torch.Tensor) and local.is_meta:
         return local
-    with g.shard(global_shape, offsets):
+    with _shard.shard(global_shape, offsets):
         fill(as_out(target, "local", float_only=False), *args, seed=seed, **kwargs)
     return local

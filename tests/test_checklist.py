@@ -17,7 +17,7 @@ import test_stats
 import test_stream
 
 import fastinit
-from fastinit import _core, _generate
+from fastinit import _core, _laws
 from fastinit._paths import kernel_dir
 
 # the checkout's files (pxd, docs, tests); the headers are read where fastinit installed them
@@ -34,11 +34,11 @@ FACES = {
     "FI_DIST_NORMAL": ("normal", ALL, test_stats),
     "FI_DIST_TRUNCNORMAL": ("truncated_normal", ALL, test_stats),
 }
-# the public function's parameters after the shape, and the _generate law they give
+# the public function's parameters after the shape, and the _laws law they give
 PARAMS = {"random_bits": ((), None),
-          "uniform": ((-1.5, 2.5), _generate._uniform_params),
-          "normal": ((0.25, 1.5), lambda loc, scale, dt: _generate._normal_params(loc, scale)),
-          "truncated_normal": ((0.0, 1.0, -1.0, 2.5), _generate._truncnormal_params)}
+          "uniform": ((-1.5, 2.5), _laws._uniform_params),
+          "normal": ((0.25, 1.5), lambda loc, scale, dt: _laws._normal_params(loc, scale)),
+          "truncated_normal": ((0.0, 1.0, -1.0, 2.5), _laws._truncnormal_params)}
 
 
 def _header_codes():
@@ -67,7 +67,7 @@ def test_transform_in_fi_dist_h(code):
 @pytest.mark.parametrize("code", sorted(CODES))
 def test_code_exported(code):
     assert code in (ROOT / "fastinit" / "_kernels.pxd").read_text()
-    assert getattr(_core, code[3:]) == getattr(_generate, code[3:]) == CODES[code]
+    assert getattr(_core, code[3:]) == getattr(_laws, code[3:]) == CODES[code]
 
 
 @pytest.mark.parametrize("code", sorted(CODES))
@@ -87,8 +87,10 @@ def _fill(fn, dt, n):
 
 @pytest.mark.parametrize("code", sorted(CODES))
 def test_numba_branch_gives_the_fills_bits(code):
-    """fastinit.numba's _values_w32/_values_w64 (what the Numba device fills run), called
-    from Python, against the CPU fill: a missing branch falls into another law."""
+    """fastinit._numba_dist's _values_w32/_values_w64 (what fastinit.numba and the Numba
+    device fills run), called from Python, against the CPU fill: a missing branch falls into
+    another law."""
+    import fastinit._numba_dist as nd
     import fastinit.numba as fnb  # the test extra has numba: its absence fails
     fn, dtypes, _ = FACES[code]
     for dt in dtypes:
@@ -102,7 +104,7 @@ def test_numba_branch_gives_the_fills_bits(code):
         p = law(*args, dtype)
         c = tuple(float(p.get(k, 0.0)) for k in ("a", "b", "lo", "hi", "pa", "pd"))
         wide = dtype == np.float64
-        values = fnb._values_w64 if wide else fnb._values_w32
+        values = nd._values_w64 if wide else nd._values_w32
         got = [v for b in range(4 if wide else 2) for v in values(CODES[code], 11, 2, b, c)]
         if dt in HALF:
             store = fnb.f32_to_bf16_bits if dt == "bfloat16" else fnb.f32_to_f16_bits

@@ -17,7 +17,7 @@ import pytest
 from test_headers import DATA  # noqa: I001  (tests/ is on sys.path under pytest)
 
 import fastinit
-from fastinit import _generate as g
+from fastinit import _laws
 from fastinit._paths import kernel_dir
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
@@ -65,12 +65,13 @@ def shim(shim_path):
 def _params(dist, dtype):
     """(dist code, params) exactly as the public functions derive them."""
     if dist == "bits":
-        return g.DIST_BITS, dict(a=0.0, b=0.0, lo=0.0, hi=0.0, pa=0.0, pd=0.0)
+        return _laws.DIST_BITS, dict(a=0.0, b=0.0, lo=0.0, hi=0.0, pa=0.0, pd=0.0)
     if dist == "uniform":
-        return g.DIST_UNIFORM, dict(g._uniform_params(-1.5, 2.5, dtype), pa=0.0, pd=0.0)
+        return _laws.DIST_UNIFORM, dict(_laws._uniform_params(-1.5, 2.5, dtype), pa=0.0, pd=0.0)
     if dist == "normal":
-        return g.DIST_NORMAL, dict(g._normal_params(0.25, 1.5), lo=0.0, hi=0.0, pa=0.0, pd=0.0)
-    return g.DIST_TRUNCNORMAL, g._truncnormal_params(0.0, 1.0, -1.0, 2.5, dtype)
+        return _laws.DIST_NORMAL, dict(_laws._normal_params(0.25, 1.5), lo=0.0, hi=0.0, pa=0.0,
+                                       pd=0.0)
+    return _laws.DIST_TRUNCNORMAL, _laws._truncnormal_params(0.0, 1.0, -1.0, 2.5, dtype)
 
 
 def _cpu(dist, dtype, shape, offset, out=None):

@@ -16,8 +16,7 @@ import pytest
 from _reference import round_once  # noqa: I001  (tests/ is on sys.path under pytest)
 
 import fastinit
-from fastinit import _core
-from fastinit import _generate as g
+from fastinit import _core, _laws
 from fastinit._paths import kernel_dir
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
@@ -95,7 +94,7 @@ def _law_mean(values, a, high):
 
 @pytest.mark.parametrize("dtype, low, high", CASES, ids=lambda c: str(c))
 def test_every_input_lands_in_its_exact_cell(every_input, dtype, low, high):
-    law = g._uniform_params(low, high, dtype)
+    law = _laws._uniform_params(low, high, dtype)
     got = every_input(dtype, law)
     k2 = (np.arange(K, dtype=np.uint32) << np.uint32(1)) | np.uint32(1)
     x = law["a"] + (law["b"] * 2.0**-25) * k2.astype(np.float64)
@@ -123,7 +122,7 @@ def test_fills_are_the_double_value_rounded_once(dtype, low, high):
     """Every SIMD path and thread count gives the element x = low + (span 2^-25)(2k + 1)
     (double) rounded once to the dtype, clamped into [low, high)."""
     n = 300_001
-    law = g._uniform_params(low, high, dtype)
+    law = _laws._uniform_params(low, high, dtype)
     w = fastinit.random_bits(n, seed=11, stream=2)
     x = law["a"] + (law["b"] * 2.0**-25) * ((w >> np.uint32(7)) | np.uint32(1)).astype(np.float64)
     expect = np.clip(round_once(x, dtype), law["lo"], law["hi"]).astype(dtype).view(np.uint16)

@@ -182,9 +182,9 @@ def test_njit_half_precision_rounding():
 @not_sim
 def test_njit_clamp_bounds_equal_the_hosts():
     """The in-kernel clamp interval (smallest value of the dtype >= low, largest <= or <
-    high) equals fastinit._generate._inner_bounds bit for bit, for every dtype, at edges
+    high) equals fastinit._laws._inner_bounds bit for bit, for every dtype, at edges
     (signed zeros, subnormals, overflow to inf) too; an empty one raises in both."""
-    from fastinit._generate import _inner_bounds
+    from fastinit._laws import _inner_bounds
 
     fnb = _fnb()
     from fastinit._numba_consts import _bounds

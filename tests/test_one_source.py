@@ -8,7 +8,7 @@ import ml_dtypes
 import numpy as np
 
 import fastinit
-from fastinit import _core, _generate
+from fastinit import _core, _laws
 from fastinit._paths import kernel_dir
 
 # (seed, stream, block) with both 32-bit halves of each set, and the edges of the range
@@ -28,7 +28,7 @@ def test_codes_are_the_headers():
     assert {k: getattr(_core, k[3:]) for k in dists} == dists
     dts = _header_enum("FI_DT_U32")
     assert {k: getattr(_core, k[3:]) for k in dts} == dts
-    assert [_generate.DTYPE_CODES[np.dtype(t)] for t in
+    assert [_laws.DTYPE_CODES[np.dtype(t)] for t in
             (np.uint32, np.float16, ml_dtypes.bfloat16, np.float32, np.float64)] == \
         [dts[k] for k in ("FI_DT_U32", "FI_DT_F16", "FI_DT_BF16", "FI_DT_F32", "FI_DT_F64")]
     text = (kernel_dir() / "philox4x32.h").read_text()

@@ -19,8 +19,8 @@ import test_cuda
 from test_cuda import shim, shim_path  # noqa: F401  (the fixtures: fill_cuda.cu built for the host)
 
 import fastinit
-from fastinit import _core
-from fastinit import _generate as g
+from fastinit import _core, _laws
+from fastinit._fill import fill_threads
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
 U64 = 2**64
@@ -157,10 +157,10 @@ def test_core_fill_takes_65_axes_and_refuses_more():
     out = np.zeros(6, np.float32)
     params = (1, 0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0)
     dims, steps, isteps = (1,) * 63 + (2, 3), (4,) * 63 + (12, 4), (0,) * 63 + (3, 1)
-    _core.fill(g.DIST_NORMAL, 3, params, 0, out, dims, steps, isteps)
+    _core.fill(_laws.DIST_NORMAL, 3, params, 0, out, dims, steps, isteps)
     np.testing.assert_array_equal(out, fastinit.normal(6, seed=1))
     with pytest.raises(ValueError, match="at most 65 axes"):
-        _core.fill(g.DIST_NORMAL, 3, params, 0, out, (1,) + dims, (4,) + steps, (0,) + isteps)
+        _core.fill(_laws.DIST_NORMAL, 3, params, 0, out, (1,) + dims, (4,) + steps, (0,) + isteps)
 
 
 def _strided(shape, strides, size=64):
@@ -285,10 +285,10 @@ def test_uniform_span_beyond_float32(dtype):
                                         ("uniform", BF16)])
 def test_cuda_kernel_on_host_wide_uniform_span(shim, dist, dtype):  # noqa: F811
     """fill_cuda.cu takes the same double-span path as the CPU."""
-    p = g._uniform_params(-3e38, 3e38, dtype)
+    p = _laws._uniform_params(-3e38, 3e38, dtype)
     out = np.zeros(1001, dtype)
     layout = np.array([1001, 1], np.int64)
-    rc = shim(test_cuda.CODES[dtype], g.DIST_UNIFORM, 7, 3, p["a"], p["b"], p["lo"], p["hi"],
+    rc = shim(test_cuda.CODES[dtype], _laws.DIST_UNIFORM, 7, 3, p["a"], p["b"], p["lo"], p["hi"],
               0.0, 0.0, 5, out.size, out.ctypes.data, 1, layout.ctypes.data, 3, 32)
     assert rc == 0
     expect = fastinit.uniform((1001,), -3e38, 3e38, seed=7, stream=3, offset=5, dtype=dtype)
@@ -354,7 +354,7 @@ def test_thread_counts_are_integers_ge_1(n, exc):
     with pytest.raises(exc, match="n must"):
         fastinit.set_num_threads(n)
     with pytest.raises(exc, match="n must"):
-        with g.fill_threads(n):
+        with fill_threads(n):
             pass
     assert fastinit.get_num_threads() == before
     fastinit.set_num_threads(np.int64(1))

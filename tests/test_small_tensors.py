@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 import fastinit
-from fastinit import _core
-from fastinit import _generate as g
+from fastinit import _core, _fill, _laws
 from fastinit import init as fi
 
 SERIAL_BELOW = 131072  # fastinit/_core.pyx: smaller fills run on the calling thread
@@ -28,7 +27,7 @@ def test_serial_and_parallel_fills_agree_around_the_threshold(n, fill):
     try:
         _core.set_num_threads(2)
         parallel = fill((n,), seed=11, stream=3)
-        with g.fill_threads(1):
+        with _fill.fill_threads(1):
             serial = fill((n,), seed=11, stream=3)
     finally:
         _core.set_num_threads(previous)
@@ -57,16 +56,16 @@ def test_remembered_law_keeps_the_sign_of_zero():
     f32 = np.dtype(np.float32)
     for first, second in ((0.0, -0.0), (-0.0, 0.0)):
         for zero in (first, second):
-            for law, fresh in ((g._uniform_params(zero, 1.0, f32),
-                                g._uniform_law.__wrapped__(zero, 1.0, f32)),
-                               (g._normal_params(zero, 0.5, f32),
-                                g._normal_law.__wrapped__(zero, 0.5, f32))):
+            for law, fresh in ((_laws._uniform_params(zero, 1.0, f32),
+                                _laws._uniform_law.__wrapped__(zero, 1.0, f32)),
+                               (_laws._normal_params(zero, 0.5, f32),
+                                _laws._normal_law.__wrapped__(zero, 0.5, f32))):
                 assert math.copysign(1, law["a"]) == math.copysign(1, zero)
                 assert [x.hex() for x in law.consts] == [x.hex() for x in fresh.consts]
 
 
 def test_remembered_law_is_read_only_and_errors_repeat():
-    law = g._uniform_params(0.0, 1.0, np.dtype(np.float32))
+    law = _laws._uniform_params(0.0, 1.0, np.dtype(np.float32))
     with pytest.raises(TypeError):
         law["a"] = 5.0  # a shared law cannot be changed under other callers
     assert law.consts == (law["a"], law["b"], law["lo"], law["hi"], 0.0, 0.0)
@@ -336,7 +335,7 @@ def _rows(fills):
         ref = np.empty(size, dtype)
         fill(None, **kwargs, out=ref, seed=seed, stream=stream, offset=offset)
         out = np.full(size, 7, dtype)
-        with g.deferred_fills() as deferred:
+        with _fill.deferred_fills() as deferred:
             fill(None, **kwargs, out=out, seed=seed, stream=stream, offset=offset)
         (dist, code, s, st, consts, off, target), = deferred
         assert target is out and (s, st, off) == (seed, stream, offset)
@@ -384,7 +383,7 @@ def test_fill_many_constant_rows_and_empty_buffers():
 
 def test_fill_many_checks_everything_before_writing():
     buf = np.zeros(64, np.float32)
-    law = g._uniform_params(0.0, 1.0, np.dtype(np.float32)).consts
+    law = _laws._uniform_params(0.0, 1.0, np.dtype(np.float32)).consts
     good = (1, 3, 5, 0, law, 0, buf.ctypes.data, 16)
     second = (1, 3, 6, 0, law, 0, buf.ctypes.data + 64, 16)
     cases = [

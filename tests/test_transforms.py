@@ -16,7 +16,7 @@ from _philox_words import words
 from scipy import special
 
 import fastinit
-from fastinit._generate import fill_limits
+from fastinit._laws import fill_limits
 from fastinit._paths import kernel_dir
 
 L = np.longdouble

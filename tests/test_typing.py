@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = ["fastinit/__init__.py", "fastinit/init.py", "fastinit/_init_common.py",
           "fastinit/_init_fills.py", "fastinit/_init_random.py", "fastinit/_init_scaling.py",
           "fastinit/_init_structured.py", "fastinit/initializers.py", "fastinit/jax.py",
-          "fastinit/dask.py", "fastinit/_generate.py", "fastinit/_generator.py",
+          "fastinit/dask.py", "fastinit/_generate.py", "fastinit/_laws.py", "fastinit/_shard.py",
+          "fastinit/_output.py", "fastinit/_fill.py", "fastinit/_generator.py",
           "fastinit/_registry.py", "fastinit/_core.pyi", "fastinit/_linalg.pyi"]
 
 

@@ -9,7 +9,7 @@ element k of ``out`` (row-major) is element ``offset + k`` of the stream.  float
 into a float16 or uint16 array, bfloat16 into a uint16 array with ``dtype="bfloat16"``.
 The kernels ``fill_bits`` and ``FILLS[(dist, dtype)]`` are a grid-stride loop over Philox
 blocks, each thread storing the elements of its block in [start, start + n); arguments
-``(out, seed, stream, start, c)`` with ``c`` the six constants of fastinit._generate.
+``(out, seed, stream, start, c)`` with ``c`` the six constants of fastinit._laws.
 
 Imported on first use only (needs numba-cuda).
 """
@@ -22,20 +22,15 @@ import numpy as np
 from numba import cuda, uint64
 from numba.extending import register_jitable
 
-from .. import _generate
+from .. import _laws
+from .._numba_dist import _values_w32, _values_w64
 from .._validate import BFLOAT16, U64_LIMIT, check_float_dtype, check_u64
-from ..numba import (
-    _values_w32,
-    _values_w64,
-    bits_block,
-    f32_to_bf16_bits,
-    f32_to_f16_bits,
-)
+from ..numba import bits_block, f32_to_bf16_bits, f32_to_f16_bits
 
 THREADS = 256
 MAX_GRID = 4096
-DIST_CODES = {"uniform": _generate.DIST_UNIFORM, "normal": _generate.DIST_NORMAL,
-              "truncated_normal": _generate.DIST_TRUNCNORMAL}
+DIST_CODES = {"uniform": _laws.DIST_UNIFORM, "normal": _laws.DIST_NORMAL,
+              "truncated_normal": _laws.DIST_TRUNCNORMAL}
 
 
 @cuda.jit
@@ -83,8 +78,8 @@ _STORE = {np.dtype(np.float16): (_values_w32, 4, f32_to_f16_bits),
           BFLOAT16: (_values_w32, 4, f32_to_bf16_bits),
           np.dtype(np.float32): (_values_w32, 4, _identity),
           np.dtype(np.float64): (_values_w64, 2, _identity)}
-_LOWP = _generate.DIST_UNIFORM_LOWP
-FILLS = {(dist, dtype): _fill_kernel(_LOWP if code == _generate.DIST_UNIFORM and
+_LOWP = _laws.DIST_UNIFORM_LOWP
+FILLS = {(dist, dtype): _fill_kernel(_LOWP if code == _laws.DIST_UNIFORM and
                                      dtype in (np.dtype(np.float16), BFLOAT16) else code, *spec)
          for dist, code in DIST_CODES.items() for dtype, spec in _STORE.items()}
 
@@ -125,7 +120,7 @@ def _launch(kernel, flat, seed, stream, offset, *extra):
 
 
 def _fill(dist, out, dtype, params, seed, stream, offset):
-    """Check out, compute the constants with params(dtype) (fastinit._generate's rules) and
+    """Check out, compute the constants with params(dtype) (fastinit._laws' rules) and
     launch; nothing is written unless every argument is valid."""
     flat, dtype = _flat(out, dtype)
     p = params(dtype)
@@ -144,13 +139,13 @@ def random_bits(out, *, seed, stream=0, offset=0):
 def uniform(out, low=0.0, high=1.0, *, seed, stream=0, offset=0, dtype=None):
     """fastinit.uniform(low, high) into the device array out (dtype: out's, or
     "float16"/"bfloat16" for a uint16 out)."""
-    return _fill("uniform", out, dtype, lambda d: _generate._uniform_params(low, high, d),
+    return _fill("uniform", out, dtype, lambda d: _laws._uniform_params(low, high, d),
                  seed, stream, offset)
 
 
 def normal(out, mean=0.0, std=1.0, *, seed, stream=0, offset=0, dtype=None):
     """fastinit.normal(mean, std) into the device array out."""
-    return _fill("normal", out, dtype, lambda d: _generate._normal_params(mean, std), seed,
+    return _fill("normal", out, dtype, lambda d: _laws._normal_params(mean, std), seed,
                  stream, offset)
 
 
@@ -158,5 +153,5 @@ def truncated_normal(out, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed, stream=0, o
                      dtype=None):
     """fastinit.truncated_normal(mean, std, a, b) into the device array out."""
     return _fill("truncated_normal", out, dtype,
-                 lambda d: _generate._truncnormal_params(mean, std, a, b, d), seed, stream,
+                 lambda d: _laws._truncnormal_params(mean, std, a, b, d), seed, stream,
                  offset)

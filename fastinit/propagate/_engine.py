@@ -9,6 +9,7 @@ import threading
 
 import numpy as np
 
+from .. import _fill, _output
 from .. import _generate as g
 from .._structured import orthogonal_fill
 from .._validate import check_int, check_u64, derived_seed
@@ -19,7 +20,20 @@ _W, _WB, _B, _BB, _DROP, _SD, _DROP_IN = range(7)  # stream slots of a layer
 
 
 def network_seed(seed: int, network: int) -> int:
-    """The seed of network ``network`` of an ensemble of seed ``seed``."""
+    """The seed of network ``network`` of an ensemble of seed ``seed``: the first 8 bytes,
+    little endian, of blake2b(f"{seed}/net{network}") (fastinit._validate.derived_seed), so
+    a network's draws depend on (seed, network) only, not on how the ensemble is split.
+
+    Examples
+    --------
+    >>> import hashlib
+    >>> from fastinit.propagate import network_seed
+    >>> digest = hashlib.blake2b(b"42/net3", digest_size=8).digest()
+    >>> network_seed(42, 3) == int.from_bytes(digest, "little")
+    True
+    >>> len({network_seed(42, k) for k in range(1000)})   # one seed per network
+    1000
+    """
     return derived_seed(check_u64(seed, "seed"), f"net{check_int(network, 'network', 0)}")
 
 
@@ -93,7 +107,7 @@ class _Engine:
         n_out, n_in = self._shape(layer, slot)
         buf = getattr(self._local, "w", None)
         if buf is None:
-            buf = self._local.w = g.aligned_empty((max(self.widths) ** 2,), self.dtype)
+            buf = self._local.w = _output.aligned_empty((max(self.widths) ** 2,), self.dtype)
         return buf[:n_out * n_in].reshape(n_out, n_in)
 
     def _fill_weight(self, layer, slot, w, i):
@@ -140,7 +154,7 @@ class _Engine:
 
         def job(i):
             w = self._own_weight(layer, slot) if every is None else every[i]
-            with g.fill_threads(1):
+            with _fill.fill_threads(1):
                 self._fill_weight(layer, slot, w, i)
             if prepare is not None:
                 prepare(i)
