@@ -4,8 +4,9 @@ Every face reads this table: :mod:`fastinit.torch` wraps the entries with ``torc
 :mod:`fastinit.jax` adapts every ``jax`` factory of :mod:`fastinit.initializers`, the
 keras classes and jax factories that are variance-scaling presets are generated from
 ``preset``, and dask and checkpoint chunking ask :func:`is_elementwise`.  Adding an
-initializer: write its in-place function in :mod:`fastinit.init` (and its jax factory /
-keras class in :mod:`fastinit.initializers` unless it is a preset), then add its entry
+initializer: write its in-place function in :mod:`fastinit.init` (and its jax factory in
+fastinit._jax_factories / keras class in fastinit._keras_classes, both exported by
+:mod:`fastinit.initializers`, unless it is a preset), then add its entry
 here; ``tests/test_registry.py`` fails while a face lacks it.
 """
 

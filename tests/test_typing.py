@@ -9,6 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = ["fastinit/__init__.py", "fastinit/init.py", "fastinit/initializers.py",
+          "fastinit/_init_common.py", "fastinit/_jax_factories.py", "fastinit/_keras_classes.py",
           "fastinit/jax.py", "fastinit/dask.py", "fastinit/_generate.py",
           "fastinit/_generator.py", "fastinit/_registry.py", "fastinit/_core.pyi",
           "fastinit/_linalg.pyi"]
