@@ -5,9 +5,10 @@ Every face reads this table: :mod:`fastinit.torch` wraps the entries with ``torc
 keras classes and jax factories that are variance-scaling presets are generated from
 ``preset``, and dask and checkpoint chunking ask :func:`is_elementwise`.  Adding an
 initializer: write its in-place function in the ``fastinit._init_*`` module of its family
-and export it from :mod:`fastinit.init` (and its jax factory / keras class in
-:mod:`fastinit.initializers` unless it is a preset), then add its entry here;
-``tests/test_registry.py`` fails while a face lacks it.
+and export it from :mod:`fastinit.init` (and its jax factory in fastinit._jax_factories /
+keras class in fastinit._keras_classes, both exported by :mod:`fastinit.initializers`,
+unless it is a preset), then add its entry here; ``tests/test_registry.py`` fails while a
+face lacks it.
 """
 
 from __future__ import annotations

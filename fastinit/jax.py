@@ -34,6 +34,7 @@ import numpy as np
 
 from . import _shard
 from . import initializers as _np_init
+from ._jax_factories import KeyInit
 from ._validate import BFLOAT16, check_float_dtype, check_seed, key_words, seed_of_words
 
 __all__ = [
@@ -79,7 +80,7 @@ def _resolve_dtype(dtype, host_init):
 _P = ParamSpec("_P")
 
 
-def _adapt(np_factory: Callable[_P, _np_init.KeyInit]) -> Callable[_P, Callable[..., Any]]:
+def _adapt(np_factory: Callable[_P, KeyInit]) -> Callable[_P, Callable[..., Any]]:
     """jax version of a fastinit.initializers factory (same signature; the list below
     is the registry's jax names, fastinit._registry; tests/test_registry.py)."""
 

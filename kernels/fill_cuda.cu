@@ -11,8 +11,13 @@
  *
  * Arguments: dist (FI_DIST_*), the fi_params fields, start, n, dst, then ndim and
  * `layout`, a device array of 2 * ndim int64: the shape, then the strides in elements.
+ *
+ * fi_round_f16 / fi_round_bf16 store float32 values the CuPy backend computed on the
+ * device (orthogonal frames) into float16 / bfloat16 bits with fi_math.h's rounding, the
+ * rule the fills use: arguments src (n contiguous floats, row-major), n, dst, ndim, layout.
  */
 #include "fi_dist.h"
+#include "fi_math.h"
 
 FI_HD long long fi_elem_offset(fi_u64 i, int ndim, const long long *layout)
 {
@@ -96,3 +101,17 @@ FI_FILL_KERNEL(fi_fill_f16, unsigned short, 0, 1, fi_f32_to_f16(v32[j]))
 FI_FILL_KERNEL(fi_fill_bf16, unsigned short, 0, 1, fi_f32_to_bf16(v32[j]))
 FI_FILL_KERNEL(fi_fill_f32, float, 0, 0, v32[j])
 FI_FILL_KERNEL(fi_fill_f64, double, 1, 0, v64[j])
+
+#define FI_ROUND_KERNEL(NAME, ROUND)                                                         \
+    extern "C" __global__ void NAME(const float *src, long long n, unsigned short *dst,      \
+                                    int ndim, const long long *layout)                       \
+    {                                                                                        \
+        if (n <= 0) return;                                                                  \
+        const fi_u64 step = (fi_u64)gridDim.x * blockDim.x;                                  \
+        for (fi_u64 i = (fi_u64)blockIdx.x * blockDim.x + threadIdx.x; i < (fi_u64)n;        \
+             i += step)                                                                      \
+            dst[fi_elem_offset(i, ndim, layout)] = ROUND(src[i]);                            \
+    }
+
+FI_ROUND_KERNEL(fi_round_f16, fi_f32_to_f16)
+FI_ROUND_KERNEL(fi_round_bf16, fi_f32_to_bf16)

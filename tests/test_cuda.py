@@ -52,6 +52,15 @@ def load_shim(lib):
     return f
 
 
+def load_rounder(lib):
+    """fi_host_round of the library at ``lib`` (the round kernels), typed."""
+    f = ctypes.CDLL(str(lib)).fi_host_round
+    f.restype = ctypes.c_int
+    f.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_longlong, ctypes.c_void_p,
+                  ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint]
+    return f
+
+
 @pytest.fixture(scope="module")
 def shim_path(tmp_path_factory):
     return build_shim(tmp_path_factory.mktemp("shim"))
@@ -60,6 +69,11 @@ def shim_path(tmp_path_factory):
 @pytest.fixture(scope="module")
 def shim(shim_path):
     return load_shim(shim_path)
+
+
+@pytest.fixture(scope="module")
+def rounder(shim_path):
+    return load_rounder(shim_path)
 
 
 def _params(dist, dtype):
@@ -212,11 +226,13 @@ class FakeDeviceArray(np.ndarray):
         return SimpleNamespace(id=0)
 
 
-def _fake_cupy(shim):
+def _fake_cupy(shim, rounder):
     """The part of CuPy fastinit.backends.cuda uses, over numpy; RawModule kernels run
-    the unmodified .cu through the host shim."""
+    the unmodified .cu through the host shim (``fake.modules``: the (code, options) of
+    each RawModule built)."""
     codes = {"fi_fill_u32": 0, "fi_fill_f16": 1, "fi_fill_bf16": 2, "fi_fill_f32": 3,
-             "fi_fill_f64": 4}
+             "fi_fill_f64": 4, "fi_round_f16": 1, "fi_round_bf16": 2}
+    modules = []
 
     def dev(a):
         return np.asarray(a).view(FakeDeviceArray)
@@ -224,13 +240,23 @@ def _fake_cupy(shim):
     class RawModule:
         def __init__(self, code, options):
             assert "--fmad=false" in options and "fi_fill_f32" in code
-            self.launches = []
+            modules.append((code, options))
 
         def compile(self):
             pass
 
         def get_function(self, name):
             def launch(grid, block, args):
+                if name.startswith("fi_round_"):
+                    src, n, arr, ndim, layout = args
+                    assert src.dtype == np.float32 and src.flags.c_contiguous
+                    assert arr.dtype.itemsize == 2
+                    rc = rounder(codes[name], src.ctypes.data, int(n), arr.ctypes.data,
+                                 int(ndim), np.ascontiguousarray(layout).ctypes.data, grid[0],
+                                 block[0])
+                    assert rc == 0
+                    launches.append((grid[0], block[0]))
+                    return
                 dist, seed, stream, a, b, lo, hi, pa, pd, start, n, arr, ndim, layout = args
                 assert arr.dtype.itemsize == {0: 4, 1: 2, 2: 2, 3: 4, 4: 8}[codes[name]]
                 rc = shim(codes[name], int(dist), int(seed), int(stream), float(a), float(b),
@@ -263,15 +289,15 @@ def _fake_cupy(shim):
         sign=np.sign, diagonal=np.diagonal,
         linalg=SimpleNamespace(qr=lambda a: tuple(dev(x) for x in np.linalg.qr(np.asarray(a)))),
         cuda=SimpleNamespace(Device=Device, is_available=lambda: True))
-    fake.launches = launches
+    fake.launches, fake.modules = launches, modules
     return fake, dev
 
 
 @pytest.fixture
-def fake_cupy(shim, monkeypatch):
+def fake_cupy(shim, rounder, monkeypatch):
     from fastinit.backends import cuda
 
-    fake, dev = _fake_cupy(shim)
+    fake, dev = _fake_cupy(shim, rounder)
     monkeypatch.setitem(sys.modules, "cupy", fake)
     cuda._module.cache_clear()
     yield fake, dev
@@ -336,6 +362,68 @@ def test_backend_orthogonal_is_haar(fake_cupy):
     tr = np.trace(np.asarray(q), axis1=1, axis2=2)
     assert abs(tr.mean()) < 5 / math.sqrt(draws)
     assert abs((tr**2).mean() - 1) < 5 * math.sqrt(2 / draws)
+
+
+def _rounding_cases():
+    """float32 values whose float16/bfloat16 rounding is delicate: ties both ways, the
+    overflow edges, subnormal results, signed zeros and infinities, then 2^16 random bit
+    patterns (NaNs left out)."""
+    special = [0.0, -0.0, np.inf, -np.inf, np.finfo(np.float32).max, 65504.0, 65519.996,
+               65520.0, -65520.0, 2.0**-24, 2.0**-25, 3 * 2.0**-25, 2.0**-14, 2.0**-15 * 1.5,
+               1e-45, -1e-40]
+    ties = np.array([0x3F80_8000, 0x3F81_8000, 0x3F80_7FFF, 0x3F80_8001, 0x7F7F_8000,
+                     0xBF80_8000, 0x3F80_1000, 0x3F80_3000, 0x0001_8000], np.uint32)
+    rng = np.random.default_rng(4)
+    bits = rng.integers(0, 1 << 32, 1 << 16, dtype=np.uint32)
+    values = np.concatenate([np.array(special, np.float32), ties.view(np.float32),
+                             bits.view(np.float32)])
+    return values[~np.isnan(values)]
+
+
+@pytest.mark.parametrize("dtype", [np.dtype(np.float16), BF16], ids=str)
+def test_backend_rounds_like_the_cpu_path(fake_cupy, dtype):
+    """Device values stored into a float16/bfloat16 buffer (strided) by the round kernels of
+    fill_cuda.cu, run on the host, have the bits of the CPU path's rounding (numpy's and
+    ml_dtypes' astype, as fastinit._structured's orthogonal_fill)."""
+    from fastinit.backends import cuda
+
+    fake, dev = fake_cupy
+    values = _rounding_cases()
+    values = values[: values.size // 16 * 16].reshape(-1, 16)
+    base = dev(np.zeros((values.shape[0], 40), dtype))
+    out = base[:, 3:35:2]  # strided: the layout argument places every element
+    cuda._store(cuda.wrap_out(out), dev(values))
+    assert fake.launches
+    with np.errstate(over="ignore"):  # values beyond float16's range round to inf
+        want = values.astype(dtype)
+    np.testing.assert_array_equal(np.asarray(out).view(np.uint16), want.view(np.uint16))
+    assert not np.asarray(base)[:, :3].view(np.uint16).any()  # nothing outside the view
+
+
+def test_cupy_source_rounds_with_fi_math(fake_cupy):
+    """The source CuPy compiles reaches fi_math.h on its include path, and its float16 and
+    bfloat16 stores call fi_math.h's fi_f32_to_f16/fi_f32_to_bf16: the rounding rule is
+    written once (fi_math.h), not again in the .cu or in the backend's Python."""
+    import inspect
+    import re
+
+    from fastinit.backends import cuda
+
+    fake, dev = fake_cupy
+    fastinit.init.orthogonal_(dev(np.zeros((6, 4), BF16)), seed=1)
+    (code, options), = fake.modules
+    assert f"-I{kernel_dir()}" in options
+    assert '#include "fi_math.h"' in code
+    rounders = dict(re.findall(r"^FI_ROUND_KERNEL\((\w+), (\w+)\)", code, re.M))
+    assert rounders == {"fi_round_f16": "fi_f32_to_f16", "fi_round_bf16": "fi_f32_to_bf16"}
+    assert set(cuda.ROUNDERS.values()) == set(rounders)
+    definition = r"\bfi_u16\s+(fi_f32_to_b?f16)\s*\("
+    defined = {p.name: re.findall(definition, p.read_text())
+               for p in kernel_dir().glob("*") if p.suffix in (".h", ".cu", ".c")}
+    assert {n: d for n, d in defined.items() if d} == {
+        "fi_math.h": ["fi_f32_to_bf16", "fi_f32_to_f16"]}
+    backend = inspect.getsource(cuda).lower()
+    assert "0x7fff" not in backend and "astype(cp.float16)" not in backend
 
 
 # ---- the propagation engine on the device (fastinit.propagate, backend="cuda") ----

@@ -32,7 +32,8 @@ def test_host_c_and_cxx(cc, std, tmp_path):
 # every shipped .cu, and the probe that calls each transform; with the entries each defines
 SOURCES = {DATA / "probe_kernel.cu": ["probe"],
            KERNELS / "fill_cuda.cu": ["fi_fill_u32", "fi_fill_f16", "fi_fill_bf16",
-                                      "fi_fill_f32", "fi_fill_f64"]}
+                                      "fi_fill_f32", "fi_fill_f64", "fi_round_f16",
+                                      "fi_round_bf16"]}
 
 
 def test_every_cu_is_checked():

@@ -87,13 +87,14 @@ def test_keras_save_load_clone_keep_fastinit(tmp_path):
 def test_keras_registration_survives_a_find_spec_probe(tmp_path):
     code = """
         import importlib.util, os, sys
-        import fastinit.initializers as I
+        import fastinit.initializers
+        from fastinit._keras_classes import KERAS_CLASSES
         assert importlib.util.find_spec("keras") is not None  # a probe, as libraries do
         assert "keras" not in sys.modules
         os.environ["KERAS_BACKEND"] = "jax"
         import keras
-        names = {keras.saving.get_registered_name(c) for c in I.KERAS_CLASSES}
-        assert names == {"fastinit>" + c.__name__ for c in I.KERAS_CLASSES}, names
+        names = {keras.saving.get_registered_name(c) for c in KERAS_CLASSES}
+        assert names == {"fastinit>" + c.__name__ for c in KERAS_CLASSES}, names
         print("ok")
     """
     assert _run(code, cwd=tmp_path) == "ok"

@@ -22,7 +22,16 @@ import time
 import ml_dtypes
 import numpy as np
 import pytest
-from test_cuda import FakeDeviceArray, _fake_cupy, fake_cupy, load_shim, shim, shim_path  # noqa: F401  (fixtures)
+from test_cuda import (  # noqa: F401  (fixtures)
+    FakeDeviceArray,
+    _fake_cupy,
+    fake_cupy,
+    load_rounder,
+    load_shim,
+    rounder,
+    shim,
+    shim_path,
+)
 
 import fastinit
 from fastinit import _core, _device
@@ -210,7 +219,7 @@ def _rank_on_emulated_device(rank, world, port, out_dir, lib):
     fastinit.set_num_threads(1)
     dist.init_process_group("gloo", rank=rank, world_size=world)
     mesh = init_device_mesh("cpu", (world,))
-    fake, _ = _fake_cupy(load_shim(lib))
+    fake, _ = _fake_cupy(load_shim(lib), load_rounder(lib))
     sys.modules["cupy"] = fake
     cuda._module.cache_clear()
     real_place, real_fill, real_on_host = _device.place, _core.fill, _device._on_host

@@ -15,6 +15,7 @@ import fastinit.initializers as I
 import fastinit.jax as fj
 import fastinit.torch as ft
 from fastinit import _torch_record, init
+from fastinit._keras_classes import KERAS_CLASSES
 from fastinit._registry import BY_INIT, BY_KERAS, ENTRIES
 from fastinit._structured import is_structured
 
@@ -63,7 +64,7 @@ def test_jax_faces():
 
 def test_keras_face():
     assert {n for n in I.__all__ if n[0].isupper()} == set(BY_KERAS)
-    assert {c.__name__ for c in I.KERAS_CLASSES} == set(BY_KERAS)
+    assert {c.__name__ for c in KERAS_CLASSES} == set(BY_KERAS)
 
 
 def test_presets_follow_the_registry():

@@ -8,11 +8,14 @@ import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# the public modules, fastinit.init's with the _init_* modules that define its functions
+# the public modules, fastinit.init's and fastinit.initializers' with the private modules
+# that define their functions
 PUBLIC = ["fastinit/__init__.py", "fastinit/init.py", "fastinit/_init_common.py",
           "fastinit/_init_fills.py", "fastinit/_init_random.py", "fastinit/_init_scaling.py",
-          "fastinit/_init_structured.py", "fastinit/initializers.py", "fastinit/jax.py",
-          "fastinit/dask.py", "fastinit/_generate.py", "fastinit/_laws.py", "fastinit/_shard.py",
+          "fastinit/_init_structured.py", "fastinit/initializers.py",
+          "fastinit/_initializers_common.py", "fastinit/_jax_factories.py",
+          "fastinit/_keras_classes.py", "fastinit/jax.py", "fastinit/dask.py",
+          "fastinit/_generate.py", "fastinit/_laws.py", "fastinit/_shard.py",
           "fastinit/_output.py", "fastinit/_fill.py", "fastinit/_generator.py",
           "fastinit/_registry.py", "fastinit/_core.pyi", "fastinit/_linalg.pyi"]
 

@@ -4,7 +4,8 @@ stream, writing CuPy arrays, torch CUDA tensors or any CUDA DLPack buffer in pla
 Nothing here is imported by ``import fastinit``; CuPy is imported on first use.  The
 kernels include the same headers as the CPU path and are compiled with --fmad=false, so
 a device fill has the bits of the CPU fill (tests/test_cuda.py proves it by running the
-unmodified kernels on the host).
+unmodified kernels on the host); values computed on the device are rounded to
+float16/bfloat16 by the same file's kernels, with fi_math.h's rule.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ THREADS = 256
 KERNELS = {np.dtype(np.uint32): "fi_fill_u32", np.dtype(np.float16): "fi_fill_f16",
            BFLOAT16: "fi_fill_bf16", np.dtype(np.float32): "fi_fill_f32",
            np.dtype(np.float64): "fi_fill_f64"}
+# float32 values -> float16/bfloat16 bits, by fi_math.h's fi_f32_to_f16/fi_f32_to_bf16
+ROUNDERS = {np.dtype(np.float16): "fi_round_f16", BFLOAT16: "fi_round_bf16"}
 _CARRIER = {BFLOAT16: np.dtype(np.uint16), np.dtype(np.float16): np.dtype(np.uint16)}
 INSTALL_HINT = ("install CuPy for your CUDA: pip install 'fastinit[cuda12]' or "
                 "'fastinit[cuda13]'")
@@ -110,45 +113,49 @@ def _module(device_id: int):
     return module
 
 
-def fill(dist: int, params: tuple, offset: int, out: DeviceOut, array=None, start=0) -> None:
-    """Logical elements [offset + start, ... + array.size) of the stream into ``array`` (a
-    view of out.array; the whole of it by default), on its device's current stream."""
+def _launch(name: str, array, work: int, head: tuple) -> None:
+    """Kernel ``name`` of fill_cuda.cu with arguments ``head``, then n, ``array`` (the
+    output, any strides), its ndim and layout; a grid-stride launch over ``work`` items on
+    the array's device and current stream."""
     cp = cupy()
-    array = out.array if array is None else array
-    n = int(array.size)
-    if n == 0:
-        return
-    per = 2 if out.dtype == np.float64 else 4
-    blocks = (offset + start + n + per - 1) // per - (offset + start) // per
     device_id = array.device.id
     with cp.cuda.Device(device_id):
         itemsize = array.dtype.itemsize
         layout = cp.asarray(list(array.shape) + [s // itemsize for s in array.strides],
                             dtype=cp.int64)
         sms = cp.cuda.Device(device_id).attributes["MultiProcessorCount"]
-        grid = max(1, min(math.ceil(blocks / THREADS), 32 * sms))
-        seed, stream, a, b, lo, hi, pa, pd = params
-        kernel = _module(device_id).get_function(KERNELS[out.dtype])
-        kernel((grid,), (THREADS,), (np.int32(dist), np.uint64(seed), np.uint64(stream),
-                                      np.float64(a), np.float64(b), np.float64(lo),
-                                      np.float64(hi), np.float64(pa), np.float64(pd),
-                                      np.uint64(offset + start), np.int64(n), array,
+        grid = max(1, min(math.ceil(work / THREADS), 32 * sms))
+        kernel = _module(device_id).get_function(name)
+        kernel((grid,), (THREADS,), (*head, np.int64(array.size), array,
                                       np.int32(array.ndim), layout))
 
 
+def fill(dist: int, params: tuple, offset: int, out: DeviceOut, array=None, start=0) -> None:
+    """Logical elements [offset + start, ... + array.size) of the stream into ``array`` (a
+    view of out.array; the whole of it by default), on its device's current stream."""
+    array = out.array if array is None else array
+    n = int(array.size)
+    if n == 0:
+        return
+    per = 2 if out.dtype == np.float64 else 4
+    blocks = (offset + start + n + per - 1) // per - (offset + start) // per
+    seed, stream, a, b, lo, hi, pa, pd = params
+    _launch(KERNELS[out.dtype], array, blocks,
+            (np.int32(dist), np.uint64(seed), np.uint64(stream), np.float64(a), np.float64(b),
+             np.float64(lo), np.float64(hi), np.float64(pa), np.float64(pd),
+             np.uint64(offset + start)))
+
+
 def _store(out: DeviceOut, values) -> None:
-    """out <- values (float32/float64 CuPy array of out's shape), rounded to out's dtype
-    (bfloat16 to nearest even, as fi_f32_to_bf16)."""
+    """out <- values (a float32/float64 CuPy array of out's shape) in out's dtype; float16
+    and bfloat16 from float32 by fi_math.h's rounding (ROUNDERS, kernels of fill_cuda.cu),
+    the rule of the fills."""
     cp = cupy()
-    if out.dtype == BFLOAT16:
-        bits = cp.ascontiguousarray(values, dtype=cp.float32).view(cp.uint32)
-        bits = (bits + cp.uint32(0x7FFF) + ((bits >> cp.uint32(16)) & cp.uint32(1))) >> \
-            cp.uint32(16)
-        out.array[...] = bits.astype(cp.uint16)
-    elif out.dtype == np.float16:
-        out.array[...] = values.astype(cp.float16).view(cp.uint16)
-    else:
+    name = ROUNDERS.get(out.dtype)
+    if name is None:
         out.array[...] = values.astype(out.dtype)
+    elif out.size:
+        _launch(name, out.array, out.size, (cp.ascontiguousarray(values, dtype=cp.float32),))
 
 
 def orthogonal_fill(out: DeviceOut, rows: int, cols: int, gain: float, seed: int,

@@ -25,6 +25,19 @@ extern "C" int fi_host_launch(int dtype, int dist, unsigned long long seed,
     }
 }
 
+/* fi_round_f16 / fi_round_bf16 (dtype FI_DT_F16 / FI_DT_BF16) over their launch grid. */
+extern "C" int fi_host_round(int dtype, const float *src, long long n, void *dst, int ndim,
+                             const long long *layout, unsigned int grid, unsigned int block)
+{
+    switch (dtype) {
+    case FI_DT_F16: shim_launch(grid, block, fi_round_f16, src, n, (unsigned short *)dst, ndim,
+                                layout); return 0;
+    case FI_DT_BF16: shim_launch(grid, block, fi_round_bf16, src, n, (unsigned short *)dst,
+                                 ndim, layout); return 0;
+    default: return -1;
+    }
+}
+
 #ifdef FI_SHIM_MAIN
 #include <cstdio>
 #include <cstring>
