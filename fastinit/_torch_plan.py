@@ -274,14 +274,16 @@ def _fill_batch(jobs, seed):
     return rest if _fill_laws(laws, index, names, tensors, seed) else jobs
 
 
-def _fill_known(module, seed, prefix):
-    """:func:`init_module_` without recipes of a module of stock layers
-    (:func:`_stock_layers`) whose other tensors are buffers (no init code writes them:
-    left alone) and whose every parameter :func:`_batchable` accepts: one fill_many call,
-    no plan (each layer key's law found once per call, as in :func:`_fill_batch`);
-    False, nothing written, for any other module."""
+def _fill_known(module, seed, prefix, initial=None):
+    """:func:`init_module_` (or build's replay of the writes ``initial``, by tensor id)
+    without recipes of a module of stock layers (:func:`_stock_layers`) whose other
+    tensors are buffers that ``initial`` does not write (no init code writes them: left
+    alone) and whose every parameter :func:`_batchable` accepts: one fill_many call, no
+    plan (each layer key's law found once per call, as in :func:`_fill_batch`); False,
+    nothing written, for any other module."""
     found = _stock_layers(module, prefix)
-    if found is None or any(local in owner._parameters for *_, owner, local in found[2]):
+    if found is None or any(local in owner._parameters or id(t) in (initial or ())
+                            for _, t, owner, local in found[2]):
         return False
     laws, law_of, index, names, tensors = [], {}, [], [], []
     for pre, mod, writes in found[1]:

@@ -273,8 +273,9 @@ def build(factory, *args, seed, recipes=None, **kwargs):
     made (storage stays as torch.empty left it: untouched pages; other tensors, which
     construction may compute with, are filled by torch); then
     :func:`init_module_`'s replay (those writes first, then the module's init code;
-    the last law wins), so a law set only in ``__init__`` is kept too.  Returns the
-    module.
+    the last law wins), so a law set only in ``__init__`` is kept too; a model of stock
+    layers whose writes all end in their resets' takes init_module_'s stock-layer path
+    (one compiled call, no plan).  Returns the module.
 
     Examples
     --------
@@ -302,7 +303,8 @@ def build(factory, *args, seed, recipes=None, **kwargs):
 
     with _RECORD_LOCK, _init_functions_replaced(record):
         module = factory(*args, **kwargs)
-    _run_plan(module, _plan(module, recipes, strict=True, initial=made), seed)
+    if recipes or not _fill_known(module, seed, "", made):
+        _run_plan(module, _plan(module, recipes, strict=True, initial=made), seed)
     return module
 
 

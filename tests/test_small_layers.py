@@ -1,0 +1,58 @@
+"""Models of many small stock layers: build takes the stock-layer path (one fill_many
+call, no plan) with the values of the plan, and leaves it whenever a write made while
+building would be lost."""
+
+import numpy as np
+import pytest
+
+from fastinit import _core
+from fastinit import init as fi
+
+torch = pytest.importorskip("torch", reason="torch is not installed")
+ft = pytest.importorskip("fastinit.torch")
+from fastinit import _torch_own_init  # noqa: E402
+
+
+def _small():
+    nn = torch.nn
+    return nn.Sequential(*(nn.Linear(16, 16) for _ in range(20)), nn.LayerNorm(16),
+                         nn.Conv2d(3, 4, 3), nn.GELU())
+
+
+def test_build_of_stock_layers_is_one_call_with_the_plans_values(monkeypatch):
+    calls, known = [], []
+    original, fill_known = _core.fill_many, ft._fill_known
+    monkeypatch.setattr(_core, "fill_many", lambda *a: calls.append(len(a[0])) or original(*a))
+    monkeypatch.setattr(ft, "_fill_known", lambda *a: known.append(fill_known(*a)) or known[-1])
+    got = ft.build(_small, seed=5).state_dict()
+    assert known == [True] and calls == [len(got)]
+    monkeypatch.undo()
+    with monkeypatch.context() as m:
+        m.setattr(_torch_own_init, "_stock_layers", lambda *a: None)
+        ref = ft.build(_small, seed=5).state_dict()
+    assert got.keys() == ref.keys()
+    for name, value in got.items():
+        assert value.view(torch.uint8).equal(ref[name].view(torch.uint8)), name
+    assert torch.equal(got["20.weight"], torch.ones(16))
+
+
+def test_build_keeps_a_write_to_a_parameter_held_as_a_buffer(monkeypatch):
+    """A Parameter registered as a buffer and filled while building: no init code writes
+    it, yet the build's write is replayed under its name (the plan), not left as
+    torch.empty left it."""
+    class Holder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(6, 4)
+            self.register_buffer("scale", torch.nn.Parameter(torch.empty(3, 5)))
+            torch.nn.init.normal_(self.scale, std=0.5)
+
+    known = []
+    fill_known = ft._fill_known
+    monkeypatch.setattr(ft, "_fill_known", lambda *a: known.append(fill_known(*a)) or known[-1])
+    model = ft.build(Holder, seed=2)
+    assert known == [False]
+    ref = fi.normal_(np.empty((3, 5), np.float32), std=0.5, seed=ft.param_seed(2, "scale"))
+    assert model.scale.detach().numpy().tobytes() == ref.tobytes()
+    lin = ft.init_module_(torch.nn.Linear(6, 4), seed=2, prefix="lin.")
+    assert torch.equal(model.lin.weight, lin.weight) and torch.equal(model.lin.bias, lin.bias)
