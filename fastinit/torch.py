@@ -27,7 +27,13 @@ from . import _generate as g
 from . import init as _init
 from ._torch_own_init import _shared_slots
 from ._torch_plan import _fill_known, _float_dtypes, _plan, _run_plan, _value_key
-from ._torch_record import _RANDOM, _RECORD_LOCK, _bind, _init_functions_replaced, _torch
+from ._torch_record import (
+    _RANDOM,
+    _RECORD_LOCK,
+    _init_functions_replaced,
+    _tensor_and_law,
+    _torch,
+)
 from ._validate import BFLOAT16, derived_seed
 from ._variance import as_out
 
@@ -290,13 +296,11 @@ def build(factory, *args, seed, recipes=None, **kwargs):
 
     def record(op, original):
         def fill(*a, **k):
-            arguments = _bind(original, a, k)
-            t = arguments["tensor"]
+            t, law = _tensor_and_law(original, a, k)
             if not isinstance(t, torch.nn.Parameter) or t._base is not None or t.is_meta \
                     or not t.is_floating_point() or not t.is_cpu:
                 return original(*a, **k)  # scratch tensors and buffers are filled now
-            made[id(t)] = (t, [(None, op, {key: v for key, v in arguments.items()
-                                           if key not in ("tensor", "generator")})])
+            made[id(t)] = (t, [(None, op, law)])
             return t
 
         return functools.wraps(original)(fill) if op in _RANDOM else original

@@ -10,7 +10,7 @@ from fastinit import init as fi
 
 torch = pytest.importorskip("torch", reason="torch is not installed")
 ft = pytest.importorskip("fastinit.torch")
-from fastinit import _torch_own_init  # noqa: E402
+from fastinit import _torch_own_init, _torch_record  # noqa: E402
 
 
 def _small():
@@ -56,3 +56,41 @@ def test_build_keeps_a_write_to_a_parameter_held_as_a_buffer(monkeypatch):
     assert model.scale.detach().numpy().tobytes() == ref.tobytes()
     lin = ft.init_module_(torch.nn.Linear(6, 4), seed=2, prefix="lin.")
     assert torch.equal(model.lin.weight, lin.weight) and torch.equal(model.lin.bias, lin.bias)
+
+
+@pytest.mark.parametrize("op, args, kwargs", [
+    ("kaiming_uniform_", (), {"a": 5**0.5}),
+    ("kaiming_uniform_", (0.1, "fan_out"), {}),
+    ("uniform_", (-0.5, 0.5), {}),
+    ("uniform_", (-0.5,), {"b": 0.5, "generator": None}),
+    ("trunc_normal_", (0.0, 1.0, -2.0), {"b": 2.0}),
+    ("constant_", (0.5,), {}),
+    ("xavier_uniform_", (), {"gain": 2.0, "generator": None}),
+])
+def test_recorded_law_is_the_bound_call_without_tensor_and_generator(op, args, kwargs):
+    import inspect
+
+    fn = getattr(torch.nn.init, op)
+    t = torch.empty(4, 4)
+    bound = inspect.signature(fn).bind(t, *args, **kwargs)
+    bound.apply_defaults()
+    law = {k: v for k, v in bound.arguments.items() if k not in ("tensor", "generator")}
+    tensor, got = _torch_record._tensor_and_law(fn, (t, *args), kwargs)
+    assert tensor is t and got == law
+    if not args:  # the tensor by keyword
+        tensor, got = _torch_record._tensor_and_law(fn, (), {"tensor": t, **kwargs})
+        assert tensor is t and got == law
+
+
+@pytest.mark.parametrize("args, kwargs", [
+    ((), {}),  # tensor missing
+    ((torch.empty(2, 2),), {"tensor": torch.empty(2, 2)}),  # given twice
+    ((torch.empty(2, 2), 0.0), {"a": 1.0}),  # given twice
+    ((torch.empty(2, 2), 0.0, 1.0, None, 5), {}),  # too many
+    ((torch.empty(2, 2),), {"low": 0.0}),  # unknown name
+])
+def test_recorded_law_of_bad_arguments_raises_as_the_call(args, kwargs):
+    with pytest.raises(TypeError):
+        torch.nn.init.uniform_(*args, **kwargs)
+    with pytest.raises(TypeError):
+        _torch_record._tensor_and_law(torch.nn.init.uniform_, args, kwargs)
