@@ -173,10 +173,13 @@ def _float_dtypes():
             torch.float32: np.dtype(np.float32), torch.float64: np.dtype(np.float64)}
 
 
+_FLOATS = (float, np.floating)
+
+
 def _value_key(v):
     """(type, value, sign of a float) of v: remembered laws tell 0.0 from -0.0, which
     are equal but differ in their bits."""
-    return type(v), v, math.copysign(1.0, v) if isinstance(v, float | np.floating) else 0
+    return type(v), v, math.copysign(1.0, v) if isinstance(v, _FLOATS) else 0
 
 
 def _batchable(ops, t):

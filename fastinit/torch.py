@@ -87,15 +87,21 @@ def _plain_types():
     return torch.Tensor, torch.nn.Parameter
 
 
+def _fillable(tensor, seed):
+    """Whether torch's fill_ writes into ``tensor`` the bits of the general path: a
+    plain, contiguous CPU torch tensor of a float dtype (not an inference tensor, no
+    negative bit), seed None or in [0, 2**64)."""
+    return type(tensor) in _plain_types() and (
+        seed is None or type(seed) is int and 0 <= seed < 1 << 64) and tensor.is_cpu and \
+        not tensor.is_neg() and not tensor.is_inference() and tensor.is_contiguous() and \
+        tensor.dtype in _float_dtypes()
+
+
 def _held_value(tensor, val, seed):
-    """For a plain, contiguous CPU float torch tensor (not an inference tensor, no
-    negative bit) and seed None or in [0, 2**64): the float that constant_(tensor, val)
+    """For a tensor that :func:`_fillable` accepts: the float that constant_(tensor, val)
     writes, which torch's fill_ writes exactly (checked and rounded by constant_ itself,
     into one element, once per (val, dtype)); else None (the general path)."""
-    if type(tensor) not in _plain_types() or not (
-            seed is None or type(seed) is int and 0 <= seed < 1 << 64) or \
-            not tensor.is_cpu or tensor.is_neg() or tensor.is_inference() or \
-            not tensor.is_contiguous():
+    if not _fillable(tensor, seed):
         return None
     try:
         key = (*_value_key(val), tensor.dtype)
@@ -103,14 +109,29 @@ def _held_value(tensor, val, seed):
     except TypeError:  # an unhashable val
         return None
     if held is None:
-        dtype = _float_dtypes().get(tensor.dtype)
-        if dtype is None:
-            return None
-        one = _init.constant_(np.empty(1, dtype), val)
+        one = _init.constant_(np.empty(1, _float_dtypes()[tensor.dtype]), val)
         held = float(one[0])
         if len(_HELD) < 4096:
             _HELD[key] = held
     return held
+
+
+@functools.cache
+def _grad_mode():
+    torch = _torch()
+    return torch.is_grad_enabled, torch._C._set_grad_enabled
+
+
+def _no_grad(write, *args):
+    """write(*args), a tensor's in-place method, under no_grad semantics (its version
+    counter moves; no graph)."""
+    enabled, set_enabled = _grad_mode()
+    was = enabled()
+    set_enabled(False)
+    try:
+        write(*args)
+    finally:
+        set_enabled(was)
 
 
 _constant_general, _ones_general, _zeros_general = (
@@ -122,23 +143,23 @@ def constant_(tensor, val, *, seed=None):
     held = _held_value(tensor, val, seed)
     if held is None:
         return _constant_general(tensor, val, seed=seed)
-    tensor.detach().fill_(held)
+    _no_grad(tensor.fill_, held)
     return tensor
 
 
 @functools.wraps(_init.ones_)
 def ones_(tensor, *, seed=None):
-    if _held_value(tensor, 1, seed) is None:
+    if not _fillable(tensor, seed):  # every float dtype holds 1 exactly
         return _ones_general(tensor, seed=seed)
-    tensor.detach().fill_(1.0)
+    _no_grad(tensor.fill_, 1.0)
     return tensor
 
 
 @functools.wraps(_init.zeros_)
 def zeros_(tensor, *, seed=None):
-    if _held_value(tensor, 0, seed) is None:
+    if not _fillable(tensor, seed):
         return _zeros_general(tensor, seed=seed)
-    tensor.detach().zero_()
+    _no_grad(tensor.zero_)
     return tensor
 
 

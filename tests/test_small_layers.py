@@ -94,3 +94,20 @@ def test_recorded_law_of_bad_arguments_raises_as_the_call(args, kwargs):
         torch.nn.init.uniform_(*args, **kwargs)
     with pytest.raises(TypeError):
         _torch_record._tensor_and_law(torch.nn.init.uniform_, args, kwargs)
+
+
+@pytest.mark.parametrize("fill, value", [("ones_", 1.0), ("zeros_", 0.0), ("constant_", -2.5)])
+@pytest.mark.parametrize("grad", [True, False])
+def test_constant_fast_path_leaves_the_grad_mode_as_it_was(fill, value, grad):
+    """ones_/zeros_/constant_ on a parameter that requires grad and on a non-leaf: the
+    values written, no graph, the version counter moved, the grad mode unchanged."""
+    args = (value,) if fill == "constant_" else ()
+    p = torch.nn.Parameter(torch.empty(4, 6))
+    with torch.set_grad_enabled(grad):
+        for t in (p, p * 2):
+            version = t._version
+            assert getattr(ft, fill)(t, *args, seed=1) is t
+            assert torch.is_grad_enabled() is grad
+            assert t._version > version
+            assert torch.equal(t.detach(), torch.full((4, 6), value))
+    assert p.is_leaf and p.requires_grad and p.grad_fn is None
