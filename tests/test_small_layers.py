@@ -111,3 +111,21 @@ def test_constant_fast_path_leaves_the_grad_mode_as_it_was(fill, value, grad):
             assert t._version > version
             assert torch.equal(t.detach(), torch.full((4, 6), value))
     assert p.is_leaf and p.requires_grad and p.grad_fn is None
+
+
+def test_one_recorded_law_object_for_tensors_of_other_shapes_and_dtypes():
+    """_fill_batch looks a law object shared by several tensors up by identity, shape
+    and dtype: each tensor still gets its own fans and dtype (the per-tensor replay)."""
+    from fastinit import _torch_plan
+
+    law = {"a": 5**0.5, "mode": "fan_in", "nonlinearity": "leaky_relu"}
+    ops = ((None, "kaiming_uniform_", law),)
+    shapes = [((8, 4), torch.float32), ((8, 4), torch.float32), ((3, 16), torch.float32),
+              ((8, 4), torch.float64), ((5, 4, 3, 3), torch.bfloat16)]
+    jobs = [(f"t{k}", torch.empty(shape, dtype=dtype), _torch_plan._Replay(ops))
+            for k, (shape, dtype) in enumerate(shapes)]
+    assert _torch_plan._fill_batch(jobs, 7) == []
+    for name, t, fill in jobs:
+        ref = torch.empty_like(t)
+        fill(_torch_plan.as_out(ref, name), ft.param_seed(7, name))
+        assert ref.view(torch.uint8).equal(t.view(torch.uint8)), name
