@@ -188,6 +188,22 @@ def _bind(fn, args, kwargs):
     return dict(bound.arguments)
 
 
+_BINDS: set = set()  # (fn, number of positional arguments, keyword names) that bind
+
+
+def _check_bind(fn, args, kwargs):
+    """The TypeError of the call fn(*args, **kwargs) if its arguments do not bind
+    (:func:`_bind`); for a plain signature, whose answer depends only on the number of
+    positional arguments and the keyword names, a call of a known good shape passes
+    without binding."""
+    shape = (fn, len(args), tuple(kwargs))
+    if shape in _BINDS:
+        return
+    _bind(fn, args, kwargs)
+    if _parameter_lists(fn)[0] and len(_BINDS) < 4096:
+        _BINDS.add(shape)
+
+
 def _tensor_and_law(fn, args, kwargs):
     """(tensor, law) of the call fn(*args, **kwargs) to a torch.nn.init function: the
     arguments as :func:`_bind` gives them, the tensor apart, without the generator."""

@@ -30,6 +30,7 @@ from ._torch_plan import _fill_known, _float_dtypes, _plan, _run_plan, _value_ke
 from ._torch_record import (
     _RANDOM,
     _RECORD_LOCK,
+    _check_bind,
     _init_functions_replaced,
     _tensor_and_law,
     _torch,
@@ -313,15 +314,16 @@ def build(factory, *args, seed, recipes=None, **kwargs):
     True
     """
     torch = _torch()
-    made = {}  # id(tensor) -> (tensor, [(None, op, kwargs)])
+    made = {}  # id(parameter) -> (parameter, op, function, args, kwargs) of its last fill
 
     def record(op, original):
         def fill(*a, **k):
-            t, law = _tensor_and_law(original, a, k)
+            t = a[0] if a else k.get("tensor")  # every recorded function's first parameter
             if not isinstance(t, torch.nn.Parameter) or t._base is not None or t.is_meta \
                     or not t.is_floating_point() or not t.is_cpu:
                 return original(*a, **k)  # scratch tensors and buffers are filled now
-            made[id(t)] = (t, [(None, op, law)])
+            _check_bind(original, a, k)  # the law is bound only if the plan reads it
+            made[id(t)] = (t, op, original, a, k)
             return t
 
         return functools.wraps(original)(fill) if op in _RANDOM else original
@@ -329,7 +331,9 @@ def build(factory, *args, seed, recipes=None, **kwargs):
     with _RECORD_LOCK, _init_functions_replaced(record):
         module = factory(*args, **kwargs)
     if recipes or not _fill_known(module, seed, "", made):
-        _run_plan(module, _plan(module, recipes, strict=True, initial=made), seed)
+        initial = {key: (t, [(None, op, _tensor_and_law(fn, a, k)[1])])
+                   for key, (t, op, fn, a, k) in made.items()}
+        _run_plan(module, _plan(module, recipes, strict=True, initial=initial), seed)
     return module
 
 

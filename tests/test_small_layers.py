@@ -129,3 +129,22 @@ def test_one_recorded_law_object_for_tensors_of_other_shapes_and_dtypes():
         ref = torch.empty_like(t)
         fill(_torch_plan.as_out(ref, name), ft.param_seed(7, name))
         assert ref.view(torch.uint8).equal(t.view(torch.uint8)), name
+
+
+@pytest.mark.parametrize("args, kwargs", [
+    ((), {"low": 0.0}),  # unknown name
+    ((0.0,), {"a": 1.0}),  # given twice
+    ((0.0, 1.0, None, 5), {}),  # too many
+])
+def test_build_raises_as_the_call_for_bad_arguments(args, kwargs):
+    """A factory's torch.nn.init call whose arguments do not bind raises torch's
+    TypeError while building, also after calls of a good shape were let through."""
+    def factory(*fill_args, **fill_kwargs):
+        model = torch.nn.Linear(4, 4)
+        torch.nn.init.uniform_(model.weight, *fill_args, **fill_kwargs)
+        return model
+
+    for _ in range(2):
+        ft.build(factory, -1.0, b=1.0, seed=0)
+        with pytest.raises(TypeError):
+            ft.build(factory, *args, **kwargs, seed=0)
