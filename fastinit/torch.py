@@ -302,8 +302,8 @@ def build(factory, *args, seed, recipes=None, **kwargs):
     construction may compute with, are filled by torch); then
     :func:`init_module_`'s replay (those writes first, then the module's init code;
     the last law wins), so a law set only in ``__init__`` is kept too; a model of stock
-    layers whose writes all end in their resets' takes init_module_'s stock-layer path
-    (one compiled call, no plan).  Returns the module.
+    layers whose writes all end in their resets' takes :func:`init_module_`'s
+    stock-layer path (one compiled call, no plan).  Returns the module.
 
     Examples
     --------
