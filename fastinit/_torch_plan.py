@@ -148,14 +148,15 @@ def _run_plan(module, plan, seed, prefix=""):
     from ._core import get_num_threads
 
     tensors = {name: t for name, t, *_ in _entries(module, prefix)}
-    jobs = [(name, tensors[name], fill) for name, fill in plan
-            if not tensors[name].is_meta and tensors[name].numel()]
-    cpu = sorted(_fill_batch([job for job in jobs if not _device.on_device(job[1])], seed),
-                 key=lambda job: -job[1].numel())
+    host, device = [], []
+    for name, fill in plan:
+        t = tensors[name]
+        if not t.is_meta and t.numel():
+            (device if _device.on_device(t) else host).append((name, t, fill))
+    cpu = sorted(_fill_batch(host, seed), key=lambda job: -job[1].numel())
     _fill_jobs(cpu, seed, get_num_threads())
-    for name, t, fill in jobs:
-        if _device.on_device(t):
-            _device.fill_(t, fill, name=name, seed=derived_seed(seed, name))
+    for name, t, fill in device:
+        _device.fill_(t, fill, name=name, seed=derived_seed(seed, name))
 
 
 # recorded laws that are one fill of the whole tensor by fastinit's kernels
@@ -172,10 +173,13 @@ def _float_dtypes():
             torch.float32: np.dtype(np.float32), torch.float64: np.dtype(np.float64)}
 
 
+_FLOATS = (float, np.floating)
+
+
 def _value_key(v):
     """(type, value, sign of a float) of v: remembered laws tell 0.0 from -0.0, which
     are equal but differ in their bits."""
-    return type(v), v, math.copysign(1.0, v) if isinstance(v, float | np.floating) else 0
+    return type(v), v, math.copysign(1.0, v) if isinstance(v, _FLOATS) else 0
 
 
 def _batchable(ops, t):
@@ -244,8 +248,11 @@ def _fill_batch(jobs, seed):
     _Replay of one law that :func:`_batchable` accepts; returns the other jobs (all of
     them if the buffers overlap).  The bits are the per-tensor replay's: the first
     tensor of each (law, shape, dtype) gets the law from the replay itself
-    (:func:`_kernel_law`), the next ones differ from it only by their seed."""
+    (:func:`_kernel_law`), the next ones differ from it only by their seed; a recorded
+    law object shared by tensors of one shape and dtype (stock layers' remembered
+    writes, a reset recorded once) is looked up by its identity, its values read once."""
     rest, laws, found, index, names, tensors = [], [], {}, [], [], []
+    same = {}  # (op, id(kwargs), shape, dtype) -> index in laws; kwargs live in jobs
     for job in jobs:
         name, t, fill = job
         ops = fill.ops if type(fill) is _Replay else ()
@@ -254,11 +261,13 @@ def _fill_batch(jobs, seed):
             rest.append(job)
             continue
         _, op, kwargs = ops[0]
-        try:
-            key = (op, t.shape, dtype, *((k, *_value_key(v)) for k, v in kwargs.items()))
-            k = found.get(key)
-        except TypeError:  # an unhashable argument
-            key, k = None, None
+        k = same.get((op, id(kwargs), t.shape, dtype))
+        if k is None:
+            try:
+                key = (op, t.shape, dtype, *((k, *_value_key(v)) for k, v in kwargs.items()))
+                k = found.get(key)
+            except TypeError:  # an unhashable argument
+                key, k = None, None
         if k is None:
             law = _kernel_law(op, kwargs, t, dtype, derived_seed(seed, name), name)
             if law is None:
@@ -267,20 +276,23 @@ def _fill_batch(jobs, seed):
             laws.append(law)
             if key is not None:
                 found[key] = k
+        same[op, id(kwargs), t.shape, dtype] = k
         index.append(k)
         names.append(name)
         tensors.append(t)
     return rest if _fill_laws(laws, index, names, tensors, seed) else jobs
 
 
-def _fill_known(module, seed, prefix):
-    """:func:`init_module_` without recipes of a module of stock layers
-    (:func:`_stock_layers`) whose other tensors are buffers (no init code writes them:
-    left alone) and whose every parameter :func:`_batchable` accepts: one fill_many call,
-    no plan (each layer key's law found once per call, as in :func:`_fill_batch`);
-    False, nothing written, for any other module."""
+def _fill_known(module, seed, prefix, initial=None):
+    """:func:`init_module_` (or build's replay of the writes ``initial``, by tensor id)
+    without recipes of a module of stock layers (:func:`_stock_layers`) whose other
+    tensors are buffers that ``initial`` does not write (no init code writes them: left
+    alone) and whose every parameter :func:`_batchable` accepts: one fill_many call, no
+    plan (each layer key's law found once per call, as in :func:`_fill_batch`); False,
+    nothing written, for any other module."""
     found = _stock_layers(module, prefix)
-    if found is None or any(local in owner._parameters for *_, owner, local in found[2]):
+    if found is None or any(local in owner._parameters or id(t) in (initial or ())
+                            for _, t, owner, local in found[2]):
         return False
     laws, law_of, index, names, tensors = [], {}, [], [], []
     for pre, mod, writes in found[1]:

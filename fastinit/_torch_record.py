@@ -108,9 +108,7 @@ class _Recorder:
 
     def init_call(self, op, original, args, kwargs):
         """A torch.nn.init function: recorded for the module's tensors, else torch's."""
-        arguments = _bind(original, args, kwargs)
-        tensor = arguments.get("tensor")
-        law = {k: v for k, v in arguments.items() if k not in ("tensor", "generator")}
+        tensor, law = _tensor_and_law(original, args, kwargs)
         where = self.locate(tensor)
         if where is None:
             if op in _RANDOM and isinstance(tensor, _torch().Tensor):
@@ -188,6 +186,39 @@ def _bind(fn, args, kwargs):
     bound = _signature(fn).bind(*args, **kwargs)
     bound.apply_defaults()
     return dict(bound.arguments)
+
+
+_BINDS: set = set()  # (fn, number of positional arguments, keyword names) that bind
+
+
+def _check_bind(fn, args, kwargs):
+    """The TypeError of the call fn(*args, **kwargs) if its arguments do not bind
+    (:func:`_bind`); for a plain signature, whose answer depends only on the number of
+    positional arguments and the keyword names, a call of a known good shape passes
+    without binding."""
+    shape = (fn, len(args), tuple(kwargs))
+    if shape in _BINDS:
+        return
+    _bind(fn, args, kwargs)
+    if _parameter_lists(fn)[0] and len(_BINDS) < 4096:
+        _BINDS.add(shape)
+
+
+def _tensor_and_law(fn, args, kwargs):
+    """(tensor, law) of the call fn(*args, **kwargs) to a torch.nn.init function: the
+    arguments as :func:`_bind` gives them, the tensor apart, without the generator."""
+    plain, positional, names, defaults = _parameter_lists(fn)
+    n = len(args)
+    if plain and 0 < n <= len(positional) and positional[0] == "tensor" and \
+            kwargs.keys() <= names and kwargs.keys().isdisjoint(positional[:n]):
+        law = {**defaults, **dict(zip(positional[1:n], args[1:], strict=True)), **kwargs}
+        if len(law) + 1 == len(names):  # every parameter has a value
+            law.pop("generator", None)
+            return args[0], law
+    law = _bind(fn, args, kwargs)
+    tensor = law.pop("tensor", None)
+    law.pop("generator", None)
+    return tensor, law
 
 
 @functools.cache

@@ -258,10 +258,15 @@ def derived_seed(seed: int, name: str) -> int:
 
 
 def derived_seeds(seed: int, names) -> np.ndarray:
-    """:func:`derived_seed` of each name, as a uint64 array."""
-    prefix = f"{int(seed)}/"
-    return np.frombuffer(b"".join([_seed_digest(prefix + name) for name in names]),
-                         "<u8").astype(np.uint64)
+    """:func:`derived_seed` of each name, as a uint64 array (the hash of the common
+    prefix ``f"{seed}/"`` computed once and copied for each name)."""
+    head = hashlib.blake2b(f"{int(seed)}/".encode(), digest_size=8)
+    digests = []
+    for name in names:
+        h = head.copy()
+        h.update(name.encode())
+        digests.append(h.digest())
+    return np.frombuffer(b"".join(digests), "<u8").astype(np.uint64)
 
 
 def _seed_digest(text: str) -> bytes:

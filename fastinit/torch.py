@@ -26,7 +26,14 @@ from . import _device, _shard
 from . import init as _init
 from ._torch_own_init import _shared_slots
 from ._torch_plan import _fill_known, _float_dtypes, _plan, _run_plan, _value_key
-from ._torch_record import _RANDOM, _RECORD_LOCK, _bind, _init_functions_replaced, _torch
+from ._torch_record import (
+    _RANDOM,
+    _RECORD_LOCK,
+    _check_bind,
+    _init_functions_replaced,
+    _tensor_and_law,
+    _torch,
+)
 from ._validate import BFLOAT16, derived_seed
 from ._variance import as_out
 
@@ -80,15 +87,21 @@ def _plain_types():
     return torch.Tensor, torch.nn.Parameter
 
 
+def _fillable(tensor, seed):
+    """Whether torch's fill_ writes into ``tensor`` the bits of the general path: a
+    plain, contiguous CPU torch tensor of a float dtype (not an inference tensor, no
+    negative bit), seed None or in [0, 2**64)."""
+    return type(tensor) in _plain_types() and (
+        seed is None or type(seed) is int and 0 <= seed < 1 << 64) and tensor.is_cpu and \
+        not tensor.is_neg() and not tensor.is_inference() and tensor.is_contiguous() and \
+        tensor.dtype in _float_dtypes()
+
+
 def _held_value(tensor, val, seed):
-    """For a plain, contiguous CPU float torch tensor (not an inference tensor, no
-    negative bit) and seed None or in [0, 2**64): the float that constant_(tensor, val)
+    """For a tensor that :func:`_fillable` accepts: the float that constant_(tensor, val)
     writes, which torch's fill_ writes exactly (checked and rounded by constant_ itself,
     into one element, once per (val, dtype)); else None (the general path)."""
-    if type(tensor) not in _plain_types() or not (
-            seed is None or type(seed) is int and 0 <= seed < 1 << 64) or \
-            not tensor.is_cpu or tensor.is_neg() or tensor.is_inference() or \
-            not tensor.is_contiguous():
+    if not _fillable(tensor, seed):
         return None
     try:
         key = (*_value_key(val), tensor.dtype)
@@ -96,14 +109,29 @@ def _held_value(tensor, val, seed):
     except TypeError:  # an unhashable val
         return None
     if held is None:
-        dtype = _float_dtypes().get(tensor.dtype)
-        if dtype is None:
-            return None
-        one = _init.constant_(np.empty(1, dtype), val)
+        one = _init.constant_(np.empty(1, _float_dtypes()[tensor.dtype]), val)
         held = float(one[0])
         if len(_HELD) < 4096:
             _HELD[key] = held
     return held
+
+
+@functools.cache
+def _grad_mode():
+    torch = _torch()
+    return torch.is_grad_enabled, torch._C._set_grad_enabled
+
+
+def _no_grad(write, *args):
+    """write(*args), a tensor's in-place method, under no_grad semantics (its version
+    counter moves; no graph)."""
+    enabled, set_enabled = _grad_mode()
+    was = enabled()
+    set_enabled(False)
+    try:
+        write(*args)
+    finally:
+        set_enabled(was)
 
 
 _constant_general, _ones_general, _zeros_general = (
@@ -115,23 +143,23 @@ def constant_(tensor, val, *, seed=None):
     held = _held_value(tensor, val, seed)
     if held is None:
         return _constant_general(tensor, val, seed=seed)
-    tensor.detach().fill_(held)
+    _no_grad(tensor.fill_, held)
     return tensor
 
 
 @functools.wraps(_init.ones_)
 def ones_(tensor, *, seed=None):
-    if _held_value(tensor, 1, seed) is None:
+    if not _fillable(tensor, seed):  # every float dtype holds 1 exactly
         return _ones_general(tensor, seed=seed)
-    tensor.detach().fill_(1.0)
+    _no_grad(tensor.fill_, 1.0)
     return tensor
 
 
 @functools.wraps(_init.zeros_)
 def zeros_(tensor, *, seed=None):
-    if _held_value(tensor, 0, seed) is None:
+    if not _fillable(tensor, seed):
         return _zeros_general(tensor, seed=seed)
-    tensor.detach().zero_()
+    _no_grad(tensor.zero_)
     return tensor
 
 
@@ -272,8 +300,9 @@ def build(factory, *args, seed, recipes=None, **kwargs):
     made (storage stays as torch.empty left it: untouched pages; other tensors, which
     construction may compute with, are filled by torch); then
     :func:`init_module_`'s replay (those writes first, then the module's init code;
-    the last law wins), so a law set only in ``__init__`` is kept too.  Returns the
-    module.
+    the last law wins), so a law set only in ``__init__`` is kept too; a model of stock
+    layers whose writes all end in their resets' takes :func:`init_module_`'s
+    stock-layer path (one compiled call, no plan).  Returns the module.
 
     Examples
     --------
@@ -284,24 +313,26 @@ def build(factory, *args, seed, recipes=None, **kwargs):
     True
     """
     torch = _torch()
-    made = {}  # id(tensor) -> (tensor, [(None, op, kwargs)])
+    made = {}  # id(parameter) -> (parameter, op, function, args, kwargs) of its last fill
 
     def record(op, original):
         def fill(*a, **k):
-            arguments = _bind(original, a, k)
-            t = arguments["tensor"]
+            t = a[0] if a else k.get("tensor")  # every recorded function's first parameter
             if not isinstance(t, torch.nn.Parameter) or t._base is not None or t.is_meta \
                     or not t.is_floating_point() or not t.is_cpu:
                 return original(*a, **k)  # scratch tensors and buffers are filled now
-            made[id(t)] = (t, [(None, op, {key: v for key, v in arguments.items()
-                                           if key not in ("tensor", "generator")})])
+            _check_bind(original, a, k)  # the law is bound only if the plan reads it
+            made[id(t)] = (t, op, original, a, k)
             return t
 
         return functools.wraps(original)(fill) if op in _RANDOM else original
 
     with _RECORD_LOCK, _init_functions_replaced(record):
         module = factory(*args, **kwargs)
-    _run_plan(module, _plan(module, recipes, strict=True, initial=made), seed)
+    if recipes or not _fill_known(module, seed, "", made):
+        initial = {key: (t, [(None, op, _tensor_and_law(fn, a, k)[1])])
+                   for key, (t, op, fn, a, k) in made.items()}
+        _run_plan(module, _plan(module, recipes, strict=True, initial=initial), seed)
     return module
 
 
