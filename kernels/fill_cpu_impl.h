@@ -222,7 +222,7 @@ static inline __m512 FI_N(trunc_central16)(__m512 q, __m512 loc, __m512 scale, _
  * vectors (padded with copies of the last one) and expanded back into their lanes; AS 241
  * in double only for the rare far-tail elements.  Several groups at once keep several
  * tail vectors in flight (their chain of divisions and a square root is long). */
-#define FI_TRUNC_RUN 4
+#define FI_TRUNC_RUN 8
 static void FI_N(run_truncnormal_f32)(const fi_params *p, fi_u64 g, int count, float *out)
 {
     enum { V = 16, GV = 4 * FI_LANES / V, MAXN = FI_TRUNC_RUN * 4 * FI_LANES };
