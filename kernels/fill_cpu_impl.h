@@ -191,14 +191,51 @@ static inline int FI_N(tail_index)(const float *q, int *idx)
 }
 
 #if defined(FI_ISA_AVX512)
-/* fi_truncnormal_q of 16 words: s = w - 2^31 to double (two halves of 8), qb + s h,
- * rounded to float */
+/* 16 words as doubles, exactly: the double with bits 0x43300000:w is 2^52 + w.  Unpacking
+ * pairs each word with those high bits, in the order of the 128-bit lanes: elements
+ * 0, 1, 4, 5, ... in *w0 and 2, 3, 6, 7, ... in *w1 (unpacked_ps restores the order). */
+static inline void FI_N(unpack_words16)(__m512i w, __m512d *w0, __m512d *w1)
+{
+    const __m512i hi = _mm512_set1_epi32(0x43300000);
+    *w0 = _mm512_castsi512_pd(_mm512_unpacklo_epi32(w, hi));
+    *w1 = _mm512_castsi512_pd(_mm512_unpackhi_epi32(w, hi));
+}
+
+/* the 16 floats of the two halves of unpack_words16, in element order */
+static inline __m512 FI_N(unpacked_ps)(__m256 f0, __m256 f1)
+{
+    const __m512i order = _mm512_set_epi32(23, 22, 7, 6, 21, 20, 5, 4, 19, 18, 3, 2, 17, 16, 1, 0);
+    return _mm512_permutex2var_ps(_mm512_castps256_ps512(f0), order, _mm512_castps256_ps512(f1));
+}
+
+/* fi_truncnormal_q of 16 words: s = w - 2^31 = (2^52 + w) - (2^52 + 2^31) exactly, then
+ * qb + s h in double, rounded to float */
 static inline __m512 FI_N(trunc_q16)(__m512i w, __m512d qb, __m512d h)
 {
-    __m512i s = _mm512_xor_si512(w, _mm512_set1_epi32((int)0x80000000u));
-    __m512d x0 = _mm512_add_pd(qb, _mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(s)), h));
-    __m512d x1 = _mm512_add_pd(qb, _mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(s, 1)), h));
-    return _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(x0)), _mm512_cvtpd_ps(x1), 1);
+    const __m512d off = _mm512_set1_pd(4503601774854144.0); /* 2^52 + 2^31 */
+    __m512d s0, s1;
+    FI_N(unpack_words16)(w, &s0, &s1);
+    s0 = _mm512_sub_pd(s0, off);
+    s1 = _mm512_sub_pd(s1, off);
+    return FI_N(unpacked_ps)(_mm512_cvtpd_ps(_mm512_add_pd(qb, _mm512_mul_pd(s0, h))),
+                             _mm512_cvtpd_ps(_mm512_add_pd(qb, _mm512_mul_pd(s1, h))));
+}
+
+/* fi_truncnormal_t(fi_truncnormal_p(w)) of 16 words, in the two halves of unpack_words16:
+ * u = (w + 0.5) 2^-32, p = pa + u pd, t = min(p, 1 - p) */
+static inline void FI_N(trunc_t16)(__m512i w, __m512d pa, __m512d pd, __m512d *t0, __m512d *t1)
+{
+    const __m512d two52 = _mm512_set1_pd(4503599627370496.0), half = _mm512_set1_pd(0.5);
+    const __m512d ulp = _mm512_set1_pd(2.3283064365386963e-10), one = _mm512_set1_pd(1.0);
+    __m512d x[2];
+    FI_N(unpack_words16)(w, &x[0], &x[1]);
+    for (int j = 0; j < 2; ++j) {
+        __m512d u = _mm512_mul_pd(_mm512_add_pd(_mm512_sub_pd(x[j], two52), half), ulp);
+        __m512d pp = _mm512_add_pd(pa, _mm512_mul_pd(u, pd));
+        x[j] = _mm512_min_pd(pp, _mm512_sub_pd(one, pp));
+    }
+    *t0 = x[0];
+    *t1 = x[1];
 }
 
 /* fi_truncnormal_central_f32 of 16 lanes, clamped into [lo, hi] (fi_clampf) */
@@ -227,13 +264,15 @@ static void FI_N(run_truncnormal_f32)(const fi_params *p, fi_u64 g, int count, f
 {
     enum { V = 16, GV = 4 * FI_LANES / V, MAXN = FI_TRUNC_RUN * 4 * FI_LANES };
     fi_u32 w[MAXN], tw[MAXN + V];
-    float tq[MAXN + V], tv[MAXN + V];
+    float tq[MAXN + V], tf[MAXN + V], tv[MAXN + V];
     __mmask16 tm[MAXN / V];
     const float loc = (float)p->a, scale = (float)p->b, lo = (float)p->lo, hi = (float)p->hi;
     const __m512d qb = _mm512_set1_pd(fi_truncnormal_qb(p)), h = _mm512_set1_pd(fi_truncnormal_h(p));
     const __m512 vloc = _mm512_set1_ps(loc), vscale = _mm512_set1_ps(scale);
     const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
     const __m512 central = _mm512_set1_ps(FI_TRUNC_CENTRAL);
+    const __m512d pa = _mm512_set1_pd(p->pa), pd = _mm512_set1_pd(p->pd);
+    const __m512d tmin = _mm512_set1_pd(FI_TRUNC_FLOAT_MIN);
     const int nv = count * GV;
     int n = 0;
     for (int k = 0; k < count; ++k)
@@ -252,13 +291,15 @@ static void FI_N(run_truncnormal_f32)(const fi_params *p, fi_u64 g, int count, f
     int np = (n + V - 1) & -V, far = 0;
     _mm512_storeu_si512((void *)(tw + n), _mm512_set1_epi32((int)tw[n - 1]));
     _mm512_storeu_ps(tq + n, _mm512_set1_ps(tq[n - 1]));
-    for (int c = 0; c < np; c += V)
-        for (int k = c; k < c + V; ++k) {
-            double t = fi_truncnormal_t(fi_truncnormal_p(tw[k], p));
-            far |= t < FI_TRUNC_FLOAT_MIN;
-            tv[k] = fi_clampf(fi_truncnormal_tail_f32(fi_ndtri_tail_f32((float)t), tq[k], loc,
-                                                      scale), lo, hi);
-        }
+    for (int c = 0; c < np; c += V) {
+        __m512d t0, t1;
+        FI_N(trunc_t16)(_mm512_loadu_si512((const void *)(tw + c)), pa, pd, &t0, &t1);
+        far |= _mm512_cmp_pd_mask(t0, tmin, _CMP_LT_OQ) | _mm512_cmp_pd_mask(t1, tmin, _CMP_LT_OQ);
+        _mm512_storeu_ps(tf + c, FI_N(unpacked_ps)(_mm512_cvtpd_ps(t0), _mm512_cvtpd_ps(t1)));
+        for (int k = c; k < c + V; ++k)
+            tv[k] = fi_clampf(fi_truncnormal_tail_f32(fi_ndtri_tail_f32(tf[k]), tq[k], loc, scale),
+                              lo, hi);
+    }
     if (far)
         for (int k = 0; k < n; ++k) {
             double pp = fi_truncnormal_p(tw[k], p);
