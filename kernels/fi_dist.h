@@ -169,11 +169,15 @@ FI_HD double fi_truncnormal_p(fi_u32 w, const fi_params *p)
 /* q = p - 0.5 for the central region, one multiply and one add in double:
  * q = (float)(qb + s h), s = w - 2^31 as a signed integer (converted exactly),
  * h = pd 2^-32, qb = (pa - 0.5) + (2^31 + 0.5) h. */
+FI_HD double fi_truncnormal_h(const fi_params *p) { return p->pd * 2.3283064365386963e-10; }
+FI_HD double fi_truncnormal_qb(const fi_params *p)
+{
+    return (p->pa - 0.5) + 2147483648.5 * fi_truncnormal_h(p);
+}
+
 FI_HD float fi_truncnormal_q(fi_u32 w, const fi_params *p)
 {
-    double h = p->pd * 2.3283064365386963e-10;
-    double qb = (p->pa - 0.5) + 2147483648.5 * h;
-    return (float)(qb + (double)(int)(w ^ 0x80000000u) * h);
+    return (float)(fi_truncnormal_qb(p) + (double)(int)(w ^ 0x80000000u) * fi_truncnormal_h(p));
 }
 
 /* 1 when the element is in the central region */
