@@ -155,7 +155,7 @@ FI_HD void fi_boxmuller_f64(fi_u32 w0, fi_u32 w1, fi_u32 w2, fi_u32 w3, double *
  * t = min(p, 1 - p):
  * - central, |q| <= 0.425: z = fi_ndtri_central_f32(q) in float;
  * - tail, t >= 2^-36: z = -+fi_ndtri_tail_f32((float)t) in float (sign of q);
- * - far tail, t < 2^-36 (|z| > 6.9): AS 241 in double (fi_ndtri), value rounded to float.
+ * - far tail, t < 2^-36 (|z| > 6.65): AS 241 in double (fi_ndtri), value rounded to float.
  * The float regions give loc + scale z in float. */
 #define FI_TRUNC_CENTRAL 0.425f
 #define FI_TRUNC_FLOAT_MIN 1.4551915228366852e-11 /* 2^-36 */
