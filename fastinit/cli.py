@@ -145,7 +145,7 @@ def main(argv=None) -> int:
             parser.error(str(exc))
     from fastinit import _bench
 
-    n = args.size or (1 << 24 if args.quick else 1 << 26)
+    n = args.size if args.size is not None else (1 << 24 if args.quick else 1 << 26)
     if n < 1:
         parser.error(f"--size must be >= 1, got {n}")
     print(info().splitlines()[2])
