@@ -293,6 +293,8 @@ def _checkpoint(parser, args) -> int:
 
     from fastinit import checkpoint
 
+    if args.chunk_mib < 1:
+        raise ValueError(f"--chunk-mib must be an integer >= 1, got {args.chunk_mib}")
     config_dir = None
     if args.config:  # DIR/model.safetensors, then DIR/config.json once it is written
         config_dir = args.out
