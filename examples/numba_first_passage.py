@@ -109,6 +109,7 @@ def _cuda_xoroshiro_seconds(walkers, n_steps, barrier):
 
 def main(out_dir=".", quick=False):
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     walkers, n_steps, barrier = (2000, 400, 12.0) if quick else (20000, 2000, 25.0)
     first_passage = _kernels()
     hit, final = first_passage(walkers, n_steps, barrier, np.uint64(SEED))

@@ -40,6 +40,7 @@ def _case(act, init, depth, width, nets, q_star):
 
 def main(out_dir=".", quick=False):
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     width, depth, nets = (96, 8, 3) if quick else (400, 32, 6)
     checks, panels = {}, []
     for act in ("linear", "tanh", "relu"):

@@ -19,6 +19,7 @@ from fastinit import propagate, theory
 
 def main(out_dir=".", quick=False):
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     sigma_b2 = 0.3
     checks = {"critical_sigma_w2_at_sigma_b2_0": theory.critical_sigma_w2("tanh", 0.0)}
     assert abs(checks["critical_sigma_w2_at_sigma_b2_0"] - 1.0) < 1e-6

@@ -19,6 +19,7 @@ from fastinit import propagate, theory
 
 def main(out_dir=".", quick=False):
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     sb2 = 0.05
     crit = theory.critical_sigma_w2("tanh", sb2)
     grid = crit * np.linspace(0.5, 1.5, 11 if quick else 41)

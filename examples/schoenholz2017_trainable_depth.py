@@ -69,6 +69,7 @@ def main(out_dir=".", quick=False):
 
     torch.manual_seed(0)
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     crit = theory.critical_sigma_w2("tanh", SIGMA_B2)
     if quick:  # one trainable and one untrainable network
         width, steps, grid = 64, 500, [(1.0, 12), (0.5, 30)]

@@ -61,6 +61,7 @@ def run(kernel_init, depth, channels, length, k, phi, seed):
 
 def main(out_dir=".", quick=False):
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     depth = 200 if quick else 1000
     channels, length, k = (32, 16, 3)
 

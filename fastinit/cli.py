@@ -145,7 +145,7 @@ def main(argv=None) -> int:
             parser.error(str(exc))
     from fastinit import _bench
 
-    n = args.size or (1 << 24 if args.quick else 1 << 26)
+    n = args.size if args.size is not None else (1 << 24 if args.quick else 1 << 26)
     if n < 1:
         parser.error(f"--size must be >= 1, got {n}")
     print(info().splitlines()[2])
@@ -293,6 +293,8 @@ def _checkpoint(parser, args) -> int:
 
     from fastinit import checkpoint
 
+    if args.chunk_mib < 1:
+        raise ValueError(f"--chunk-mib must be an integer >= 1, got {args.chunk_mib}")
     config_dir = None
     if args.config:  # DIR/model.safetensors, then DIR/config.json once it is written
         config_dir = args.out

@@ -343,6 +343,16 @@ def test_bench_warns_when_busy():
     assert text.splitlines()[1].split()[-4] == "+20%"  # spread: median over best
 
 
+@pytest.mark.parametrize("size", ["0", "-5"])
+def test_bench_refuses_a_size_below_1(size, monkeypatch, capsys):
+    """`fastinit bench --size 0` exits 2 naming --size instead of timing the default 2**26."""
+    monkeypatch.setattr(_bench, "run", lambda *a, **k: pytest.fail("bench ran"))
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["bench", "--size", size])
+    assert exc.value.code == 2
+    assert f"--size must be >= 1, got {size}" in capsys.readouterr().err
+
+
 def test_bench_quick_prints_spread(capsys):
     rows = _bench.run(4096, repeat=3, threads=(1,))
     assert all(r["median_seconds"] >= r["seconds"] > 0 for r in rows)

@@ -202,6 +202,26 @@ def test_std_of_the_normal_scheme(tmp_path):
     assert not got["b.bias"].any()
 
 
+@pytest.mark.parametrize("mib", ["0", "-1"])
+def test_cli_refuses_a_chunk_below_1_mib(tmp_path, capsys, mib):
+    """--chunk-mib below 1 exits 2 naming --chunk-mib (not the internal chunk_bytes), and
+    leaves neither the file nor --config's folder behind."""
+    from fastinit.cli import main
+
+    spec = tmp_path / "spec.json"
+    spec.write_text('{"w": [4, 4]}')
+    with pytest.raises(SystemExit) as exc:
+        main(["checkpoint", "--spec", str(spec), "--out", str(tmp_path / "w.safetensors"),
+              "--chunk-mib", mib])
+    assert exc.value.code == 2
+    assert f"--chunk-mib must be an integer >= 1, got {mib}" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["checkpoint", "--config", str(tmp_path / "config.json"), "--out",
+              str(tmp_path / "ck"), "--chunk-mib", mib])
+    assert exc.value.code == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spec.json"]
+
+
 def test_cli_and_bounded_memory(tmp_path):
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps({"big": [8192, 8192], "b": [8192]}))  # 256 MiB of float32

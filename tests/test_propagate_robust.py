@@ -72,6 +72,16 @@ def test_bad_parameters_are_refused_before_any_work(kw, exc, match):
         P.simulate(**args)
 
 
+@pytest.mark.parametrize("kw", [dict(q0=1e80), dict(inputs=np.full((8, 2), 1e39))])
+def test_inputs_beyond_the_dtype_are_refused_without_an_overflow_warning(kw):
+    """Inputs past float32 were cast to inf first (a RuntimeWarning), then refused as "q up
+    to inf" naming sigma_w2 and sigma_b2; they are refused as inputs before the cast."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"^the inputs \(q0 or inputs=\) reach .* float32"):
+            P.simulate(3, 8, "tanh", **kw)
+
+
 def test_numpy_integers_are_integers():
     r = P.simulate(np.int64(3), np.int32(8), n_networks=np.int64(2), n_inputs=np.uint8(2),
                    seed=np.uint64(4), jacobian_at=(np.int64(2),), track="q")

@@ -178,3 +178,36 @@ def test_kinked_activations_integrate_exactly():
         d2 = _activations.get(name).dphi(math.sqrt(0.7) * z) ** 2
         se = d2.std() / math.sqrt(z.size)
         assert abs(theory.chi1(name, 1.0, 0.1, q=0.7) - d2.mean()) < 6 * se
+
+
+NAN, INF = math.nan, math.inf
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: theory.q_star("tanh", -1.0, 0.0), ValueError, r"^sigma_w2 must be >= 0"),
+    (lambda: theory.q_star("tanh", NAN, 0.0), ValueError, r"^sigma_w2 must be finite"),
+    (lambda: theory.q_star("tanh", 1.0, 0.0, dropout=1.0), ValueError, r"^dropout must be"),
+    (lambda: theory.fixed_points("tanh", 1.0, -0.1), ValueError, r"^sigma_b2 must be >= 0"),
+    (lambda: theory.qmap(1.0, "tanh", INF, 0.0), ValueError, r"^sigma_w2 must be finite"),
+    (lambda: theory.cmap(0.5, 1.0, "tanh", 1.0, -1.0), ValueError, r"^sigma_b2 must be >= 0"),
+    (lambda: theory.c_star("tanh", 1.0, 0.0, dropout=-0.1), ValueError, r"^dropout must be"),
+    (lambda: theory.chi1("tanh", "1", 0.0), TypeError, r"^sigma_w2 must be a real scalar"),
+    (lambda: theory.depth_scales("tanh", -1.0, 0.0), ValueError, r"^sigma_w2 must be >= 0"),
+    (lambda: theory.predicted("tanh", 1.0, 0.0, 3, 1.0, 0.5, dropout=1.0), ValueError,
+     r"^dropout must be"),
+    (lambda: theory.critical_sigma_w2("tanh", -1.0), ValueError, r"^sigma_b2 must be >= 0"),
+    (lambda: theory.critical_line("tanh", [0.0, NAN]), ValueError, r"^sigma_b2_grid must hold"),
+    (lambda: theory.phase_diagram("tanh", [1.0, INF], [0.0]), ValueError,
+     r"^sigma_w2_grid must hold"),
+    (lambda: theory.phase_diagram("tanh", [1.0], [-0.1]), ValueError, r"^sigma_b2_grid must"),
+    (lambda: theory.jacobian_moments("linear", "gaussian", 0.0, 0.0, 2), ValueError,
+     r"^sigma_w2 must be > 0"),
+    (lambda: theory.jacobian_spectrum("tanh", "gaussian", 1.0, -1.0, 2), ValueError,
+     r"^sigma_b2 must be >= 0"),
+])
+def test_bad_variances_and_dropout_are_refused(call, error, match):
+    """The README's bad-input promise covers the theory: negative or non-finite variances
+    and dropout outside [0, 1) raised nothing (q_star("tanh", -1, 0) returned 0.0), a
+    ZeroDivisionError (dropout=1) or an IndexError (a nan in phase_diagram's grid)."""
+    with pytest.raises(error, match=match):
+        call()

@@ -349,8 +349,9 @@ def _stats(out_q, out_mean, out_c):
     return one
 
 
-def _random_inputs(n0, n_inputs, q0, c0, seed, dtype):
-    """Inputs with |x|^2 / N = q0 exactly and correlation exactly c0 within each pair."""
+def _random_inputs(n0, n_inputs, q0, c0, seed):
+    """Inputs with |x|^2 / N = q0 exactly and correlation exactly c0 within each pair, in
+    float64 (the caller checks their range, then casts)."""
     x = np.empty((n0, n_inputs), np.float64)
     for k in range(0, n_inputs, 2):
         u, v = g.normal((2, n0), seed=seed, stream=_INPUT_STREAM + k, dtype=np.float64)
@@ -360,7 +361,7 @@ def _random_inputs(n0, n_inputs, q0, c0, seed, dtype):
             v = v - (v @ e1) * e1
             e2 = v / np.linalg.norm(v)
             x[:, k + 1] = math.sqrt(n0 * q0) * (c0 * e1 + math.sqrt(1 - c0 * c0) * e2)
-    return x.astype(dtype)
+    return x
 
 
 @contextlib.contextmanager

@@ -86,11 +86,18 @@ def _check(depth, width, init, residual, dropout, sd, n_inputs, c0, q0, sigma_w2
 
 def _check_range(x, dtype, sigma_w2, sigma_b2, alpha):
     """The first layer's values, of order sqrt(sigma_w2 q + sigma_b2) (q the largest input
-    second moment), and the weights and biases must sit well inside the float range."""
-    q_in = float(np.max(np.einsum("ij,ij->j", x, x, dtype=np.float64))) / x.shape[0]
+    second moment), the inputs (float64, before the cast to ``dtype``), the weights and
+    the biases must sit well inside the float range."""
+    top = float(np.finfo(dtype).max)
+    peak = float(np.max(np.abs(x)))
+    if not _RANGE_MARGIN * peak < top:
+        raise ValueError(f"the inputs (q0 or inputs=) reach {peak:.3g}, beyond what "
+                         f"{dtype.name} holds (max {top:.3g}) with a margin of "
+                         f"{_RANGE_MARGIN:g}: use dtype=float64 or a smaller q0")
+    with np.errstate(over="ignore"):  # an infinite q_in fails the scale check below
+        q_in = float(np.max(np.einsum("ij,ij->j", x, x, dtype=np.float64))) / x.shape[0]
     scale = max(math.sqrt(sigma_w2 * q_in + sigma_b2), math.sqrt(sigma_w2),
                 math.sqrt(sigma_b2)) * max(1.0, abs(alpha))
-    top = float(np.finfo(dtype).max)
     if not _RANGE_MARGIN * scale < top:
         raise ValueError(f"sigma_w2={sigma_w2}, sigma_b2={sigma_b2} (alpha={alpha}, inputs "
                          f"with q up to {q_in:.3g}) give values of order {scale:.3g}, "
@@ -271,9 +278,10 @@ def simulate(depth, width, activation="tanh", init="gaussian", sigma_w2=1.0, sig
     jacobian_at = tuple(sorted({check_int(d, "jacobian_at", 1) for d in jacobian_at}))
     if client is None:
         _array_module(backend)  # no CuPy or no device: before any work
-    x = _random_inputs(widths[0], n_inputs, f["q0"], f["c0"], seed, dtype) \
-        if inputs is None else inputs.astype(dtype)
+    x = _random_inputs(widths[0], n_inputs, f["q0"], f["c0"], seed) \
+        if inputs is None else inputs.astype(np.float64)
     _check_range(x, dtype, sigma_w2, sigma_b2, alpha)
+    x = x.astype(dtype)
     want_fwd = "grad" in track or "grad_fwd" in track
     want_bwd = "grad" in track or "grad_bwd" in track
     m = x.shape[1] * (2 if want_fwd else 1)

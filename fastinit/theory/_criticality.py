@@ -8,7 +8,7 @@ import functools
 import numpy as np
 
 from ._mean_field import _c_solve, _chi1_at, _xi
-from ._moments import _act, _dphi2, _second, _slope
+from ._moments import _act, _dphi2, _grid, _second, _slope, _variance
 from ._qmap import _QGRID, _illinois, _q_roots, _q_star, _table
 
 _SW_SCAN = np.geomspace(1e-4, 1e6, 51)
@@ -33,7 +33,7 @@ def critical_sigma_w2(activation, sigma_b2, *, param=None) -> float:
     1.761
     """
     act = _act(activation, param)
-    return float(_critical(act, np.array([float(sigma_b2)]))[0])
+    return float(_critical(act, np.array([_variance(sigma_b2, "sigma_b2")]))[0])
 
 
 @functools.lru_cache(maxsize=256)
@@ -115,7 +115,7 @@ def critical_line(activation, sigma_b2_grid, *, param=None) -> np.ndarray:
     >>> theory.critical_line("tanh", [0.0, 0.05]).round(4).tolist()
     [1.0, 1.761]
     """
-    return _critical(_act(activation, param), np.asarray(sigma_b2_grid, float).ravel(),
+    return _critical(_act(activation, param), _grid(sigma_b2_grid, "sigma_b2_grid").ravel(),
                      strict=False)
 
 
@@ -134,7 +134,7 @@ def phase_diagram(activation, sigma_w2_grid, sigma_b2_grid, *, param=None) -> di
     ((2, 3), [[False, False, True], [False, False, True]])
     """
     act = _act(activation, param)
-    sw, sb = np.asarray(sigma_w2_grid, float), np.asarray(sigma_b2_grid, float)
+    sw, sb = _grid(sigma_w2_grid, "sigma_w2_grid"), _grid(sigma_b2_grid, "sigma_b2_grid")
     S, B = np.meshgrid(sw, sb)
     q = _q_grid(act, S, B)
     chi = _chi1_at(act, S, q)

@@ -13,6 +13,7 @@ from ._moments import (
     _dphi2,
     _mehler,
     _pair,
+    _params,
     _qe,
     _second,
     _series,
@@ -46,6 +47,7 @@ def cmap(c, q, activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None) -> fl
     0.609
     """
     act = _act(activation, param)
+    sigma_w2, sigma_b2, dropout = _params(sigma_w2, sigma_b2, dropout)
     v = qmap(q, act, sigma_w2, sigma_b2, dropout=dropout)
     return (sigma_w2 * cross_moment(act, q, c) + sigma_b2) / v if q > 0 else \
         float(_cmap_parts(act, q, sigma_w2, sigma_b2, c, dropout)[0])
@@ -152,8 +154,8 @@ def c_star(activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None, c0=0.5,
     """
     if not -1 <= c0 <= 1:
         raise ValueError(f"c0 must be in [-1, 1], got {c0}")
-    return _c_star(_act(activation, param), float(sigma_w2), float(sigma_b2),
-                   float(dropout), float(c0), float(tol))[0]
+    act = _act(activation, param)
+    return _c_star(act, *_params(sigma_w2, sigma_b2, dropout), float(c0), float(tol))[0]
 
 
 def _chi1_at(act, sigma_w2, q):
@@ -180,6 +182,7 @@ def chi1(activation, sigma_w2, sigma_b2, *, param=None, q=None) -> float:
     1.0
     """
     act = _act(activation, param)
+    sigma_w2, sigma_b2, _ = _params(sigma_w2, sigma_b2)
     q = q_star(act, sigma_w2, sigma_b2) if q is None else q
     return float(_chi1_at(act, sigma_w2, q))
 
@@ -216,8 +219,7 @@ def depth_scales(activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None) -> 
     >>> round(xi_q, 2), round(xi_c, 2)
     (1.68, 15.79)
     """
-    return _depth_scales(_act(activation, param), float(sigma_w2), float(sigma_b2),
-                         float(dropout))
+    return _depth_scales(_act(activation, param), *_params(sigma_w2, sigma_b2, dropout))
 
 
 def predicted(activation, sigma_w2, sigma_b2, depth, q0, c0, *, dropout=0.0, param=None,
@@ -264,6 +266,7 @@ def predicted(activation, sigma_w2, sigma_b2, depth, q0, c0, *, dropout=0.0, par
     if residual not in (None, "one", "two"):
         raise ValueError(f"residual must be None, 'one' or 'two', got {residual!r}")
     act = _act(activation, param)
+    sigma_w2, sigma_b2, dropout = _params(sigma_w2, sigma_b2, dropout)
     keep = 1 - dropout
     q, c, g = np.empty(depth + 1), np.empty(depth + 1), np.ones(depth + 1)
     q[0], c[0] = q0, c0

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from .. import _activations, _gauss
+from .._validate import check_real
 
 TINY, HUGE = 1e-280, 1e200  # where q -> 0+ and q -> infinity are evaluated
 
@@ -20,6 +21,31 @@ def _act(activation, param=None):
     if act.dphi is None:
         raise ValueError("theory needs the activation's derivative: pass (phi, dphi)")
     return act
+
+
+def _variance(value, name):
+    """sigma_w2 or sigma_b2: a finite float >= 0 (ValueError / TypeError naming it)."""
+    value = check_real(value, name)
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return value
+
+
+def _params(sigma_w2, sigma_b2, dropout=0.0):
+    """(sigma_w2, sigma_b2, dropout) checked before any work: the variances finite and
+    >= 0, the drop probability in [0, 1)."""
+    p = check_real(dropout, "dropout")
+    if not 0 <= p < 1:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    return _variance(sigma_w2, "sigma_w2"), _variance(sigma_b2, "sigma_b2"), p
+
+
+def _grid(values, name):
+    """A grid of sigma_w2 or sigma_b2 values, each finite and >= 0, as a float array."""
+    grid = np.asarray(values, float)
+    if not np.all(np.isfinite(grid) & (grid >= 0)):
+        raise ValueError(f"{name} must hold finite values >= 0, got {values!r}")
+    return grid
 
 
 def _qe(q):

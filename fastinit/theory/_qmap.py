@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from ._moments import HUGE, _act, _second, _second_slope, second_moment
+from ._moments import HUGE, _act, _params, _second, _second_slope, second_moment
 
 _QGRID = np.concatenate([[0.0], np.geomspace(1e-12, 1e12, 241)])
 
@@ -27,6 +27,7 @@ def qmap(q, activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None) -> float
     >>> round(theory.qmap(1.0, "relu", 2.0, 0.0), 6)  # He init keeps q
     1.0
     """
+    sigma_w2, sigma_b2, dropout = _params(sigma_w2, sigma_b2, dropout)
     return sigma_w2 / (1 - dropout) * second_moment(activation, q, param) + sigma_b2
 
 
@@ -159,6 +160,7 @@ def fixed_points(activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None) -> 
     [(0.418, True)]
     """
     act = _act(activation, param)
+    sigma_w2, sigma_b2, dropout = _params(sigma_w2, sigma_b2, dropout)
     return _fixed_points(act, sigma_w2 / (1 - dropout), sigma_b2)
 
 
@@ -208,6 +210,7 @@ def q_star(activation, sigma_w2, sigma_b2, *, dropout=0.0, param=None, q0=1.0,
     0.0
     """
     act = _act(activation, param)
+    sigma_w2, sigma_b2, dropout = _params(sigma_w2, sigma_b2, dropout)
     if method == "iterate":
         q = float(q0)
         for _ in range(max_iter):

@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import _gauss
 from .._validate import check_int
-from ._moments import _act, _qe
+from ._moments import _act, _params, _qe
 from ._qmap import q_star, qmap
 
 STEP = 0.005  # continuation step in log lambda (jacobian_spectrum)
@@ -89,10 +89,16 @@ def _finite_q_star(act, sigma_w2, sigma_b2):
     return q
 
 
-def _check_spectrum_args(init, depth):
+def _check_spectrum_args(init, depth, sigma_w2, sigma_b2):
+    """(sigma_w2, sigma_b2) once init, depth and the variances are checked: the
+    S-transform of W^T W divides by sigma_w2, so it must be > 0."""
     if init not in ("gaussian", "orthogonal"):
         raise ValueError(f"init must be 'gaussian' or 'orthogonal', got {init!r}")
     check_int(depth, "depth", 1)
+    sigma_w2, sigma_b2, _ = _params(sigma_w2, sigma_b2)
+    if sigma_w2 == 0:
+        raise ValueError("sigma_w2 must be > 0 for the Jacobian's spectrum, got 0.0")
+    return sigma_w2, sigma_b2
 
 
 def jacobian_moments(activation, init, sigma_w2, sigma_b2, depth, *, k=4, q0=None,
@@ -111,7 +117,7 @@ def jacobian_moments(activation, init, sigma_w2, sigma_b2, depth, *, k=4, q0=Non
     >>> theory.jacobian_moments("linear", "gaussian", 1.0, 0.0, depth=2, k=3).round(6).tolist()
     [1.0, 3.0, 12.0]
     """
-    _check_spectrum_args(init, depth)
+    sigma_w2, sigma_b2 = _check_spectrum_args(init, depth, sigma_w2, sigma_b2)
     check_int(k, "k", 1)
     act = _act(activation, param)
     size = k + 1
@@ -176,7 +182,7 @@ def jacobian_spectrum(activation, init, sigma_w2, sigma_b2, depth, *, lam=None,
     >>> round(s["edge"], 3), round(s["m1"], 3)
     (4.0, 1.0)
     """
-    _check_spectrum_args(init, depth)
+    sigma_w2, sigma_b2 = _check_spectrum_args(init, depth, sigma_w2, sigma_b2)
     act = _act(activation, param)
     if not 0 < eps <= 0.01:
         raise ValueError(f"eps must be in (0, 0.01], got {eps}")
