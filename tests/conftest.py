@@ -34,9 +34,10 @@ def pytest_collection_modifyitems(config, items):
         items[:] = keep
 
 
-# Skips only for a missing GPU: any other skip (a missing package of the `test` extra, a
-# skip hiding a failure) fails the run, so a green run means every test ran.
-GPU_SKIP = ("CUDA device", "CuPy", "GPU")
+# Skips only for a missing GPU or CUDA toolkit (nvcc, which no pip extra installs): any
+# other skip (a missing package of the `test` extra, a skip hiding a failure) fails the
+# run, so a green run means every test ran.
+GPU_SKIP = ("CUDA device", "CuPy", "GPU", "CUDA toolkit")
 _OTHER_SKIPS: list[str] = []
 
 
@@ -49,7 +50,8 @@ def pytest_runtest_logreport(report):
 
 def pytest_sessionfinish(session, exitstatus):
     if _OTHER_SKIPS and exitstatus == 0:
-        print("\nskipped for a reason other than a missing GPU (install the `test` extra):")
+        print("\nskipped for a reason other than a missing GPU or CUDA toolkit "
+              "(install the `test` extra):")
         for line in _OTHER_SKIPS[:20]:
             print("  " + line)
         session.exitstatus = 1

@@ -44,7 +44,7 @@ def test_every_cu_is_checked():
 @pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
 def test_nvcc_ptx(arch, source, tmp_path):
     if shutil.which("nvcc") is None:
-        pytest.skip("nvcc is not on the PATH")
+        pytest.skip("nvcc is not on the PATH (the CUDA toolkit is not installed)")
     ptx = tmp_path / "out.ptx"
     subprocess.run(["nvcc", "-ptx", f"-arch={arch}", "-std=c++17", "-Werror", "all-warnings",
                     "--fmad=false", f"-I{KERNELS}", str(source), "-o", str(ptx)], check=True)
