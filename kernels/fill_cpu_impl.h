@@ -118,35 +118,6 @@ static void FI_N(grp_uniform_f32)(const fi_params *p, fi_u64 g, void *dst)
     }
 }
 
-static void FI_N(grp_uniform_lowp)(const fi_params *p, fi_u64 g, void *dst)
-{
-    float *out = (float *)dst;
-    fi_u32 w[4 * FI_LANES];
-    const float lo = (float)p->lo, hi = (float)p->hi;
-    FI_N(philox_lanes)(FI_LANES * g, p, w);
-    for (int i = 0; i < 4 * FI_LANES; ++i) out[i] = fi_uniform_lowp(w[i], p, lo, hi);
-}
-
-#if defined(FI_ISA_AVX512)
-/* fi_uniform_lowp on 16 words: two halves of 8 doubles, float by truncation with the low
- * bit set when inexact (round-to-odd, as fi_f64_to_f32_odd), clamped */
-static inline __m512 FI_N(uniform_lowp16)(__m512i w, __m512d a, __m512d b, __m512 lo,
-                                          __m512 hi)
-{
-    const __m512i one = _mm512_set1_epi32(1);
-    const int rz = _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC;
-    __m512i k2 = _mm512_or_si512(_mm512_srli_epi32(w, 7), one);
-    __m512d x0 = _mm512_add_pd(a, _mm512_mul_pd(b, _mm512_cvtepu32_pd(_mm512_castsi512_si256(k2))));
-    __m512d x1 = _mm512_add_pd(a, _mm512_mul_pd(b, _mm512_cvtepu32_pd(_mm512_extracti64x4_epi64(k2, 1))));
-    __m256 f0 = _mm512_cvt_roundpd_ps(x0, rz), f1 = _mm512_cvt_roundpd_ps(x1, rz);
-    __mmask8 i0 = _mm512_cmp_pd_mask(_mm512_cvtps_pd(f0), x0, _CMP_NEQ_UQ);
-    __mmask8 i1 = _mm512_cmp_pd_mask(_mm512_cvtps_pd(f1), x1, _CMP_NEQ_UQ);
-    __m512i v = _mm512_castps_si512(_mm512_insertf32x8(_mm512_castps256_ps512(f0), f1, 1));
-    v = _mm512_mask_or_epi32(v, (__mmask16)(((unsigned)i1 << 8) | i0), v, one);
-    return _mm512_min_ps(hi, _mm512_max_ps(lo, _mm512_castsi512_ps(v)));
-}
-#endif
-
 static void FI_N(grp_normal_f32)(const fi_params *p, fi_u64 g, void *dst)
 {
     float *out = (float *)dst;
@@ -312,26 +283,93 @@ static inline void FI_N(to16)(int dtype, const float *f, fi_u16 *o)
 #endif
 }
 
-/* The 16-bit elements of group g: the uniform converted in registers on AVX-512, every
- * other law (and path) through its float values. */
-static void FI_N(grp_half)(void (*gen)(const fi_params *, fi_u64, void *), int dtype,
-                           const fi_params *p, fi_u64 g, fi_u16 *o)
-{
-    float f[4 * FI_LANES];
 #if defined(FI_ISA_AVX512)
-    if (gen == FI_N(grp_uniform_lowp)) {
-        fi_u32 w[4 * FI_LANES];
-        const __m512d a = _mm512_set1_pd(p->a);
-        const __m512d b = _mm512_set1_pd(p->b * 2.98023223876953125e-08);
+/* fi_uniform_lowp on 16 words: two halves of 8 doubles, float by truncation with the low
+ * bit set when inexact (round-to-odd, as fi_f64_to_f32_odd), clamped */
+static inline __m512 FI_N(uniform_lowp16)(__m512i w, const fi_params *p, __m512 lo, __m512 hi)
+{
+    const __m512d a = _mm512_set1_pd(p->a), b = _mm512_set1_pd(p->b * 2.98023223876953125e-08);
+    const __m512i one = _mm512_set1_epi32(1);
+    const int rz = _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC;
+    __m512i k2 = _mm512_or_si512(_mm512_srli_epi32(w, 7), one);
+    __m512d x0 = _mm512_add_pd(a, _mm512_mul_pd(b, _mm512_cvtepu32_pd(_mm512_castsi512_si256(k2))));
+    __m512d x1 = _mm512_add_pd(a, _mm512_mul_pd(b, _mm512_cvtepu32_pd(_mm512_extracti64x4_epi64(k2, 1))));
+    __m256 f0 = _mm512_cvt_roundpd_ps(x0, rz), f1 = _mm512_cvt_roundpd_ps(x1, rz);
+    __mmask8 i0 = _mm512_cmp_pd_mask(_mm512_cvtps_pd(f0), x0, _CMP_NEQ_UQ);
+    __mmask8 i1 = _mm512_cmp_pd_mask(_mm512_cvtps_pd(f1), x1, _CMP_NEQ_UQ);
+    __m512i v = _mm512_castps_si512(_mm512_insertf32x8(_mm512_castps256_ps512(f0), f1, 1));
+    v = _mm512_mask_or_epi32(v, (__mmask16)(((unsigned)i1 << 8) | i0), v, one);
+    return _mm512_min_ps(hi, _mm512_max_ps(lo, _mm512_castsi512_ps(v)));
+}
+
+/* the float route (fi_lowp, fill_cpu.c) on 16 words, dtype FI_DT_F16 when f16: y rounded
+ * to the dtype unless a lane has j in [0, 2J] or y within FI_LOWP_T floats of a midpoint
+ * (the low 16 bits of y, float16: 13, near 0x8000, resp. 0x1000), where the double route
+ * gives the 16 values */
+static inline __attribute__((always_inline)) void FI_N(lowp_fast)(const fi_lowp *lp,
+                                                                  const fi_params *p,
+                                                                  const fi_u32 *w, fi_u16 *o,
+                                                                  const int f16)
+{
+    const int sh = f16 ? 3 : 0, dtype = f16 ? FI_DT_F16 : FI_DT_BF16;
+    const __m512i k = _mm512_set1_epi32(lp->k), near = _mm512_set1_epi32((int)lp->near);
+    const __m512i base = _mm512_set1_epi32(0x8000 - (FI_LOWP_T << sh));
+    const __m512i lim = _mm512_set1_epi16((short)((2 * FI_LOWP_T << sh) | ((1 << sh) - 1)));
+    const __m512 s = _mm512_set1_ps(lp->s), c = _mm512_set1_ps(lp->c);
+    const __m512 lo = _mm512_set1_ps((float)p->lo), hi = _mm512_set1_ps((float)p->hi);
+    for (int i = 0; i < 4 * FI_LANES; i += 16) {
+        __m512i wv = _mm512_loadu_si512((const void *)(w + i));
+        __m512i j = _mm512_sub_epi32(k, _mm512_srli_epi32(wv, 8));
+        __m512 y = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(j), c);
+        __m512i d = _mm512_sub_epi32(_mm512_slli_epi32(_mm512_castps_si512(y), sh), base);
+        unsigned mid = _mm512_mask_cmple_epu16_mask(0x55555555u, d, lim);
+        unsigned small = _mm512_cmple_epu32_mask(j, near);
+        __m256i h = FI_N(half16)(dtype, _mm512_min_ps(hi, _mm512_max_ps(lo, y)));
+        if (__builtin_expect((mid | small) != 0, 0))
+            h = FI_N(half16)(dtype, FI_N(uniform_lowp16)(wv, p, lo, hi));
+        _mm256_storeu_si256((__m256i *)(o + i), h);
+    }
+}
+#endif
+
+/* fi_uniform_lowp of the 4 FI_LANES words w as float16/bfloat16 bits: on AVX-512 by the
+ * float route where the fill allows it (lp->fast), else by the double route */
+static void FI_N(lowp_words)(const fi_lowp *lp, int dtype, const fi_params *p,
+                             const fi_u32 *w, fi_u16 *o)
+{
+#if defined(FI_ISA_AVX512)
+    if (lp->fast && dtype == FI_DT_BF16) {
+        FI_N(lowp_fast)(lp, p, w, o, 0);
+    } else if (lp->fast) {
+        FI_N(lowp_fast)(lp, p, w, o, 1);
+    } else {
         const __m512 lo = _mm512_set1_ps((float)p->lo), hi = _mm512_set1_ps((float)p->hi);
+        for (int i = 0; i < 4 * FI_LANES; i += 16)
+            _mm256_storeu_si256((__m256i *)(o + i),
+                                FI_N(half16)(dtype, FI_N(uniform_lowp16)(
+                                    _mm512_loadu_si512((const void *)(w + i)), p, lo, hi)));
+    }
+#else
+    float f[4 * FI_LANES];
+    const float lo = (float)p->lo, hi = (float)p->hi;
+    (void)lp;
+    for (int i = 0; i < 4 * FI_LANES; ++i) f[i] = fi_uniform_lowp(w[i], p, lo, hi);
+    FI_N(to16)(dtype, f, o);
+#endif
+}
+
+/* The 16-bit elements of group g: the uniform from its words (lowp_words), every other
+ * law through its float values. */
+static void FI_N(grp_half)(void (*gen)(const fi_params *, fi_u64, void *), const fi_lowp *lp,
+                           int dtype, const fi_params *p, fi_u64 g, fi_u16 *o)
+{
+    if (!gen) {
+        fi_u32 w[4 * FI_LANES];
         FI_N(philox_lanes)(FI_LANES * g, p, w);
-        for (int i = 0; i < 4 * FI_LANES; i += 16) {
-            __m512 v = FI_N(uniform_lowp16)(_mm512_loadu_si512((const void *)(w + i)), a, b, lo, hi);
-            _mm256_storeu_si256((__m256i *)(o + i), FI_N(half16)(dtype, v));
-        }
+        FI_N(lowp_words)(lp, dtype, p, w, o);
         return;
     }
-#endif
+    float f[4 * FI_LANES];
     gen(p, g, f);
     FI_N(to16)(dtype, f, o);
 }
@@ -371,9 +409,11 @@ static void FI_N(fill)(int dist, int dtype, const fi_params *p, fi_u64 start, fi
     int itemsize = fi_itemsize(dtype);
     int half = dtype == FI_DT_F16 || dtype == FI_DT_BF16;
     int direct = stride == itemsize;
+    fi_lowp lp;
     switch (dist) {
-    case FI_DIST_UNIFORM:
-        gen = wide ? FI_N(grp_uniform_f64) : half ? FI_N(grp_uniform_lowp) : FI_N(grp_uniform_f32);
+    case FI_DIST_UNIFORM: /* none: the 16-bit uniform, from its words (lowp_words) */
+        gen = wide ? FI_N(grp_uniform_f64) : half ? 0 : FI_N(grp_uniform_f32);
+        if (half) fi_lowp_setup(p, dtype, &lp);
         break;
     case FI_DIST_NORMAL: gen = wide ? FI_N(grp_normal_f64) : FI_N(grp_normal_f32); break;
     case FI_DIST_TRUNCNORMAL:
@@ -390,7 +430,7 @@ static void FI_N(fill)(int dist, int dtype, const fi_params *p, fi_u64 start, fi
         fi_i64 take = (fi_i64)(per - first) < n ? (fi_i64)(per - first) : n;
         int whole = direct && first == 0 && take == (fi_i64)per;
         if (half) { /* 16-bit values straight into dst when it takes them */
-            FI_N(grp_half)(gen, dtype, p, g, whole ? (fi_u16 *)d : bits16);
+            FI_N(grp_half)(gen, &lp, dtype, p, g, whole ? (fi_u16 *)d : bits16);
             if (!whole) FI_N(store)(dtype, bits16 + first, take, d, stride);
         } else if (whole) {
             gen(p, g, d);
