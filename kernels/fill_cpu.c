@@ -35,6 +35,9 @@ static void fi_lowp_setup(const fi_params *p, int dtype, fi_lowp *lp)
     const double ymin = dtype == FI_DT_F16 ? 6.103515625e-05 : 1.1754943508222875e-38;
     lp->fast = 0;
     if (!(b2 >= 2.3509887016445750e-38)) return; /* 2B a normal float (2^-125) */
+    if ((p->lo != 0.0 && fabs(p->lo) < 1.1754943508222875e-38) ||
+        (p->hi != 0.0 && fabs(p->hi) < 1.1754943508222875e-38))
+        return; /* a subnormal end value: vcvtneps2bf16 would flush it */
     double j = ceil(ymin * 1.0009765625 / b2) + 8.0;             /* J: |x| >= ymin */
     if (j > 4194304.0) return; /* 2^22: a tiny span, values near zero; the double route */
     double k0 = -(p->a + p->b * 2.98023223876953125e-08) / b2;
@@ -73,9 +76,25 @@ static void fi_lowp_setup(const fi_params *p, int dtype, fi_lowp *lp)
 #undef FI_N
 #undef FI_ISA_AVX512
 #pragma GCC pop_options
+
+/* AVX-512 with the BF16 extension (vcvtneps2bf16: float to bfloat16 in one instruction) */
+#if defined(__clang__) || __GNUC__ >= 10
+#define FI_HAVE_BF16 1
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,f16c,bmi2,prefer-vector-width=512")
+#define FI_ISA_AVX512 1
+#define FI_ISA_AVX512BF16 1
+#define FI_N(name) name##_avx512bf16
+#include "fill_cpu_impl.h"
+#undef FI_N
+#undef FI_ISA_AVX512BF16
+#undef FI_ISA_AVX512
+#pragma GCC pop_options
+#endif
 #endif
 
 static int fi_simd_level = -1;
+static int fi_bf16 = 0; /* the AVX-512 path uses its BF16 build */
 
 int fi_simd_supported(void)
 {
@@ -94,6 +113,9 @@ int fi_simd_supported(void)
 int fi_set_simd(int level)
 {
     int best = fi_simd_supported();
+#if defined(FI_HAVE_BF16)
+    fi_bf16 = best == FI_SIMD_AVX512 && __builtin_cpu_supports("avx512bf16");
+#endif
     fi_simd_level = level < 0 || level > best ? best : level;
     return fi_simd_level;
 }
@@ -109,7 +131,15 @@ void fi_fill(int dist, int dtype, const fi_params *p, fi_u64 start, fi_i64 n, ch
 {
     switch (fi_simd_active()) {
 #if defined(FI_HAVE_X86)
-    case FI_SIMD_AVX512: fill_avx512(dist, dtype, p, start, n, dst, stride); return;
+    case FI_SIMD_AVX512:
+#if defined(FI_HAVE_BF16)
+        if (fi_bf16) {
+            fill_avx512bf16(dist, dtype, p, start, n, dst, stride);
+            return;
+        }
+#endif
+        fill_avx512(dist, dtype, p, start, n, dst, stride);
+        return;
     case FI_SIMD_AVX2: fill_avx2(dist, dtype, p, start, n, dst, stride); return;
 #endif
     default: fill_baseline(dist, dtype, p, start, n, dst, stride); return;

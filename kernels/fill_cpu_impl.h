@@ -247,12 +247,20 @@ static void FI_N(grp_truncnormal_f64)(const fi_params *p, fi_u64 g, void *dst)
 }
 
 /* float values to float16/bfloat16 bits, nearest even (fi_f32_to_f16, fi_f32_to_bf16),
- * 16 lanes at a time: vcvtps2ph for float16 (the same bits: NaN never arises), the
- * integer rounding for bfloat16 (vcvtneps2bf16 would flush subnormals). */
+ * 16 lanes at a time: vcvtps2ph for float16 (the same bits: NaN never arises); for
+ * bfloat16 vcvtneps2bf16 where the CPU has it (the same bits for every normal float, it
+ * flushes subnormals: unless `normal`, a vector holding one takes the integer rounding),
+ * else the integer rounding. */
 #if defined(FI_ISA_AVX512)
-static inline __m256i FI_N(half16)(int dtype, __m512 x)
+static inline __attribute__((always_inline)) __m256i FI_N(half16)(int dtype, __m512 x,
+                                                                  const int normal)
 {
     if (dtype == FI_DT_F16) return _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+#if defined(FI_ISA_AVX512BF16)
+    if (normal || !_mm512_fpclass_ps_mask(x, 0x20)) return (__m256i)_mm512_cvtneps_pbh(x);
+#else
+    (void)normal;
+#endif
     __m512i u = _mm512_castps_si512(x);
     __m512i odd = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
     u = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), odd));
@@ -265,7 +273,7 @@ static inline void FI_N(to16)(int dtype, const float *f, fi_u16 *o)
     int i;
 #if defined(FI_ISA_AVX512)
     for (i = 0; i < 4 * FI_LANES; i += 16)
-        _mm256_storeu_si256((__m256i *)(o + i), FI_N(half16)(dtype, _mm512_loadu_ps(f + i)));
+        _mm256_storeu_si256((__m256i *)(o + i), FI_N(half16)(dtype, _mm512_loadu_ps(f + i), 0));
 #elif defined(FI_ISA_AVX2)
     if (dtype == FI_DT_F16) {
         for (i = 0; i < 4 * FI_LANES; i += 8)
@@ -324,9 +332,9 @@ static inline __attribute__((always_inline)) void FI_N(lowp_fast)(const fi_lowp 
         __m512i d = _mm512_sub_epi32(_mm512_slli_epi32(_mm512_castps_si512(y), sh), base);
         unsigned mid = _mm512_mask_cmple_epu16_mask(0x55555555u, d, lim);
         unsigned small = _mm512_cmple_epu32_mask(j, near);
-        __m256i h = FI_N(half16)(dtype, _mm512_min_ps(hi, _mm512_max_ps(lo, y)));
+        __m256i h = FI_N(half16)(dtype, _mm512_min_ps(hi, _mm512_max_ps(lo, y)), 1);
         if (__builtin_expect((mid | small) != 0, 0))
-            h = FI_N(half16)(dtype, FI_N(uniform_lowp16)(wv, p, lo, hi));
+            h = FI_N(half16)(dtype, FI_N(uniform_lowp16)(wv, p, lo, hi), 0);
         _mm256_storeu_si256((__m256i *)(o + i), h);
     }
 }
@@ -347,7 +355,7 @@ static void FI_N(lowp_words)(const fi_lowp *lp, int dtype, const fi_params *p,
         for (int i = 0; i < 4 * FI_LANES; i += 16)
             _mm256_storeu_si256((__m256i *)(o + i),
                                 FI_N(half16)(dtype, FI_N(uniform_lowp16)(
-                                    _mm512_loadu_si512((const void *)(w + i)), p, lo, hi)));
+                                    _mm512_loadu_si512((const void *)(w + i)), p, lo, hi), 0));
     }
 #else
     float f[4 * FI_LANES];
