@@ -8,38 +8,43 @@
 #include "fill_cpu.h"
 #include <math.h>
 
-/* The float route of the 16-bit uniform on the AVX-512 path (fill_cpu_impl.h, lowp_fast):
- * element k has x = a + B (2k + 1) (fi_uniform_lowp, B = span 2^-25), which is zero at
+/* The float route of the 16-bit uniform on the AVX-512 path (fill_cpu_impl.h, lowp_fast).
+ * Input k has x = a + B (2k + 1) (fi_uniform_lowp, B = span 2^-25), zero at
  * k0 = -(a + B) / 2B.  With K = round(k0) + J (kept in [-1, 2^24]) and j = K - k (an
- * integer, exact in float), x = c + s j for c = x_K, s = -2B; the float
- * y = fma(s, j, (float)c) with s rounded to float has |y - x| < 3.02 2^-24 |x| + ulp(y)/2
- * for every k with j outside [0, 2J] (there |k - k0| >= J + 1/2, so |x_K| <= |x| and
- * 2B|j| <= 2|x|; the double value of fi_uniform_lowp is within 2^-50 |x| of x), i.e.
- * within 3.52 floats of it.  A y more than FI_LOWP_T = 5 floats from every midpoint of
- * the 16-bit grid then rounds to the value the double gives; J makes |x| >= 2^-14
- * (float16: its grid is then the top 11 bits of y's significand) or 2^-126 (bfloat16:
- * y is a normal float).  Elements with j in [0, 2J] or y near a midpoint (about 1 in
- * 6000 for bfloat16, 1 in 750 for float16) take the double route. */
+ * integer, exact in float), x = x_K + s j for s = -2B; the float y = fma(s, j, c), with s
+ * rounded to float and c the float nearest the double value of input K, lies within
+ * 3.7 floats (ulps of y) of the double value of input k whenever |k - k0| >= 1/2 and
+ * |K - k0| <= |k - k0|: then |x_K| <= |x| and 2B |j| <= 2 |x|, so the errors of s and c
+ * stay below 3.07 2^-24 |x|, the double value's below 2^-28 |x|, y's rounding half an
+ * ulp.  A y more than FI_LOWP_T = 5 floats from every midpoint of the 16-bit grid thus
+ * rounds to the value the double gives; input K itself has y = c, within half an ulp.
+ * bfloat16 takes J = 0, which leaves every |x| >= B >= 2^-126 but x_K's (y a normal
+ * float); float16 takes J with |x| >= 2^-14 outside j in [0, 2J] (y then has the grid
+ * in its top 11 significand bits), those inputs taking the double route.  So do the
+ * inputs near a midpoint: about 1 in 6000 (bfloat16), 1 in 750 (float16). */
 #define FI_LOWP_T 5
 
 typedef struct fi_lowp {
     int fast;     /* 0: the fill takes the double route for every element */
     int k;        /* K */
-    fi_u32 near;  /* 2J */
-    float s, c;   /* -(float)2B, (float)x_K */
+    fi_u32 near;  /* 2J (float16) */
+    float s, c;   /* -(float)2B, the float nearest the double value of input K */
 } fi_lowp;
 
+/* the float route's constants for a fill of dtype (-1: no 16-bit uniform, no route) */
 static void fi_lowp_setup(const fi_params *p, int dtype, fi_lowp *lp)
 {
     const double b2 = p->b * 5.9604644775390625e-08; /* 2B = span 2^-24 */
-    const double ymin = dtype == FI_DT_F16 ? 6.103515625e-05 : 1.1754943508222875e-38;
+    const float fmin = 1.17549435e-38f;              /* 2^-126 */
+    double j = 0.0;
     lp->fast = 0;
-    if (!(b2 >= 2.3509887016445750e-38)) return; /* 2B a normal float (2^-125) */
-    if ((p->lo != 0.0 && fabs(p->lo) < 1.1754943508222875e-38) ||
-        (p->hi != 0.0 && fabs(p->hi) < 1.1754943508222875e-38))
+    if (dtype < 0 || !(b2 >= 4.7019774032891500e-38)) return; /* 2B >= 2^-124 */
+    if ((p->lo != 0.0 && fabs(p->lo) < fmin) || (p->hi != 0.0 && fabs(p->hi) < fmin))
         return; /* a subnormal end value: vcvtneps2bf16 would flush it */
-    double j = ceil(ymin * 1.0009765625 / b2) + 8.0;             /* J: |x| >= ymin */
-    if (j > 4194304.0) return; /* 2^22: a tiny span, values near zero; the double route */
+    if (dtype == FI_DT_F16) {
+        j = ceil(6.103515625e-05 * 1.0009765625 / b2) + 8.0; /* |x| >= 2^-14 beyond J */
+        if (j > 4194304.0) return; /* 2^22: a tiny span, values near zero */
+    }
     double k0 = -(p->a + p->b * 2.98023223876953125e-08) / b2;
     k0 = k0 < -2e7 ? -2e7 : k0 > 2e7 ? 2e7 : k0;
     double kk = floor(k0 + 0.5) + j;
@@ -47,8 +52,8 @@ static void fi_lowp_setup(const fi_params *p, int dtype, fi_lowp *lp)
     lp->k = (int)kk;
     lp->near = (fi_u32)(2.0 * j);
     lp->s = -(float)b2;
-    lp->c = (float)(p->a + p->b * 2.98023223876953125e-08 * (2.0 * kk + 1.0));
-    lp->fast = 1;
+    lp->c = (float)(p->a + (p->b * 2.98023223876953125e-08) * (2.0 * kk + 1.0));
+    lp->fast = lp->c == 0.0f || fabsf(lp->c) >= fmin; /* y = c must be no subnormal */
 }
 
 #define FI_N(name) name##_baseline

@@ -97,155 +97,6 @@ static inline void FI_N(philox_lanes)(fi_u64 b0, const fi_params *p, fi_u32 *w)
 }
 #endif
 
-/* ---- groups: the 4 FI_LANES (32-bit) or 2 FI_LANES (64-bit) elements of group g ---- */
-
-static void FI_N(grp_bits)(const fi_params *p, fi_u64 g, void *dst)
-{
-    FI_N(philox_lanes)(FI_LANES * g, p, (fi_u32 *)dst);
-}
-
-static void FI_N(grp_uniform_f32)(const fi_params *p, fi_u64 g, void *dst)
-{
-    float *out = (float *)dst;
-    fi_u32 w[4 * FI_LANES];
-    const float low = (float)p->a, lo = (float)p->lo, hi = (float)p->hi;
-    FI_N(philox_lanes)(FI_LANES * g, p, w);
-    if (fi_uniform_wide(p)) {
-        for (int i = 0; i < 4 * FI_LANES; ++i) out[i] = fi_uniform_f32_wide(w[i], p, lo, hi);
-    } else {
-        const float span = (float)p->b;
-        for (int i = 0; i < 4 * FI_LANES; ++i) out[i] = fi_uniform_f32(w[i], low, span, lo, hi);
-    }
-}
-
-static void FI_N(grp_normal_f32)(const fi_params *p, fi_u64 g, void *dst)
-{
-    float *out = (float *)dst;
-    fi_u32 w[4 * FI_LANES];
-    float z[2][2 * FI_LANES];
-    const float loc = (float)p->a, scale = (float)p->b;
-    FI_N(philox_lanes)(FI_LANES * g, p, w);
-    for (int m = 0; m < 2 * FI_LANES; ++m) {
-        float z0, z1;
-        fi_boxmuller_f32(w[2 * m], w[2 * m + 1], &z0, &z1);
-        z[0][m] = loc + scale * z0;
-        z[1][m] = loc + scale * z1;
-    }
-    for (int m = 0; m < 2 * FI_LANES; ++m) {
-        out[2 * m] = z[0][m];
-        out[2 * m + 1] = z[1][m];
-    }
-}
-
-/* Indices i (ascending) of the elements with !fi_truncnormal_central(q[i]) among the
- * 4 FI_LANES of a group, into idx; returns how many.  AVX-512 compresses 16 lanes at a
- * time, AVX2 walks the bits of 8-lane masks, the baseline tests each element. */
-static inline int FI_N(tail_index)(const float *q, int *idx)
-{
-    int n = 0;
-#if defined(FI_ISA_AVX512)
-    const __m512 c = _mm512_set1_ps(FI_TRUNC_CENTRAL);
-    const __m512i absmask = _mm512_set1_epi32(0x7fffffff);
-    for (int i = 0; i < 4 * FI_LANES; i += 16) {
-        __m512 aq = _mm512_castsi512_ps(
-            _mm512_and_si512(_mm512_castps_si512(_mm512_loadu_ps(q + i)), absmask));
-        __mmask16 m = _mm512_cmp_ps_mask(aq, c, _CMP_GT_OQ);
-        __m512i iv = _mm512_add_epi32(_mm512_set1_epi32(i),
-                                      _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5,
-                                                       4, 3, 2, 1, 0));
-        _mm512_storeu_si512((void *)(idx + n), _mm512_maskz_compress_epi32(m, iv));
-        n += __builtin_popcount((unsigned)m);
-    }
-#elif defined(FI_ISA_AVX2)
-    const __m256 c = _mm256_set1_ps(FI_TRUNC_CENTRAL);
-    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-    for (int i = 0; i < 4 * FI_LANES; i += 8) {
-        __m256 aq = _mm256_and_ps(_mm256_loadu_ps(q + i), absmask);
-        for (unsigned m = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(aq, c, _CMP_GT_OQ)); m;
-             m &= m - 1)
-            idx[n++] = i + __builtin_ctz(m);
-    }
-#else
-    for (int i = 0; i < 4 * FI_LANES; ++i) {
-        idx[n] = i;
-        n += !fi_truncnormal_central(q[i]);
-    }
-#endif
-    return n;
-}
-
-static void FI_N(grp_truncnormal_f32)(const fi_params *p, fi_u64 g, void *dst)
-{
-    float *out = (float *)dst;
-    fi_u32 w[4 * FI_LANES];
-    float q[4 * FI_LANES];
-    const float loc = (float)p->a, scale = (float)p->b, lo = (float)p->lo, hi = (float)p->hi;
-    FI_N(philox_lanes)(FI_LANES * g, p, w);
-    /* the per-element rule of fi_truncnormal_f32 in vectorized passes: the central
-     * rational for every element; the tail elements (about 11 % at +-2 sigma) gathered
-     * into a short array, padded to whole vectors, for the float tail; AS 241 in double
-     * only for the rare far-tail elements */
-    for (int i = 0; i < 4 * FI_LANES; ++i) {
-        q[i] = fi_truncnormal_q(w[i], p);
-        out[i] = fi_clampf(fi_truncnormal_central_f32(q[i], loc, scale), lo, hi);
-    }
-    int idx[4 * FI_LANES + 16]; /* + 16: the AVX-512 compress stores whole vectors */
-    int n = FI_N(tail_index)(q, idx);
-    if (n > 0) {
-        enum { V = 16 }; /* padding unit: one AVX-512 register of floats */
-        int far = 0;
-        double pp[4 * FI_LANES];
-        float t[4 * FI_LANES + V], zt[4 * FI_LANES + V];
-        for (int k = 0; k < n; ++k) {
-            pp[k] = fi_truncnormal_p(w[idx[k]], p);
-            double tk = fi_truncnormal_t(pp[k]);
-            far |= tk < FI_TRUNC_FLOAT_MIN;
-            t[k] = (float)tk;
-        }
-        for (int k = n; k < ((n + V - 1) & -V); ++k) t[k] = 0.075f; /* any valid input */
-        for (int c = 0; c < n; c += V)
-            for (int k = c; k < c + V; ++k) zt[k] = fi_ndtri_tail_f32(t[k]);
-        for (int k = 0; k < n; ++k)
-            out[idx[k]] =
-                fi_clampf(fi_truncnormal_tail_f32(zt[k], q[idx[k]], loc, scale), lo, hi);
-        if (far)
-            for (int k = 0; k < n; ++k)
-                if (fi_truncnormal_t(pp[k]) < FI_TRUNC_FLOAT_MIN)
-                    out[idx[k]] = fi_clampf(fi_truncnormal_far_f32(pp[k], p), lo, hi);
-    }
-}
-
-static void FI_N(grp_uniform_f64)(const fi_params *p, fi_u64 g, void *dst)
-{
-    double *out = (double *)dst;
-    fi_u32 w[4 * FI_LANES];
-    FI_N(philox_lanes)(FI_LANES * g, p, w);
-    for (int i = 0; i < 2 * FI_LANES; ++i)
-        out[i] = fi_uniform_f64(w[2 * i], w[2 * i + 1], p->a, p->b, p->lo, p->hi);
-}
-
-static void FI_N(grp_normal_f64)(const fi_params *p, fi_u64 g, void *dst)
-{
-    double *out = (double *)dst;
-    fi_u32 w[4 * FI_LANES];
-    FI_N(philox_lanes)(FI_LANES * g, p, w);
-    for (int l = 0; l < FI_LANES; ++l) {
-        double z0, z1;
-        fi_boxmuller_f64(w[4 * l], w[4 * l + 1], w[4 * l + 2], w[4 * l + 3], &z0, &z1);
-        out[2 * l] = p->a + p->b * z0;
-        out[2 * l + 1] = p->a + p->b * z1;
-    }
-}
-
-static void FI_N(grp_truncnormal_f64)(const fi_params *p, fi_u64 g, void *dst)
-{
-    double *out = (double *)dst;
-    fi_u32 w[4 * FI_LANES];
-    FI_N(philox_lanes)(FI_LANES * g, p, w);
-    for (int i = 0; i < 2 * FI_LANES; ++i)
-        out[i] = fi_truncnormal_f64(w[2 * i], w[2 * i + 1], p);
-}
-
 /* float values to float16/bfloat16 bits, nearest even (fi_f32_to_f16, fi_f32_to_bf16),
  * 16 lanes at a time: vcvtps2ph for float16 (the same bits: NaN never arises); for
  * bfloat16 vcvtneps2bf16 where the CPU has it (the same bits for every normal float, it
@@ -291,6 +142,197 @@ static inline void FI_N(to16)(int dtype, const float *f, fi_u16 *o)
 #endif
 }
 
+/* ---- groups: the 4 FI_LANES (32-bit) or 2 FI_LANES (64-bit) elements of group g ---- */
+
+static void FI_N(grp_bits)(const fi_params *p, fi_u64 g, void *dst)
+{
+    FI_N(philox_lanes)(FI_LANES * g, p, (fi_u32 *)dst);
+}
+
+static void FI_N(grp_uniform_f32)(const fi_params *p, fi_u64 g, void *dst)
+{
+    float *out = (float *)dst;
+    fi_u32 w[4 * FI_LANES];
+    const float low = (float)p->a, lo = (float)p->lo, hi = (float)p->hi;
+    FI_N(philox_lanes)(FI_LANES * g, p, w);
+    if (fi_uniform_wide(p)) {
+        for (int i = 0; i < 4 * FI_LANES; ++i) out[i] = fi_uniform_f32_wide(w[i], p, lo, hi);
+    } else {
+        const float span = (float)p->b;
+        for (int i = 0; i < 4 * FI_LANES; ++i) out[i] = fi_uniform_f32(w[i], low, span, lo, hi);
+    }
+}
+
+/* float16/bfloat16 bits of one float value (fi_f32_to_f16, fi_f32_to_bf16) */
+static inline fi_u16 FI_N(half1)(int dtype, float v)
+{
+    return dtype == FI_DT_F16 ? fi_f32_to_f16(v) : fi_f32_to_bf16(v);
+}
+
+/* The normal elements of group g: as float into out (dtype FI_DT_F32), else as 16-bit
+ * bits into o, the cosine and sine values interleaved as they are converted (AVX-512). */
+static inline __attribute__((always_inline)) void FI_N(normal_grp)(const fi_params *p,
+                                                                   fi_u64 g, int dtype,
+                                                                   float *out, fi_u16 *o)
+{
+    fi_u32 w[4 * FI_LANES];
+    float z[2][2 * FI_LANES];
+    const float loc = (float)p->a, scale = (float)p->b;
+    FI_N(philox_lanes)(FI_LANES * g, p, w);
+    for (int m = 0; m < 2 * FI_LANES; ++m) {
+        float z0, z1;
+        fi_boxmuller_f32(w[2 * m], w[2 * m + 1], &z0, &z1);
+        z[0][m] = loc + scale * z0;
+        z[1][m] = loc + scale * z1;
+    }
+#if defined(FI_ISA_AVX512)
+    if (dtype != FI_DT_F32) {
+        const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+        const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
+        for (int m = 0; m < 2 * FI_LANES; m += 16) {
+            __m512 c = _mm512_loadu_ps(z[0] + m), s = _mm512_loadu_ps(z[1] + m);
+            _mm256_storeu_si256((__m256i *)(o + 2 * m),
+                                FI_N(half16)(dtype, _mm512_permutex2var_ps(c, lo, s), 0));
+            _mm256_storeu_si256((__m256i *)(o + 2 * m + 16),
+                                FI_N(half16)(dtype, _mm512_permutex2var_ps(c, hi, s), 0));
+        }
+        return;
+    }
+#endif
+    for (int m = 0; m < 2 * FI_LANES; ++m) {
+        out[2 * m] = z[0][m];
+        out[2 * m + 1] = z[1][m];
+    }
+    if (dtype != FI_DT_F32) FI_N(to16)(dtype, out, o);
+}
+
+static void FI_N(grp_normal_f32)(const fi_params *p, fi_u64 g, void *dst)
+{
+    FI_N(normal_grp)(p, g, FI_DT_F32, (float *)dst, 0);
+}
+
+/* Indices i (ascending) of the elements with !fi_truncnormal_central(q[i]) among the
+ * 4 FI_LANES of a group, into idx; returns how many.  AVX-512 compresses 16 lanes at a
+ * time, AVX2 walks the bits of 8-lane masks, the baseline tests each element. */
+static inline int FI_N(tail_index)(const float *q, int *idx)
+{
+    int n = 0;
+#if defined(FI_ISA_AVX512)
+    const __m512 c = _mm512_set1_ps(FI_TRUNC_CENTRAL);
+    const __m512i absmask = _mm512_set1_epi32(0x7fffffff);
+    for (int i = 0; i < 4 * FI_LANES; i += 16) {
+        __m512 aq = _mm512_castsi512_ps(
+            _mm512_and_si512(_mm512_castps_si512(_mm512_loadu_ps(q + i)), absmask));
+        __mmask16 m = _mm512_cmp_ps_mask(aq, c, _CMP_GT_OQ);
+        __m512i iv = _mm512_add_epi32(_mm512_set1_epi32(i),
+                                      _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5,
+                                                       4, 3, 2, 1, 0));
+        _mm512_storeu_si512((void *)(idx + n), _mm512_maskz_compress_epi32(m, iv));
+        n += __builtin_popcount((unsigned)m);
+    }
+#elif defined(FI_ISA_AVX2)
+    const __m256 c = _mm256_set1_ps(FI_TRUNC_CENTRAL);
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    for (int i = 0; i < 4 * FI_LANES; i += 8) {
+        __m256 aq = _mm256_and_ps(_mm256_loadu_ps(q + i), absmask);
+        for (unsigned m = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(aq, c, _CMP_GT_OQ)); m;
+             m &= m - 1)
+            idx[n++] = i + __builtin_ctz(m);
+    }
+#else
+    for (int i = 0; i < 4 * FI_LANES; ++i) {
+        idx[n] = i;
+        n += !fi_truncnormal_central(q[i]);
+    }
+#endif
+    return n;
+}
+
+/* The truncated normal elements of group g: as float into out (dtype FI_DT_F32), else as
+ * 16-bit bits into o (out then holds the central values, converted before the tail ones
+ * are stored one by one: a vector load right after them would wait for the stores). */
+static inline __attribute__((always_inline)) void FI_N(truncnormal_grp)(const fi_params *p,
+                                                                        fi_u64 g, int dtype,
+                                                                        float *out, fi_u16 *o)
+{
+    fi_u32 w[4 * FI_LANES];
+    float q[4 * FI_LANES];
+    const float loc = (float)p->a, scale = (float)p->b, lo = (float)p->lo, hi = (float)p->hi;
+    FI_N(philox_lanes)(FI_LANES * g, p, w);
+    /* the per-element rule of fi_truncnormal_f32 in vectorized passes: the central
+     * rational for every element; the tail elements (about 11 % at +-2 sigma) gathered
+     * into a short array, padded to whole vectors, for the float tail; AS 241 in double
+     * only for the rare far-tail elements */
+    for (int i = 0; i < 4 * FI_LANES; ++i) {
+        q[i] = fi_truncnormal_q(w[i], p);
+        out[i] = fi_clampf(fi_truncnormal_central_f32(q[i], loc, scale), lo, hi);
+    }
+    if (dtype != FI_DT_F32) FI_N(to16)(dtype, out, o);
+    int idx[4 * FI_LANES + 16]; /* + 16: the AVX-512 compress stores whole vectors */
+    int n = FI_N(tail_index)(q, idx);
+    if (n > 0) {
+        enum { V = 16 }; /* padding unit: one AVX-512 register of floats */
+        int far = 0;
+        double pp[4 * FI_LANES];
+        float t[4 * FI_LANES + V], zt[4 * FI_LANES + V];
+        for (int k = 0; k < n; ++k) {
+            pp[k] = fi_truncnormal_p(w[idx[k]], p);
+            double tk = fi_truncnormal_t(pp[k]);
+            far |= tk < FI_TRUNC_FLOAT_MIN;
+            t[k] = (float)tk;
+        }
+        for (int k = n; k < ((n + V - 1) & -V); ++k) t[k] = 0.075f; /* any valid input */
+        for (int c = 0; c < n; c += V)
+            for (int k = c; k < c + V; ++k) zt[k] = fi_ndtri_tail_f32(t[k]);
+        for (int k = 0; k < n; ++k)
+            zt[k] = fi_clampf(fi_truncnormal_tail_f32(zt[k], q[idx[k]], loc, scale), lo, hi);
+        if (far)
+            for (int k = 0; k < n; ++k)
+                if (fi_truncnormal_t(pp[k]) < FI_TRUNC_FLOAT_MIN)
+                    zt[k] = fi_clampf(fi_truncnormal_far_f32(pp[k], p), lo, hi);
+        if (dtype == FI_DT_F32)
+            for (int k = 0; k < n; ++k) out[idx[k]] = zt[k];
+        else
+            for (int k = 0; k < n; ++k) o[idx[k]] = FI_N(half1)(dtype, zt[k]);
+    }
+}
+
+static void FI_N(grp_truncnormal_f32)(const fi_params *p, fi_u64 g, void *dst)
+{
+    FI_N(truncnormal_grp)(p, g, FI_DT_F32, (float *)dst, 0);
+}
+
+static void FI_N(grp_uniform_f64)(const fi_params *p, fi_u64 g, void *dst)
+{
+    double *out = (double *)dst;
+    fi_u32 w[4 * FI_LANES];
+    FI_N(philox_lanes)(FI_LANES * g, p, w);
+    for (int i = 0; i < 2 * FI_LANES; ++i)
+        out[i] = fi_uniform_f64(w[2 * i], w[2 * i + 1], p->a, p->b, p->lo, p->hi);
+}
+
+static void FI_N(grp_normal_f64)(const fi_params *p, fi_u64 g, void *dst)
+{
+    double *out = (double *)dst;
+    fi_u32 w[4 * FI_LANES];
+    FI_N(philox_lanes)(FI_LANES * g, p, w);
+    for (int l = 0; l < FI_LANES; ++l) {
+        double z0, z1;
+        fi_boxmuller_f64(w[4 * l], w[4 * l + 1], w[4 * l + 2], w[4 * l + 3], &z0, &z1);
+        out[2 * l] = p->a + p->b * z0;
+        out[2 * l + 1] = p->a + p->b * z1;
+    }
+}
+
+static void FI_N(grp_truncnormal_f64)(const fi_params *p, fi_u64 g, void *dst)
+{
+    double *out = (double *)dst;
+    fi_u32 w[4 * FI_LANES];
+    FI_N(philox_lanes)(FI_LANES * g, p, w);
+    for (int i = 0; i < 2 * FI_LANES; ++i)
+        out[i] = fi_truncnormal_f64(w[2 * i], w[2 * i + 1], p);
+}
+
 #if defined(FI_ISA_AVX512)
 /* fi_uniform_lowp on 16 words: two halves of 8 doubles, float by truncation with the low
  * bit set when inexact (round-to-odd, as fi_f64_to_f32_odd), clamped */
@@ -310,32 +352,89 @@ static inline __m512 FI_N(uniform_lowp16)(__m512i w, const fi_params *p, __m512 
     return _mm512_min_ps(hi, _mm512_max_ps(lo, _mm512_castsi512_ps(v)));
 }
 
-/* the float route (fi_lowp, fill_cpu.c) on 16 words, dtype FI_DT_F16 when f16: y rounded
- * to the dtype unless a lane has j in [0, 2J] or y within FI_LOWP_T floats of a midpoint
- * (the low 16 bits of y, float16: 13, near 0x8000, resp. 0x1000), where the double route
- * gives the 16 values */
+/* the float route (fi_lowp, fill_cpu.c) on 16 words: j = K - k and y = fma(s, j, c) */
+static inline __attribute__((always_inline)) __m512 FI_N(lowp_y)(const fi_lowp *lp, __m512i w,
+                                                                 __m512i *j)
+{
+    *j = _mm512_sub_epi32(_mm512_set1_epi32(lp->k), _mm512_srli_epi32(w, 8));
+    return _mm512_fmadd_ps(_mm512_set1_ps(lp->s), _mm512_cvtepi32_ps(*j), _mm512_set1_ps(lp->c));
+}
+
+/* y's distance to the midpoints of the 16-bit grid: bfloat16, the low 16 bits of y minus
+ * 0x8000 - FI_LOWP_T, at most 2 FI_LOWP_T within FI_LOWP_T floats of one; float16, the low
+ * 13 bits rotated to the top minus (0x1000 - FI_LOWP_T) << 19, at most FI_LOWP_D16 */
+#define FI_LOWP_D16 ((2u * FI_LOWP_T << 19) | 0x7ffffu)
+static inline __attribute__((always_inline)) __m512i FI_N(lowp_d)(__m512 y, const int f16)
+{
+    __m512i u = _mm512_castps_si512(y);
+    if (f16) return _mm512_sub_epi32(_mm512_rol_epi32(u, 19), _mm512_set1_epi32((0x1000 - FI_LOWP_T) << 19));
+    return _mm512_sub_epi32(u, _mm512_set1_epi32(0x8000 - FI_LOWP_T));
+}
+
+/* nonzero when a lane of d (lowp_d) is near a midpoint */
+static inline __attribute__((always_inline)) unsigned FI_N(lowp_near)(__m512i d, const int f16)
+{
+    if (f16) return _mm512_cmple_epu32_mask(d, _mm512_set1_epi32((int)FI_LOWP_D16));
+    return _mm512_mask_cmple_epu16_mask(0x55555555u, d, _mm512_set1_epi16(2 * FI_LOWP_T));
+}
+
+/* the 32 values y0, y1 clamped into [lo, hi] as float16/bfloat16 bits into o; bfloat16 in
+ * one vcvtne2ps2bf16 where the CPU has it */
+static inline __attribute__((always_inline)) void FI_N(lowp_store)(__m512 y0, __m512 y1,
+                                                                   __m512 lo, __m512 hi,
+                                                                   fi_u16 *o, const int f16)
+{
+    y0 = _mm512_min_ps(hi, _mm512_max_ps(lo, y0));
+    y1 = _mm512_min_ps(hi, _mm512_max_ps(lo, y1));
+#if defined(FI_ISA_AVX512BF16)
+    if (!f16) {
+        _mm512_storeu_si512((void *)o, (__m512i)_mm512_cvtne2ps_pbh(y1, y0));
+        return;
+    }
+#endif
+    _mm256_storeu_si256((__m256i *)o, FI_N(half16)(f16 ? FI_DT_F16 : FI_DT_BF16, y0, 1));
+    _mm256_storeu_si256((__m256i *)(o + 16), FI_N(half16)(f16 ? FI_DT_F16 : FI_DT_BF16, y1, 1));
+}
+
+/* fi_uniform_lowp of the 4 FI_LANES words w by the float route, dtype FI_DT_F16 when f16:
+ * y rounded to the dtype, 32 lanes at a time; when a lane may have y near a midpoint or
+ * (float16) j in [0, 2J] (tracked by unsigned minima; bfloat16 over all 16-bit halves,
+ * the high ones only ever adding false alarms), a second pass finds its 16 words and
+ * gives them the double route */
 static inline __attribute__((always_inline)) void FI_N(lowp_fast)(const fi_lowp *lp,
                                                                   const fi_params *p,
                                                                   const fi_u32 *w, fi_u16 *o,
                                                                   const int f16)
 {
-    const int sh = f16 ? 3 : 0, dtype = f16 ? FI_DT_F16 : FI_DT_BF16;
-    const __m512i k = _mm512_set1_epi32(lp->k), near = _mm512_set1_epi32((int)lp->near);
-    const __m512i base = _mm512_set1_epi32(0x8000 - (FI_LOWP_T << sh));
-    const __m512i lim = _mm512_set1_epi16((short)((2 * FI_LOWP_T << sh) | ((1 << sh) - 1)));
-    const __m512 s = _mm512_set1_ps(lp->s), c = _mm512_set1_ps(lp->c);
+    const int dtype = f16 ? FI_DT_F16 : FI_DT_BF16;
+    const __m512i near = _mm512_set1_epi32((int)lp->near);
     const __m512 lo = _mm512_set1_ps((float)p->lo), hi = _mm512_set1_ps((float)p->hi);
-    for (int i = 0; i < 4 * FI_LANES; i += 16) {
-        __m512i wv = _mm512_loadu_si512((const void *)(w + i));
-        __m512i j = _mm512_sub_epi32(k, _mm512_srli_epi32(wv, 8));
-        __m512 y = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(j), c);
-        __m512i d = _mm512_sub_epi32(_mm512_slli_epi32(_mm512_castps_si512(y), sh), base);
-        unsigned mid = _mm512_mask_cmple_epu16_mask(0x55555555u, d, lim);
-        unsigned small = _mm512_cmple_epu32_mask(j, near);
-        __m256i h = FI_N(half16)(dtype, _mm512_min_ps(hi, _mm512_max_ps(lo, y)), 1);
-        if (__builtin_expect((mid | small) != 0, 0))
-            h = FI_N(half16)(dtype, FI_N(uniform_lowp16)(wv, p, lo, hi), 0);
-        _mm256_storeu_si256((__m256i *)(o + i), h);
+    __m512i dmin = _mm512_set1_epi32(-1), jmin = _mm512_set1_epi32(-1);
+    for (int i = 0; i < 4 * FI_LANES; i += 32) {
+        __m512i j0, j1;
+        __m512 y0 = FI_N(lowp_y)(lp, _mm512_loadu_si512((const void *)(w + i)), &j0);
+        __m512 y1 = FI_N(lowp_y)(lp, _mm512_loadu_si512((const void *)(w + i + 16)), &j1);
+        __m512i d0 = FI_N(lowp_d)(y0, f16), d1 = FI_N(lowp_d)(y1, f16);
+        if (f16) {
+            dmin = _mm512_min_epu32(dmin, _mm512_min_epu32(d0, d1));
+            jmin = _mm512_min_epu32(jmin, _mm512_min_epu32(j0, j1));
+        } else {
+            dmin = _mm512_min_epu16(dmin, _mm512_min_epu16(d0, d1));
+        }
+        FI_N(lowp_store)(y0, y1, lo, hi, o + i, f16);
+    }
+    unsigned alarm = f16 ? _mm512_cmple_epu32_mask(dmin, _mm512_set1_epi32((int)FI_LOWP_D16)) |
+                               _mm512_cmple_epu32_mask(jmin, near)
+                         : _mm512_cmple_epu16_mask(dmin, _mm512_set1_epi16(2 * FI_LOWP_T));
+    if (__builtin_expect(alarm != 0, 0)) {
+        for (int i = 0; i < 4 * FI_LANES; i += 16) {
+            __m512i j, wv = _mm512_loadu_si512((const void *)(w + i));
+            __m512 y = FI_N(lowp_y)(lp, wv, &j);
+            if (FI_N(lowp_near)(FI_N(lowp_d)(y, f16), f16) |
+                (f16 ? _mm512_cmple_epu32_mask(j, near) : 0))
+                _mm256_storeu_si256((__m256i *)(o + i),
+                                    FI_N(half16)(dtype, FI_N(uniform_lowp16)(wv, p, lo, hi), 0));
+        }
     }
 }
 #endif
@@ -366,20 +465,20 @@ static void FI_N(lowp_words)(const fi_lowp *lp, int dtype, const fi_params *p,
 #endif
 }
 
-/* The 16-bit elements of group g: the uniform from its words (lowp_words), every other
- * law through its float values. */
-static void FI_N(grp_half)(void (*gen)(const fi_params *, fi_u64, void *), const fi_lowp *lp,
-                           int dtype, const fi_params *p, fi_u64 g, fi_u16 *o)
+/* The 16-bit elements of group g */
+static void FI_N(grp_half)(int dist, const fi_lowp *lp, int dtype, const fi_params *p,
+                           fi_u64 g, fi_u16 *o)
 {
-    if (!gen) {
+    float f[4 * FI_LANES];
+    if (dist == FI_DIST_NORMAL) {
+        FI_N(normal_grp)(p, g, dtype, f, o);
+    } else if (dist == FI_DIST_TRUNCNORMAL) {
+        FI_N(truncnormal_grp)(p, g, dtype, f, o);
+    } else {
         fi_u32 w[4 * FI_LANES];
         FI_N(philox_lanes)(FI_LANES * g, p, w);
         FI_N(lowp_words)(lp, dtype, p, w, o);
-        return;
     }
-    float f[4 * FI_LANES];
-    gen(p, g, f);
-    FI_N(to16)(dtype, f, o);
 }
 
 /* Store n values of the output dtype (float16/bfloat16 already as bits) into dst, one
@@ -418,11 +517,9 @@ static void FI_N(fill)(int dist, int dtype, const fi_params *p, fi_u64 start, fi
     int half = dtype == FI_DT_F16 || dtype == FI_DT_BF16;
     int direct = stride == itemsize;
     fi_lowp lp;
+    fi_lowp_setup(p, half && dist == FI_DIST_UNIFORM ? dtype : -1, &lp);
     switch (dist) {
-    case FI_DIST_UNIFORM: /* none: the 16-bit uniform, from its words (lowp_words) */
-        gen = wide ? FI_N(grp_uniform_f64) : half ? 0 : FI_N(grp_uniform_f32);
-        if (half) fi_lowp_setup(p, dtype, &lp);
-        break;
+    case FI_DIST_UNIFORM: gen = wide ? FI_N(grp_uniform_f64) : FI_N(grp_uniform_f32); break;
     case FI_DIST_NORMAL: gen = wide ? FI_N(grp_normal_f64) : FI_N(grp_normal_f32); break;
     case FI_DIST_TRUNCNORMAL:
         gen = wide ? FI_N(grp_truncnormal_f64) : FI_N(grp_truncnormal_f32);
@@ -437,8 +534,8 @@ static void FI_N(fill)(int dist, int dtype, const fi_params *p, fi_u64 start, fi
         fi_u64 g = pos / per, first = pos - g * per; /* group, first element within it */
         fi_i64 take = (fi_i64)(per - first) < n ? (fi_i64)(per - first) : n;
         int whole = direct && first == 0 && take == (fi_i64)per;
-        if (half) { /* 16-bit values straight into dst when it takes them */
-            FI_N(grp_half)(gen, &lp, dtype, p, g, whole ? (fi_u16 *)d : bits16);
+        if (half) { /* 16-bit values straight into dst when it takes them (gen unused) */
+            FI_N(grp_half)(dist, &lp, dtype, p, g, whole ? (fi_u16 *)d : bits16);
             if (!whole) FI_N(store)(dtype, bits16 + first, take, d, stride);
         } else if (whole) {
             gen(p, g, d);

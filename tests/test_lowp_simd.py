@@ -65,7 +65,7 @@ int float_route(double a, double b, double lo, double hi, int dtype, float *y, i
     if (!lp.fast) return -1;
     for (int k = 0; k < (1 << 24); ++k) y[k] = fmaf(lp.s, (float)(lp.k - k), lp.c);
     kn[0] = lp.k;
-    kn[1] = (int)lp.near;
+    kn[1] = dtype == FI_DT_F16 ? (int)lp.near : -1; /* bfloat16: no inputs set apart */
     return FI_LOWP_T;
 }
 """
@@ -79,7 +79,7 @@ CASES = [(BF16, 0.0, 1.0, 1), (BF16, -1.0, 1.0, 1), (BF16, 1.0, 1.1, 1),
          (BF16, -1.0, 1e-6, 1), (BF16, -1e-30, 1.0, 1), (BF16, -1.0, -1e-30, 1),
          (BF16, -5e-7, 0.3, 1), (BF16, 3 * M, 1.0, 1), (BF16, -2.0, 2.0**-20, 1),
          (BF16, 1.0, 1.0078125, 1), (BF16, -M, M, 0), (BF16, 2.0**-130, 2.0**-127, 0),
-         (BF16, -1e-39, 1.0, 0),
+         (BF16, -1e-39, 1.0, 0), (BF16, -1.0, -1.0 + 2.0**25 / (2**24 + 1), 1),
          (BF16, 0.5, 0.5, 0),
          (F16, 1.0, 1.1, 1), (F16, -2.5, 1e-3, 1), (F16, -1.0, 1.0, 1),
          (F16, -65504.0, 65504.0, 1), (F16, 60000.0, 65504.0, 1), (F16, -1e-7, 0.5, 1),
