@@ -1,9 +1,11 @@
 /* fill_cpu.c - one source, three instruction sets, chosen at run time.
  *
  * fill_cpu_impl.h is compiled for baseline x86-64 (or any other CPU), for AVX2 and for
- * AVX-512 through GCC target pragmas; fi_fill dispatches on what the CPU reports.  The
- * build uses -ffp-contract=off so no path fuses a multiply-add the others do not:
- * every path gives the same bits (tests/test_stream.py checks it).
+ * AVX-512 (with and without its BF16 extension) through GCC target pragmas; fi_fill
+ * dispatches on what the CPU reports.  The build uses -ffp-contract=off so no path fuses
+ * a multiply-add the others do not: every path gives the same bits (tests/test_stream.py
+ * checks it); the one explicit fused multiply-add, the float route of the 16-bit uniform
+ * below, is proven to round to the double route's bits (tests/test_lowp_simd.py).
  */
 #include "fill_cpu.h"
 #include <math.h>
