@@ -10,7 +10,8 @@
 #include "fill_cpu.h"
 #include <math.h>
 
-/* The float route of the 16-bit uniform on the AVX-512 path (fill_cpu_impl.h, lowp_fast).
+/* The float route of the 16-bit uniform on the AVX-512 and AVX2 paths (fill_cpu_impl.h,
+ * lowp_fast, lowp_fast8).
  * Input k has x = a + B (2k + 1) (fi_uniform_lowp, B = span 2^-25), zero at
  * k0 = -(a + B) / 2B.  With K = round(k0) + J (kept in [-1, 2^24]) and j = K - k (an
  * integer, exact in float), x = x_K + s j for s = -2B; the float y = fma(s, j, c), with s
@@ -25,6 +26,7 @@
  * in its top 11 significand bits), those inputs taking the double route.  So do the
  * inputs near a midpoint: about 1 in 6000 (bfloat16), 1 in 750 (float16). */
 #define FI_LOWP_T 5
+#define FI_LOWP_D16 ((2u * FI_LOWP_T << 19) | 0x7ffffu) /* the same, float16, rotated */
 
 typedef struct fi_lowp {
     int fast;     /* 0: the fill takes the double route for every element */
@@ -67,7 +69,7 @@ static void fi_lowp_setup(const fi_params *p, int dtype, fi_lowp *lp)
 #define FI_HAVE_X86 1
 
 #pragma GCC push_options
-#pragma GCC target("avx2,f16c,bmi2")
+#pragma GCC target("avx2,fma,f16c,bmi2")
 #define FI_ISA_AVX2 1
 #define FI_N(name) name##_avx2
 #include "fill_cpu_impl.h"
@@ -110,8 +112,8 @@ int fi_simd_supported(void)
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
         return FI_SIMD_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") &&
-        __builtin_cpu_supports("bmi2"))
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+        __builtin_cpu_supports("f16c") && __builtin_cpu_supports("bmi2"))
         return FI_SIMD_AVX2;
 #endif
     return FI_SIMD_BASELINE;

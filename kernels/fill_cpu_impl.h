@@ -362,8 +362,7 @@ static inline __attribute__((always_inline)) __m512 FI_N(lowp_y)(const fi_lowp *
 
 /* y's distance to the midpoints of the 16-bit grid: bfloat16, the low 16 bits of y minus
  * 0x8000 - FI_LOWP_T, at most 2 FI_LOWP_T within FI_LOWP_T floats of one; float16, the low
- * 13 bits rotated to the top minus (0x1000 - FI_LOWP_T) << 19, at most FI_LOWP_D16 */
-#define FI_LOWP_D16 ((2u * FI_LOWP_T << 19) | 0x7ffffu)
+ * 13 bits rotated to the top minus (0x1000 - FI_LOWP_T) << 19, at most FI_LOWP_D16 (fill_cpu.c) */
 static inline __attribute__((always_inline)) __m512i FI_N(lowp_d)(__m512 y, const int f16)
 {
     __m512i u = _mm512_castps_si512(y);
@@ -439,8 +438,88 @@ static inline __attribute__((always_inline)) void FI_N(lowp_fast)(const fi_lowp 
 }
 #endif
 
-/* fi_uniform_lowp of the 4 FI_LANES words w as float16/bfloat16 bits: on AVX-512 by the
- * float route where the fill allows it (lp->fast), else by the double route */
+#if defined(FI_ISA_AVX2)
+/* the float route on AVX2, 8 lanes a vector, as lowp_fast: y = fma(s, j, c); the alarms
+ * as unsigned minima, checked once per group; a second pass gives every vector with a
+ * lane near a midpoint or (float16) j in [0, 2J] the double route, lane by lane */
+static inline __attribute__((always_inline)) __m256 FI_N(lowp_y8)(const fi_lowp *lp, __m256i w,
+                                                                  __m256i *j)
+{
+    *j = _mm256_sub_epi32(_mm256_set1_epi32(lp->k), _mm256_srli_epi32(w, 8));
+    return _mm256_fmadd_ps(_mm256_set1_ps(lp->s), _mm256_cvtepi32_ps(*j), _mm256_set1_ps(lp->c));
+}
+
+/* lowp_d on 8 lanes (the rotation by two shifts) */
+static inline __attribute__((always_inline)) __m256i FI_N(lowp_d8)(__m256 y, const int f16)
+{
+    __m256i u = _mm256_castps_si256(y);
+    if (f16)
+        return _mm256_sub_epi32(_mm256_or_si256(_mm256_slli_epi32(u, 19), _mm256_srli_epi32(u, 13)),
+                                _mm256_set1_epi32((0x1000 - FI_LOWP_T) << 19));
+    return _mm256_sub_epi32(u, _mm256_set1_epi32(0x8000 - FI_LOWP_T));
+}
+
+/* nonzero when a lane of x (unsigned 16-bit lanes, or 32-bit when w32) is at most lim */
+static inline __attribute__((always_inline)) unsigned FI_N(lowp_le8)(__m256i x, unsigned lim,
+                                                                     const int w32)
+{
+    __m256i m = w32 ? _mm256_cmpeq_epi32(_mm256_min_epu32(x, _mm256_set1_epi32((int)lim)), x)
+                    : _mm256_cmpeq_epi16(_mm256_min_epu16(x, _mm256_set1_epi16((short)lim)), x);
+    return (unsigned)_mm256_movemask_epi8(m);
+}
+
+static inline __attribute__((always_inline)) void FI_N(lowp_fast8)(const fi_lowp *lp,
+                                                                   const fi_params *p,
+                                                                   const fi_u32 *w, fi_u16 *o,
+                                                                   const int f16)
+{
+    const int dtype = f16 ? FI_DT_F16 : FI_DT_BF16;
+    const __m256 lo = _mm256_set1_ps((float)p->lo), hi = _mm256_set1_ps((float)p->hi);
+    __m256i dmin = _mm256_set1_epi32(-1), jmin = _mm256_set1_epi32(-1);
+    for (int i = 0; i < 4 * FI_LANES; i += 16) {
+        __m256i j0, j1;
+        __m256 y0 = FI_N(lowp_y8)(lp, _mm256_loadu_si256((const __m256i *)(w + i)), &j0);
+        __m256 y1 = FI_N(lowp_y8)(lp, _mm256_loadu_si256((const __m256i *)(w + i + 8)), &j1);
+        __m256i d0 = FI_N(lowp_d8)(y0, f16), d1 = FI_N(lowp_d8)(y1, f16);
+        if (f16) {
+            dmin = _mm256_min_epu32(dmin, _mm256_min_epu32(d0, d1));
+            jmin = _mm256_min_epu32(jmin, _mm256_min_epu32(j0, j1));
+        } else {
+            dmin = _mm256_min_epu16(dmin, _mm256_min_epu16(d0, d1));
+        }
+        y0 = _mm256_min_ps(hi, _mm256_max_ps(lo, y0));
+        y1 = _mm256_min_ps(hi, _mm256_max_ps(lo, y1));
+        if (f16) {
+            const int rn = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+            _mm_storeu_si128((__m128i *)(o + i), _mm256_cvtps_ph(y0, rn));
+            _mm_storeu_si128((__m128i *)(o + i + 8), _mm256_cvtps_ph(y1, rn));
+        } else { /* fi_f32_to_bf16 on normal floats, packed in order */
+            const __m256i one = _mm256_set1_epi32(1), half = _mm256_set1_epi32(0x7fff);
+            __m256i u0 = _mm256_castps_si256(y0), u1 = _mm256_castps_si256(y1);
+            u0 = _mm256_add_epi32(u0, _mm256_add_epi32(half, _mm256_and_si256(_mm256_srli_epi32(u0, 16), one)));
+            u1 = _mm256_add_epi32(u1, _mm256_add_epi32(half, _mm256_and_si256(_mm256_srli_epi32(u1, 16), one)));
+            __m256i h = _mm256_packus_epi32(_mm256_srli_epi32(u0, 16), _mm256_srli_epi32(u1, 16));
+            _mm256_storeu_si256((__m256i *)(o + i), _mm256_permute4x64_epi64(h, 0xd8));
+        }
+    }
+    unsigned alarm = f16 ? FI_N(lowp_le8)(dmin, FI_LOWP_D16, 1) | FI_N(lowp_le8)(jmin, lp->near, 1)
+                         : FI_N(lowp_le8)(dmin, 2 * FI_LOWP_T, 0);
+    if (__builtin_expect(alarm != 0, 0)) {
+        for (int i = 0; i < 4 * FI_LANES; i += 8) {
+            __m256i j;
+            __m256 y = FI_N(lowp_y8)(lp, _mm256_loadu_si256((const __m256i *)(w + i)), &j);
+            __m256i d = FI_N(lowp_d8)(y, f16);
+            if (f16 ? FI_N(lowp_le8)(d, FI_LOWP_D16, 1) | FI_N(lowp_le8)(j, lp->near, 1)
+                    : FI_N(lowp_le8)(_mm256_and_si256(d, _mm256_set1_epi32(0xffff)), 2 * FI_LOWP_T, 1))
+                for (int l = i; l < i + 8; ++l)
+                    o[l] = FI_N(half1)(dtype, fi_uniform_lowp(w[l], p, (float)p->lo, (float)p->hi));
+        }
+    }
+}
+#endif
+
+/* fi_uniform_lowp of the 4 FI_LANES words w as float16/bfloat16 bits: on AVX-512 and AVX2
+ * by the float route where the fill allows it (lp->fast), else by the double route */
 static void FI_N(lowp_words)(const fi_lowp *lp, int dtype, const fi_params *p,
                              const fi_u32 *w, fi_u16 *o)
 {
@@ -457,6 +536,13 @@ static void FI_N(lowp_words)(const fi_lowp *lp, int dtype, const fi_params *p,
                                     _mm512_loadu_si512((const void *)(w + i)), p, lo, hi), 0));
     }
 #else
+#if defined(FI_ISA_AVX2)
+    if (lp->fast) {
+        if (dtype == FI_DT_BF16) FI_N(lowp_fast8)(lp, p, w, o, 0);
+        else FI_N(lowp_fast8)(lp, p, w, o, 1);
+        return;
+    }
+#endif
     float f[4 * FI_LANES];
     const float lo = (float)p->lo, hi = (float)p->hi;
     (void)lp;
