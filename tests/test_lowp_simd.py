@@ -3,7 +3,7 @@ kernels/fi_dist.h) bit for bit on all 2^24 inputs k = w >> 8, for bounds chosen 
 awkward: zero crossings at either end of the inputs and within a few inputs of them,
 spans far below and far above the bounds' magnitude, subnormal values, the dtype's whole
 range, a single value.  AVX-512 and AVX2 take a float route (one fused multiply-add from an
-integer near the zero crossing, kernels/fill_cpu.c, fi_lowp_setup) and falls back to the
+integer near the zero crossing, kernels/fill_cpu.c, fi_lowp_setup) and fall back to the
 double route where the float cannot decide; the model of that route here checks the
 premise on every input: where it decides, it decides right, and it decides nearly always."""
 
