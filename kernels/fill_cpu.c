@@ -28,8 +28,11 @@
 #define FI_LOWP_T 5
 #define FI_LOWP_D16 ((2u * FI_LOWP_T << 19) | 0x7ffffu) /* the same, float16, rotated */
 
+enum { FI_LOWP_LO = 1, FI_LOWP_HI = 2 }; /* sides of [lo, hi] the values can pass */
+
 typedef struct fi_lowp {
     int fast;     /* 0: the fill takes the double route for every element */
+    int clamp;    /* FI_LOWP_LO | FI_LOWP_HI: the double values of inputs 0, 2^24 - 1 pass */
     int k;        /* K */
     fi_u32 near;  /* 2J (float16) */
     float s, c;   /* -(float)2B, the float nearest the double value of input K */
@@ -57,6 +60,9 @@ static void fi_lowp_setup(const fi_params *p, int dtype, fi_lowp *lp)
     lp->near = (fi_u32)(2.0 * j);
     lp->s = -(float)b2;
     lp->c = (float)(p->a + (p->b * 2.98023223876953125e-08) * (2.0 * kk + 1.0));
+    /* the values rise with k: a side needs the clamp when an end value passes it */
+    lp->clamp = (p->a + (p->b * 2.98023223876953125e-08) * 1.0 < p->lo ? FI_LOWP_LO : 0) |
+                (p->a + (p->b * 2.98023223876953125e-08) * 33554431.0 > p->hi ? FI_LOWP_HI : 0);
     lp->fast = lp->c == 0.0f || fabsf(lp->c) >= fmin; /* y = c must be no subnormal */
 }
 

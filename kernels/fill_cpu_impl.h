@@ -377,14 +377,21 @@ static inline __attribute__((always_inline)) unsigned FI_N(lowp_near)(__m512i d,
     return _mm512_mask_cmple_epu16_mask(0x55555555u, d, _mm512_set1_epi16(2 * FI_LOWP_T));
 }
 
-/* the 32 values y0, y1 clamped into [lo, hi] as float16/bfloat16 bits into o; bfloat16 in
- * one vcvtne2ps2bf16 where the CPU has it */
+/* the 32 values y0, y1 clamped into [lo, hi] (the sides in clamp: FI_LOWP_LO, FI_LOWP_HI)
+ * as float16/bfloat16 bits into o; bfloat16 in one vcvtne2ps2bf16 where the CPU has it */
 static inline __attribute__((always_inline)) void FI_N(lowp_store)(__m512 y0, __m512 y1,
                                                                    __m512 lo, __m512 hi,
-                                                                   fi_u16 *o, const int f16)
+                                                                   fi_u16 *o, const int f16,
+                                                                   const int clamp)
 {
-    y0 = _mm512_min_ps(hi, _mm512_max_ps(lo, y0));
-    y1 = _mm512_min_ps(hi, _mm512_max_ps(lo, y1));
+    if (clamp & FI_LOWP_LO) {
+        y0 = _mm512_max_ps(lo, y0);
+        y1 = _mm512_max_ps(lo, y1);
+    }
+    if (clamp & FI_LOWP_HI) {
+        y0 = _mm512_min_ps(hi, y0);
+        y1 = _mm512_min_ps(hi, y1);
+    }
 #if defined(FI_ISA_AVX512BF16)
     if (!f16) {
         _mm512_storeu_si512((void *)o, (__m512i)_mm512_cvtne2ps_pbh(y1, y0));
@@ -403,7 +410,7 @@ static inline __attribute__((always_inline)) void FI_N(lowp_store)(__m512 y0, __
 static inline __attribute__((always_inline)) void FI_N(lowp_fast)(const fi_lowp *lp,
                                                                   const fi_params *p,
                                                                   const fi_u32 *w, fi_u16 *o,
-                                                                  const int f16)
+                                                                  const int f16, const int clamp)
 {
     const int dtype = f16 ? FI_DT_F16 : FI_DT_BF16;
     const __m512i near = _mm512_set1_epi32((int)lp->near);
@@ -420,7 +427,7 @@ static inline __attribute__((always_inline)) void FI_N(lowp_fast)(const fi_lowp 
         } else {
             dmin = _mm512_min_epu16(dmin, _mm512_min_epu16(d0, d1));
         }
-        FI_N(lowp_store)(y0, y1, lo, hi, o + i, f16);
+        FI_N(lowp_store)(y0, y1, lo, hi, o + i, f16, clamp);
     }
     unsigned alarm = f16 ? _mm512_cmple_epu32_mask(dmin, _mm512_set1_epi32((int)FI_LOWP_D16)) |
                                _mm512_cmple_epu32_mask(jmin, near)
@@ -524,10 +531,17 @@ static void FI_N(lowp_words)(const fi_lowp *lp, int dtype, const fi_params *p,
                              const fi_u32 *w, fi_u16 *o)
 {
 #if defined(FI_ISA_AVX512)
-    if (lp->fast && dtype == FI_DT_BF16) {
-        FI_N(lowp_fast)(lp, p, w, o, 0);
-    } else if (lp->fast) {
-        FI_N(lowp_fast)(lp, p, w, o, 1);
+    if (lp->fast) { /* specialized on the dtype and the sides that need a clamp */
+        switch ((dtype == FI_DT_F16) * 4 + lp->clamp) {
+        case 0: FI_N(lowp_fast)(lp, p, w, o, 0, 0); break;
+        case 1: FI_N(lowp_fast)(lp, p, w, o, 0, 1); break;
+        case 2: FI_N(lowp_fast)(lp, p, w, o, 0, 2); break;
+        case 3: FI_N(lowp_fast)(lp, p, w, o, 0, 3); break;
+        case 4: FI_N(lowp_fast)(lp, p, w, o, 1, 0); break;
+        case 5: FI_N(lowp_fast)(lp, p, w, o, 1, 1); break;
+        case 6: FI_N(lowp_fast)(lp, p, w, o, 1, 2); break;
+        default: FI_N(lowp_fast)(lp, p, w, o, 1, 3); break;
+        }
     } else {
         const __m512 lo = _mm512_set1_ps((float)p->lo), hi = _mm512_set1_ps((float)p->hi);
         for (int i = 0; i < 4 * FI_LANES; i += 16)
