@@ -478,7 +478,7 @@ static inline __attribute__((always_inline)) unsigned FI_N(lowp_le8)(__m256i x, 
 static inline __attribute__((always_inline)) void FI_N(lowp_fast8)(const fi_lowp *lp,
                                                                    const fi_params *p,
                                                                    const fi_u32 *w, fi_u16 *o,
-                                                                   const int f16)
+                                                                   const int f16, const int clamp)
 {
     const int dtype = f16 ? FI_DT_F16 : FI_DT_BF16;
     const __m256 lo = _mm256_set1_ps((float)p->lo), hi = _mm256_set1_ps((float)p->hi);
@@ -494,8 +494,14 @@ static inline __attribute__((always_inline)) void FI_N(lowp_fast8)(const fi_lowp
         } else {
             dmin = _mm256_min_epu16(dmin, _mm256_min_epu16(d0, d1));
         }
-        y0 = _mm256_min_ps(hi, _mm256_max_ps(lo, y0));
-        y1 = _mm256_min_ps(hi, _mm256_max_ps(lo, y1));
+        if (clamp & FI_LOWP_LO) {
+            y0 = _mm256_max_ps(lo, y0);
+            y1 = _mm256_max_ps(lo, y1);
+        }
+        if (clamp & FI_LOWP_HI) {
+            y0 = _mm256_min_ps(hi, y0);
+            y1 = _mm256_min_ps(hi, y1);
+        }
         if (f16) {
             const int rn = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
             _mm_storeu_si128((__m128i *)(o + i), _mm256_cvtps_ph(y0, rn));
@@ -525,23 +531,38 @@ static inline __attribute__((always_inline)) void FI_N(lowp_fast8)(const fi_lowp
 }
 #endif
 
+#if defined(FI_ISA_AVX512) || defined(FI_ISA_AVX2)
+#if defined(FI_ISA_AVX512)
+#define FI_LOWP_FAST FI_N(lowp_fast)
+#else
+#define FI_LOWP_FAST FI_N(lowp_fast8)
+#endif
+/* the float route specialized on the dtype and the sides that need a clamp */
+static void FI_N(lowp_fast_any)(const fi_lowp *lp, int dtype, const fi_params *p,
+                                const fi_u32 *w, fi_u16 *o)
+{
+    switch ((dtype == FI_DT_F16) * 4 + lp->clamp) {
+    case 0: FI_LOWP_FAST(lp, p, w, o, 0, 0); break;
+    case 1: FI_LOWP_FAST(lp, p, w, o, 0, 1); break;
+    case 2: FI_LOWP_FAST(lp, p, w, o, 0, 2); break;
+    case 3: FI_LOWP_FAST(lp, p, w, o, 0, 3); break;
+    case 4: FI_LOWP_FAST(lp, p, w, o, 1, 0); break;
+    case 5: FI_LOWP_FAST(lp, p, w, o, 1, 1); break;
+    case 6: FI_LOWP_FAST(lp, p, w, o, 1, 2); break;
+    default: FI_LOWP_FAST(lp, p, w, o, 1, 3); break;
+    }
+}
+#undef FI_LOWP_FAST
+#endif
+
 /* fi_uniform_lowp of the 4 FI_LANES words w as float16/bfloat16 bits: on AVX-512 and AVX2
  * by the float route where the fill allows it (lp->fast), else by the double route */
 static void FI_N(lowp_words)(const fi_lowp *lp, int dtype, const fi_params *p,
                              const fi_u32 *w, fi_u16 *o)
 {
 #if defined(FI_ISA_AVX512)
-    if (lp->fast) { /* specialized on the dtype and the sides that need a clamp */
-        switch ((dtype == FI_DT_F16) * 4 + lp->clamp) {
-        case 0: FI_N(lowp_fast)(lp, p, w, o, 0, 0); break;
-        case 1: FI_N(lowp_fast)(lp, p, w, o, 0, 1); break;
-        case 2: FI_N(lowp_fast)(lp, p, w, o, 0, 2); break;
-        case 3: FI_N(lowp_fast)(lp, p, w, o, 0, 3); break;
-        case 4: FI_N(lowp_fast)(lp, p, w, o, 1, 0); break;
-        case 5: FI_N(lowp_fast)(lp, p, w, o, 1, 1); break;
-        case 6: FI_N(lowp_fast)(lp, p, w, o, 1, 2); break;
-        default: FI_N(lowp_fast)(lp, p, w, o, 1, 3); break;
-        }
+    if (lp->fast) {
+        FI_N(lowp_fast_any)(lp, dtype, p, w, o);
     } else {
         const __m512 lo = _mm512_set1_ps((float)p->lo), hi = _mm512_set1_ps((float)p->hi);
         for (int i = 0; i < 4 * FI_LANES; i += 16)
@@ -552,8 +573,7 @@ static void FI_N(lowp_words)(const fi_lowp *lp, int dtype, const fi_params *p,
 #else
 #if defined(FI_ISA_AVX2)
     if (lp->fast) {
-        if (dtype == FI_DT_BF16) FI_N(lowp_fast8)(lp, p, w, o, 0);
-        else FI_N(lowp_fast8)(lp, p, w, o, 1);
+        FI_N(lowp_fast_any)(lp, dtype, p, w, o);
         return;
     }
 #endif
