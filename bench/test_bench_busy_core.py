@@ -1,9 +1,11 @@
 """A fill beside a core that another process keeps busy: the work items are handed out
 one at a time (fastinit/_core.pyx), so the thread sharing its core with the busy process
-should take fewer of them.  Issue 15's target: with one of 2 cores loaded, a 2-thread fill
-is never slower than a 1-thread fill (``ratio_2_to_1_thread <= 1``), recorded with
-``target_met`` in extra_info, as the other benchmarks' targets: a timing, so it lives with
-the benchmarks and assumes the busy loop it starts is the machine's only other load.
+takes fewer of them, and the worker keeps off the calling thread's CPU (fi_keep_off), so
+the kernel cannot wake both onto the one free core.  Issue 15's target: with one of 2
+cores loaded, a 2-thread fill is never slower than a 1-thread fill
+(``ratio_2_to_1_thread <= 1``), recorded with ``target_met`` in extra_info, as the other
+benchmarks' targets: a timing, so it lives with the benchmarks and assumes the busy loop
+it starts is the machine's only other load.
 """
 
 import os

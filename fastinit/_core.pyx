@@ -4,7 +4,7 @@ block function and a numpy BitGenerator on the same stream.  Inputs are validate
 Python layer (fastinit/_generate.py) before they reach this module."""
 
 cimport numpy as cnp
-from cython.parallel cimport prange
+from cython.parallel cimport parallel, prange, threadid
 from cpython.exc cimport PyErr_CheckSignals
 from libc.stdint cimport int32_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport free, malloc, qsort
@@ -47,6 +47,43 @@ cdef extern from *:
     """
     int FI_OPENMP
     int omp_get_max_threads() nogil
+
+cdef extern from *:
+    """
+    #include <sched.h>
+    /* Before a parallel region the calling thread (thread 0 of the team) notes its CPU
+     * and CPU set (fi_team_cpus); each worker then keeps off that CPU (fi_keep_off):
+     * the kernel wakes a worker onto its waker's CPU when no CPU is idle, so beside a
+     * core kept busy by another process both threads of a 2-thread fill would share one
+     * core (about 1.3x slower than one thread), while the busy core stays half free.  A
+     * worker's mask is set again only when thread 0's CPU or set has changed. */
+    typedef struct { int cpu; cpu_set_t set; } fi_team;
+    static void fi_team_cpus(fi_team *team)
+    {
+        team->cpu = -1;
+        if (sched_getaffinity(0, sizeof team->set, &team->set) == 0 &&
+            CPU_COUNT(&team->set) >= 2)
+            team->cpu = sched_getcpu();
+    }
+    static void fi_keep_off(const fi_team *team, int tid)
+    {
+        static __thread int kept_off = -1;
+        static __thread cpu_set_t kept_set;
+        cpu_set_t set;
+        if (tid == 0 || team->cpu < 0 || !CPU_ISSET(team->cpu, &team->set)) return;
+        if (team->cpu == kept_off && CPU_EQUAL(&team->set, &kept_set)) return;
+        set = team->set;
+        CPU_CLR(team->cpu, &set);
+        if (sched_setaffinity(0, sizeof set, &set) == 0) {
+            kept_off = team->cpu;
+            kept_set = team->set;
+        }
+    }
+    """
+    ctypedef struct fi_team:
+        pass
+    void fi_team_cpus(fi_team *team) nogil
+    void fi_keep_off(const fi_team *team, int tid) nogil
 
 STREAM_VERSION = FI_STREAM_VERSION
 SIMD_NAMES = ("baseline", "avx2", "avx512")
@@ -143,15 +180,19 @@ def fill(int dist, int dtype, tuple params, uint64_t offset, cnp.ndarray out,
     if _fork_child:
         nt = 1
     cdef int64_t t0, t1, t
+    cdef fi_team team
     t0 = 0
     while t0 < items:
         t1 = min(items, t0 + BATCH)
         if nt > 1:
             # work items of 128-512 KiB handed out one at a time: a thread slowed by
             # another process on its core takes fewer (the bits never depend on who fills)
-            for t in prange(t0, t1, nogil=True, num_threads=nt, schedule="dynamic"):
-                _fill_item(dist, dtype, &p, offset, base, nd, dims, steps, isteps, m,
-                           stride, per_row, t)
+            fi_team_cpus(&team)
+            with nogil, parallel(num_threads=nt):
+                fi_keep_off(&team, threadid())
+                for t in prange(t0, t1, schedule="dynamic"):
+                    _fill_item(dist, dtype, &p, offset, base, nd, dims, steps, isteps, m,
+                               stride, per_row, t)
         else:
             with nogil:
                 for t in range(t0, t1):
@@ -260,6 +301,7 @@ def fill_many(const int32_t[::1] dist, const int32_t[::1] dtype, const uint64_t[
     cdef int64_t *item_job = <int64_t *>malloc(2 * items * sizeof(int64_t))
     cdef int64_t m = 0, t, t0, t1, c
     cdef int nt
+    cdef fi_team team
     cdef _jobs jobs
     try:
         if spans == NULL or item_job == NULL:
@@ -297,8 +339,11 @@ def fill_many(const int32_t[::1] dist, const int32_t[::1] dtype, const uint64_t[
                 c += min(CHUNK, count[item_job[t1]] - item_job[items + t1])
                 t1 += 1
             if nt > 1:
-                for t in prange(t0, t1, nogil=True, num_threads=nt, schedule="dynamic"):
-                    _many_item(&jobs, t)
+                fi_team_cpus(&team)
+                with nogil, parallel(num_threads=nt):
+                    fi_keep_off(&team, threadid())
+                    for t in prange(t0, t1, schedule="dynamic"):
+                        _many_item(&jobs, t)
             else:
                 with nogil:
                     for t in range(t0, t1):

@@ -1,5 +1,6 @@
 """Long fills release the GIL and stop on Ctrl-C."""
 
+import json
 import signal
 import subprocess
 import sys
@@ -111,3 +112,41 @@ def test_simd_path_from_the_environment(tmp_path):
     bad = subprocess.run([sys.executable, "-c", "import fastinit"], cwd=tmp_path, text=True,
                          env=dict(os.environ, FASTINIT_SIMD="avx9"), capture_output=True)
     assert bad.returncode != 0 and "FASTINIT_SIMD must be one of" in bad.stderr
+
+
+def test_workers_keep_off_the_calling_threads_cpu():
+    """After a 2-thread fill, the OpenMP worker may run on every CPU of the calling thread
+    but the one the caller was on (fastinit/_core.pyx, fi_keep_off): the kernel would
+    otherwise wake it onto the caller's core whenever another process keeps the other
+    core busy.  The caller's own CPU set is never changed, and the values are those of
+    one thread."""
+    child = textwrap.dedent("""
+        import json, os, threading
+        import numpy as np
+        import fastinit
+        from fastinit._fill import fill_threads
+        allowed = sorted(os.sched_getaffinity(0))
+        out = np.empty(1 << 22, np.float32)
+        with fill_threads(2):
+            fastinit.normal(None, seed=5, out=out)
+        with fill_threads(1):
+            same = bool((fastinit.normal(out.shape, seed=5) == out).all())
+        me = threading.get_native_id()
+        masks = {int(t): sorted(os.sched_getaffinity(int(t)))
+                 for t in os.listdir("/proc/self/task")}
+        print(json.dumps({"allowed": allowed, "main": masks.pop(me),
+                          "others": list(masks.values()), "same": same}))
+    """)
+    proc = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    allowed = set(got["allowed"])
+    assert got["same"]
+    assert set(got["main"]) == allowed
+    narrowed = [set(m) for m in got["others"] if set(m) != allowed]
+    if len(allowed) >= 2 and fastinit._core.openmp_enabled():
+        assert len(narrowed) == 1, got
+        assert len(narrowed[0]) == len(allowed) - 1 and narrowed[0] < allowed
+    else:
+        assert narrowed == []
