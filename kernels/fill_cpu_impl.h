@@ -363,7 +363,18 @@ static void FI_N(grp_truncnormal_f32)(const fi_params *p, fi_u64 g, void *dst)
 {
     FI_N(run_truncnormal_f32)(p, g, 1, (float *)dst);
 }
-#endif
+
+/* run_truncnormal_f32 of a float16/bfloat16 output: the floats of the run, then each
+ * group converted 16 lanes at a time (to16) */
+static void FI_N(run_truncnormal_half)(const fi_params *p, fi_u64 g, int count, int dtype,
+                                       fi_u16 *o)
+{
+    float f[FI_TRUNC_RUN * 4 * FI_LANES];
+    FI_N(run_truncnormal_f32)(p, g, count, f);
+    for (int k = 0; k < count; ++k)
+        FI_N(to16)(dtype, f + 4 * FI_LANES * k, o + 4 * FI_LANES * k);
+}
+#else /* AVX2 and the baseline: one group at a time */
 
 /* The truncated normal elements of group g: as float into out (dtype FI_DT_F32), else as
  * 16-bit bits into o (out then holds the central values, converted before the tail ones
@@ -385,7 +396,7 @@ static inline __attribute__((always_inline)) void FI_N(truncnormal_grp)(const fi
         out[i] = fi_clampf(fi_truncnormal_central_f32(q[i], loc, scale), lo, hi);
     }
     if (dtype != FI_DT_F32) FI_N(to16)(dtype, out, o);
-    int idx[4 * FI_LANES + 16]; /* + 16: the AVX-512 compress stores whole vectors */
+    int idx[4 * FI_LANES];
     int n = FI_N(tail_index)(q, idx);
     if (n > 0) {
         enum { V = 16 }; /* padding unit: one AVX-512 register of floats */
@@ -414,7 +425,6 @@ static inline __attribute__((always_inline)) void FI_N(truncnormal_grp)(const fi
     }
 }
 
-#if !defined(FI_ISA_AVX512) /* AVX-512 runs groups of float32 in run_truncnormal_f32 */
 static void FI_N(grp_truncnormal_f32)(const fi_params *p, fi_u64 g, void *dst)
 {
     FI_N(truncnormal_grp)(p, g, FI_DT_F32, (float *)dst, 0);
@@ -712,7 +722,11 @@ static void FI_N(grp_half)(int dist, const fi_lowp *lp, int dtype, const fi_para
     if (dist == FI_DIST_NORMAL) {
         FI_N(normal_grp)(p, g, dtype, f, o);
     } else if (dist == FI_DIST_TRUNCNORMAL) {
+#if defined(FI_ISA_AVX512)
+        FI_N(run_truncnormal_half)(p, g, 1, dtype, o);
+#else
         FI_N(truncnormal_grp)(p, g, dtype, f, o);
+#endif
     } else {
         fi_u32 w[4 * FI_LANES];
         FI_N(philox_lanes)(FI_LANES * g, p, w);
@@ -773,6 +787,14 @@ static void FI_N(fill)(int dist, int dtype, const fi_params *p, fi_u64 start, fi
         fi_u64 g = pos / per, first = pos - g * per; /* group, first element within it */
         fi_i64 take = (fi_i64)(per - first) < n ? (fi_i64)(per - first) : n;
         int whole = direct && first == 0 && take == (fi_i64)per;
+#if defined(FI_ISA_AVX512)
+        if (half && dist == FI_DIST_TRUNCNORMAL && whole && n >= 2 * (fi_i64)per &&
+            pos <= (fi_u64)0 - FI_TRUNC_RUN * per) { /* the run stays below 2^64 */
+            int count = n / (fi_i64)per < FI_TRUNC_RUN ? (int)(n / (fi_i64)per) : FI_TRUNC_RUN;
+            FI_N(run_truncnormal_half)(p, g, count, dtype, (fi_u16 *)d);
+            take = count * (fi_i64)per;
+        } else
+#endif
         if (half) { /* 16-bit values straight into dst when it takes them (gen unused) */
             FI_N(grp_half)(dist, &lp, dtype, p, g, whole ? (fi_u16 *)d : bits16);
             if (!whole) FI_N(store)(dtype, bits16 + first, take, d, stride);

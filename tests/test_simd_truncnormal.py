@@ -1,5 +1,6 @@
-"""The AVX-512 float32 truncated normal in runs of up to 8 groups of 128 elements
-(run_truncnormal_f32 in kernels/fill_cpu_impl.h): the same bits as the baseline path's
+"""The AVX-512 truncated normal in runs of up to 8 groups of 128 elements
+(run_truncnormal_f32 in kernels/fill_cpu_impl.h, and run_truncnormal_half for float16 and
+bfloat16 outputs): the same bits as the baseline path's
 per-element loop, for intervals whose elements reach every region of fi_truncnormal_f32
 (central, float tail, far tail in double, mirrored upper intervals), for fills that start
 and end inside groups, cover 1 to 18 groups, and end at element 2**64 - 1."""
@@ -27,20 +28,20 @@ def restore_simd():
     _core.set_simd("auto")
 
 
-def _fill(law, n, offset, simd):
+def _fill(law, n, offset, simd, dtype):
     _core.set_simd(simd)
     loc, scale, a, b = law
-    x = fastinit.truncated_normal(n, loc, scale, a, b, seed=11, offset=offset,
-                                  dtype=np.float32)
-    return x.view(np.uint32)
+    x = fastinit.truncated_normal(n, loc, scale, a, b, seed=11, offset=offset, dtype=dtype)
+    return x.view(np.uint16 if x.itemsize == 2 else np.uint32)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
 @pytest.mark.parametrize("law", LAWS)
-def test_runs_equal_the_baseline_path(law, restore_simd):
+def test_runs_equal_the_baseline_path(law, dtype, restore_simd):
     for n in SIZES:
         for offset in (0, 5, 2**40 + 77, U64 - n):
-            np.testing.assert_array_equal(_fill(law, n, offset, "avx512"),
-                                          _fill(law, n, offset, "baseline"),
+            np.testing.assert_array_equal(_fill(law, n, offset, "avx512", dtype),
+                                          _fill(law, n, offset, "baseline", dtype),
                                           err_msg=f"n={n}, offset={offset}")
 
 
