@@ -10,7 +10,7 @@
 #include "fill_cpu.h"
 #include <math.h>
 
-/* The float route of the 16-bit uniform on the AVX-512 and AVX2 paths (fill_cpu_impl.h,
+/* The float route of the 16-bit uniform on the AVX-512 and AVX2 paths (fill_cpu_lowp.h,
  * lowp_fast, lowp_fast8).
  * Input k has x = a + B (2k + 1) (fi_uniform_lowp, B = span 2^-25), zero at
  * k0 = -(a + B) / 2B.  With K = round(k0) + J (kept in [-1, 2^24]) and j = K - k (an

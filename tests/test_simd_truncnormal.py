@@ -1,5 +1,5 @@
 """The AVX-512 truncated normal in runs of up to 8 groups of 128 elements
-(run_truncnormal_f32 in kernels/fill_cpu_impl.h, and run_truncnormal_half for float16 and
+(run_truncnormal_f32 in kernels/fill_cpu_trunc.h, and run_truncnormal_half for float16 and
 bfloat16 outputs): the same bits as the baseline path's
 per-element loop, for intervals whose elements reach every region of fi_truncnormal_f32
 (central, float tail, far tail in double, mirrored upper intervals), for fills that start

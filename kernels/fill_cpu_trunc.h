@@ -1,0 +1,224 @@
+/* fill_cpu_trunc.h - the 32-bit truncated normal of the CPU loops (fi_truncnormal_f32 of
+ * fi_dist.h in vectorized passes), included by fill_cpu_impl.h once per instruction set:
+ * AVX-512 runs of up to FI_TRUNC_RUN groups (float32, and float16/bfloat16 by to16), AVX2
+ * and the baseline one group at a time.  No include guard: FI_N names each copy. */
+
+/* Indices i (ascending) of the elements with !fi_truncnormal_central(q[i]) among the
+ * 4 FI_LANES of a group, into idx; returns how many.  AVX2 walks the bits of 8-lane
+ * masks, the baseline tests each element (AVX-512 has its own group loop below). */
+static inline int FI_N(tail_index)(const float *q, int *idx)
+{
+    int n = 0;
+#if defined(FI_ISA_AVX2)
+    const __m256 c = _mm256_set1_ps(FI_TRUNC_CENTRAL);
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    for (int i = 0; i < 4 * FI_LANES; i += 8) {
+        __m256 aq = _mm256_and_ps(_mm256_loadu_ps(q + i), absmask);
+        for (unsigned m = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(aq, c, _CMP_GT_OQ)); m;
+             m &= m - 1)
+            idx[n++] = i + __builtin_ctz(m);
+    }
+#else
+    for (int i = 0; i < 4 * FI_LANES; ++i) {
+        idx[n] = i;
+        n += !fi_truncnormal_central(q[i]);
+    }
+#endif
+    return n;
+}
+
+#if defined(FI_ISA_AVX512)
+/* 16 words as doubles, exactly: the double with bits 0x43300000:w is 2^52 + w.  Unpacking
+ * pairs each word with those high bits, in the order of the 128-bit lanes: elements
+ * 0, 1, 4, 5, ... in *w0 and 2, 3, 6, 7, ... in *w1 (unpacked_ps restores the order). */
+static inline void FI_N(unpack_words16)(__m512i w, __m512d *w0, __m512d *w1)
+{
+    const __m512i hi = _mm512_set1_epi32(0x43300000);
+    *w0 = _mm512_castsi512_pd(_mm512_unpacklo_epi32(w, hi));
+    *w1 = _mm512_castsi512_pd(_mm512_unpackhi_epi32(w, hi));
+}
+
+/* the 16 floats of the two halves of unpack_words16, in element order */
+static inline __m512 FI_N(unpacked_ps)(__m256 f0, __m256 f1)
+{
+    const __m512i order = _mm512_set_epi32(23, 22, 7, 6, 21, 20, 5, 4, 19, 18, 3, 2, 17, 16, 1, 0);
+    return _mm512_permutex2var_ps(_mm512_castps256_ps512(f0), order, _mm512_castps256_ps512(f1));
+}
+
+/* fi_truncnormal_q of 16 words: s = w - 2^31 = (2^52 + w) - (2^52 + 2^31) exactly, then
+ * qb + s h in double, rounded to float */
+static inline __m512 FI_N(trunc_q16)(__m512i w, __m512d qb, __m512d h)
+{
+    const __m512d off = _mm512_set1_pd(4503601774854144.0); /* 2^52 + 2^31 */
+    __m512d s0, s1;
+    FI_N(unpack_words16)(w, &s0, &s1);
+    s0 = _mm512_sub_pd(s0, off);
+    s1 = _mm512_sub_pd(s1, off);
+    return FI_N(unpacked_ps)(_mm512_cvtpd_ps(_mm512_add_pd(qb, _mm512_mul_pd(s0, h))),
+                             _mm512_cvtpd_ps(_mm512_add_pd(qb, _mm512_mul_pd(s1, h))));
+}
+
+/* fi_truncnormal_t(fi_truncnormal_p(w)) of 16 words, in the two halves of unpack_words16:
+ * u = (w + 0.5) 2^-32, p = pa + u pd, t = min(p, 1 - p) */
+static inline void FI_N(trunc_t16)(__m512i w, __m512d pa, __m512d pd, __m512d *t0, __m512d *t1)
+{
+    const __m512d two52 = _mm512_set1_pd(4503599627370496.0), half = _mm512_set1_pd(0.5);
+    const __m512d ulp = _mm512_set1_pd(2.3283064365386963e-10), one = _mm512_set1_pd(1.0);
+    __m512d x[2];
+    FI_N(unpack_words16)(w, &x[0], &x[1]);
+    for (int j = 0; j < 2; ++j) {
+        __m512d u = _mm512_mul_pd(_mm512_add_pd(_mm512_sub_pd(x[j], two52), half), ulp);
+        __m512d pp = _mm512_add_pd(pa, _mm512_mul_pd(u, pd));
+        x[j] = _mm512_min_pd(pp, _mm512_sub_pd(one, pp));
+    }
+    *t0 = x[0];
+    *t1 = x[1];
+}
+
+/* fi_truncnormal_central_f32 of 16 lanes, clamped into [lo, hi] (fi_clampf) */
+static inline __m512 FI_N(trunc_central16)(__m512 q, __m512 loc, __m512 scale, __m512 lo,
+                                           __m512 hi)
+{
+    __m512 r = _mm512_sub_ps(_mm512_set1_ps(0.180625f), _mm512_mul_ps(q, q));
+    __m512 n = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(59.109374720f), r), _mm512_set1_ps(159.29113202f));
+    n = _mm512_add_ps(_mm512_mul_ps(n, r), _mm512_set1_ps(50.434271938f));
+    n = _mm512_add_ps(_mm512_mul_ps(n, r), _mm512_set1_ps(3.3871327179f));
+    __m512 d = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(67.187563600f), r), _mm512_set1_ps(78.757757664f));
+    d = _mm512_add_ps(_mm512_mul_ps(d, r), _mm512_set1_ps(17.895169469f));
+    d = _mm512_add_ps(_mm512_mul_ps(d, r), _mm512_set1_ps(1.0f));
+    __m512 v = _mm512_add_ps(loc, _mm512_mul_ps(scale, _mm512_div_ps(_mm512_mul_ps(q, n), d)));
+    return _mm512_min_ps(hi, _mm512_max_ps(lo, v));
+}
+
+/* fi_truncnormal_f32 on `count` (at most FI_TRUNC_RUN) consecutive groups from g, 16
+ * lanes at a time: the central rational for every element, written out; the tail
+ * elements' words and q compressed into short arrays, their values computed in whole
+ * vectors (padded with copies of the last one) and expanded back into their lanes; AS 241
+ * in double only for the rare far-tail elements.  Several groups at once keep several
+ * tail vectors in flight (their chain of divisions and a square root is long). */
+#define FI_TRUNC_RUN 8
+static void FI_N(run_truncnormal_f32)(const fi_params *p, fi_u64 g, int count, float *out)
+{
+    enum { V = 16, GV = 4 * FI_LANES / V, MAXN = FI_TRUNC_RUN * 4 * FI_LANES };
+    fi_u32 w[MAXN], tw[MAXN + V];
+    float tq[MAXN + V], tf[MAXN + V], tv[MAXN + V];
+    __mmask16 tm[MAXN / V];
+    const float loc = (float)p->a, scale = (float)p->b, lo = (float)p->lo, hi = (float)p->hi;
+    const __m512d qb = _mm512_set1_pd(fi_truncnormal_qb(p)), h = _mm512_set1_pd(fi_truncnormal_h(p));
+    const __m512 vloc = _mm512_set1_ps(loc), vscale = _mm512_set1_ps(scale);
+    const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+    const __m512 central = _mm512_set1_ps(FI_TRUNC_CENTRAL);
+    const __m512d pa = _mm512_set1_pd(p->pa), pd = _mm512_set1_pd(p->pd);
+    const __m512d tmin = _mm512_set1_pd(FI_TRUNC_FLOAT_MIN);
+    const int nv = count * GV;
+    int n = 0;
+    for (int k = 0; k < count; ++k)
+        FI_N(philox_lanes)(FI_LANES * (g + (fi_u64)k), p, w + 4 * FI_LANES * k);
+    for (int i = 0; i < nv; ++i) {
+        __m512i wv = _mm512_loadu_si512((const void *)(w + V * i));
+        __m512 q = FI_N(trunc_q16)(wv, qb, h);
+        _mm512_storeu_ps(out + V * i, FI_N(trunc_central16)(q, vloc, vscale, vlo, vhi));
+        __mmask16 m = _mm512_cmp_ps_mask(_mm512_abs_ps(q), central, _CMP_NLE_UQ);
+        tm[i] = m;
+        _mm512_storeu_si512((void *)(tw + n), _mm512_maskz_compress_epi32(m, wv));
+        _mm512_storeu_ps(tq + n, _mm512_maskz_compress_ps(m, q));
+        n += __builtin_popcount((unsigned)m);
+    }
+    if (n == 0) return;
+    int np = (n + V - 1) & -V, far = 0;
+    _mm512_storeu_si512((void *)(tw + n), _mm512_set1_epi32((int)tw[n - 1]));
+    _mm512_storeu_ps(tq + n, _mm512_set1_ps(tq[n - 1]));
+    for (int c = 0; c < np; c += V) {
+        __m512d t0, t1;
+        FI_N(trunc_t16)(_mm512_loadu_si512((const void *)(tw + c)), pa, pd, &t0, &t1);
+        far |= _mm512_cmp_pd_mask(t0, tmin, _CMP_LT_OQ) | _mm512_cmp_pd_mask(t1, tmin, _CMP_LT_OQ);
+        _mm512_storeu_ps(tf + c, FI_N(unpacked_ps)(_mm512_cvtpd_ps(t0), _mm512_cvtpd_ps(t1)));
+        for (int k = c; k < c + V; ++k)
+            tv[k] = fi_clampf(fi_truncnormal_tail_f32(fi_ndtri_tail_f32(tf[k]), tq[k], loc, scale),
+                              lo, hi);
+    }
+    if (far)
+        for (int k = 0; k < n; ++k) {
+            double pp = fi_truncnormal_p(tw[k], p);
+            if (fi_truncnormal_t(pp) < FI_TRUNC_FLOAT_MIN)
+                tv[k] = fi_clampf(fi_truncnormal_far_f32(pp, p), lo, hi);
+        }
+    for (int i = 0, off = 0; i < nv; ++i) { /* no branch: a mask of 0 keeps the lanes */
+        __m512 v = _mm512_mask_expand_ps(_mm512_loadu_ps(out + V * i), tm[i],
+                                         _mm512_loadu_ps(tv + off));
+        _mm512_storeu_ps(out + V * i, v);
+        off += __builtin_popcount((unsigned)tm[i]);
+    }
+}
+
+static void FI_N(grp_truncnormal_f32)(const fi_params *p, fi_u64 g, void *dst)
+{
+    FI_N(run_truncnormal_f32)(p, g, 1, (float *)dst);
+}
+
+/* run_truncnormal_f32 of a float16/bfloat16 output: the floats of the run, then each
+ * group converted 16 lanes at a time (to16) */
+static void FI_N(run_truncnormal_half)(const fi_params *p, fi_u64 g, int count, int dtype,
+                                       fi_u16 *o)
+{
+    float f[FI_TRUNC_RUN * 4 * FI_LANES];
+    FI_N(run_truncnormal_f32)(p, g, count, f);
+    for (int k = 0; k < count; ++k)
+        FI_N(to16)(dtype, f + 4 * FI_LANES * k, o + 4 * FI_LANES * k);
+}
+#else /* AVX2 and the baseline: one group at a time */
+
+/* The truncated normal elements of group g: as float into out (dtype FI_DT_F32), else as
+ * 16-bit bits into o (out then holds the central values, converted before the tail ones
+ * are stored one by one: a vector load right after them would wait for the stores). */
+static inline __attribute__((always_inline)) void FI_N(truncnormal_grp)(const fi_params *p,
+                                                                        fi_u64 g, int dtype,
+                                                                        float *out, fi_u16 *o)
+{
+    fi_u32 w[4 * FI_LANES];
+    float q[4 * FI_LANES];
+    const float loc = (float)p->a, scale = (float)p->b, lo = (float)p->lo, hi = (float)p->hi;
+    FI_N(philox_lanes)(FI_LANES * g, p, w);
+    /* the per-element rule of fi_truncnormal_f32 in vectorized passes: the central
+     * rational for every element; the tail elements (about 11 % at +-2 sigma) gathered
+     * into a short array, padded to whole vectors, for the float tail; AS 241 in double
+     * only for the rare far-tail elements */
+    for (int i = 0; i < 4 * FI_LANES; ++i) {
+        q[i] = fi_truncnormal_q(w[i], p);
+        out[i] = fi_clampf(fi_truncnormal_central_f32(q[i], loc, scale), lo, hi);
+    }
+    if (dtype != FI_DT_F32) FI_N(to16)(dtype, out, o);
+    int idx[4 * FI_LANES];
+    int n = FI_N(tail_index)(q, idx);
+    if (n > 0) {
+        enum { V = 16 }; /* padding unit: one AVX-512 register of floats */
+        int far = 0;
+        double pp[4 * FI_LANES];
+        float t[4 * FI_LANES + V], zt[4 * FI_LANES + V];
+        for (int k = 0; k < n; ++k) {
+            pp[k] = fi_truncnormal_p(w[idx[k]], p);
+            double tk = fi_truncnormal_t(pp[k]);
+            far |= tk < FI_TRUNC_FLOAT_MIN;
+            t[k] = (float)tk;
+        }
+        for (int k = n; k < ((n + V - 1) & -V); ++k) t[k] = 0.075f; /* any valid input */
+        for (int c = 0; c < n; c += V)
+            for (int k = c; k < c + V; ++k) zt[k] = fi_ndtri_tail_f32(t[k]);
+        for (int k = 0; k < n; ++k)
+            zt[k] = fi_clampf(fi_truncnormal_tail_f32(zt[k], q[idx[k]], loc, scale), lo, hi);
+        if (far)
+            for (int k = 0; k < n; ++k)
+                if (fi_truncnormal_t(pp[k]) < FI_TRUNC_FLOAT_MIN)
+                    zt[k] = fi_clampf(fi_truncnormal_far_f32(pp[k], p), lo, hi);
+        if (dtype == FI_DT_F32)
+            for (int k = 0; k < n; ++k) out[idx[k]] = zt[k];
+        else
+            for (int k = 0; k < n; ++k) o[idx[k]] = FI_N(half1)(dtype, zt[k]);
+    }
+}
+
+static void FI_N(grp_truncnormal_f32)(const fi_params *p, fi_u64 g, void *dst)
+{
+    FI_N(truncnormal_grp)(p, g, FI_DT_F32, (float *)dst, 0);
+}
+#endif
