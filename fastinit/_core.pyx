@@ -50,13 +50,15 @@ cdef extern from *:
 
 cdef extern from *:
     """
-    #include <sched.h>
     /* Before a parallel region the calling thread (thread 0 of the team) notes its CPU
      * and CPU set (fi_team_cpus); each worker then keeps off that CPU (fi_keep_off):
      * the kernel wakes a worker onto its waker's CPU when no CPU is idle, so beside a
      * core kept busy by another process both threads of a 2-thread fill would share one
      * core (about 1.3x slower than one thread), while the busy core stays half free.  A
-     * worker's mask is set again only when thread 0's CPU or set has changed. */
+     * worker's mask is set again only when thread 0's CPU or set has changed.  Linux
+     * only (sched_getcpu, CPU sets); elsewhere the workers go where the kernel puts them. */
+    #if defined(__linux__)
+    #include <sched.h>
     typedef struct { int cpu; cpu_set_t set; } fi_team;
     static void fi_team_cpus(fi_team *team)
     {
@@ -79,6 +81,11 @@ cdef extern from *:
             kept_set = team->set;
         }
     }
+    #else
+    typedef struct { int cpu; } fi_team;
+    static void fi_team_cpus(fi_team *team) { team->cpu = -1; }
+    static void fi_keep_off(const fi_team *team, int tid) { (void)team; (void)tid; }
+    #endif
     """
     ctypedef struct fi_team:
         pass
