@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import _activations
 from .._validate import check_int, check_real, check_u64
+from ..theory._moments import _params
 from ._dask import _run_on_client
 from ._engine import _array_module, _random_inputs
 from ._result import PropagationResult
@@ -43,19 +44,15 @@ def _check(depth, width, init, residual, dropout, sd, n_inputs, c0, q0, sigma_w2
         raise ValueError(f"residual must be one of {RESIDUALS}, got {residual!r}")
     if residual is not None and len(set(widths[1:])) != 1:
         raise ValueError("residual networks need a constant width after the first layer")
-    f = {k: check_real(v, k) for k, v in dict(dropout=dropout, stochastic_depth=sd, c0=c0,
-                                               q0=q0, sigma_w2=sigma_w2, sigma_b2=sigma_b2,
+    f = {k: check_real(v, k) for k, v in dict(stochastic_depth=sd, c0=c0, q0=q0,
                                                alpha=alpha).items()}
-    if not 0 <= f["dropout"] < 1:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    f["sigma_w2"], f["sigma_b2"], f["dropout"] = _params(sigma_w2, sigma_b2, dropout)
     if not 0 <= f["stochastic_depth"] < 1:
         raise ValueError(f"stochastic_depth must be in [0, 1), got {sd}")
     if f["stochastic_depth"] and residual is None:
         raise ValueError("stochastic_depth needs residual='one' or 'two'")
     if not -1 <= f["c0"] <= 1 or not f["q0"] > 0:
         raise ValueError(f"need q0 > 0 and -1 <= c0 <= 1, got q0={q0}, c0={c0}")
-    if not f["sigma_w2"] >= 0 or not f["sigma_b2"] >= 0:
-        raise ValueError(f"sigma_w2 and sigma_b2 must be >= 0, got {sigma_w2}, {sigma_b2}")
     for v in np.ravel(np.asarray(activation_param, dtype=object)):
         if v is not None and isinstance(v, numbers.Real):
             check_real(v, "activation_param")
