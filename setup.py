@@ -1,5 +1,6 @@
 """Build of the compiled core: kernels/fill_cpu.c (one source, baseline/AVX2/AVX-512 paths
-chosen at run time) under the Cython module fastinit/_core.pyx, and fastinit/_linalg.pyx
+chosen at run time) under the Cython module fastinit/_core.pyx, fastinit/_bitgen.pyx
+(the stream one block at a time: raw Philox, numpy BitGenerator) and fastinit/_linalg.pyx
 (orthogonal frames over scipy's LAPACK, resolved at run time), with OpenMP when the
 compiler has it.  FASTINIT_NO_OPENMP=1 forces a serial build."""
 
@@ -46,6 +47,15 @@ ext = Extension(
     extra_link_args=omp,
 )
 
+bitgen = Extension(
+    "fastinit._bitgen",
+    sources=["fastinit/_bitgen.pyx"],
+    depends=glob.glob("kernels/*.h"),
+    include_dirs=["kernels", np.get_include()],
+    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
+    extra_compile_args=["-O3", "-ffp-contract=off", "-std=gnu11"],
+)
+
 linalg = Extension(
     "fastinit._linalg",
     sources=["fastinit/_linalg.pyx"],
@@ -54,7 +64,7 @@ linalg = Extension(
 )
 
 setup(
-    ext_modules=cythonize([ext, linalg], compiler_directives={"language_level": 3}),
+    ext_modules=cythonize([ext, bitgen, linalg], compiler_directives={"language_level": 3}),
     package_dir={"fastinit": "fastinit", "fastinit.kernels": "kernels"},
     packages=["fastinit", "fastinit.backends", "fastinit.kernels", "fastinit.propagate",
               "fastinit.theory"],

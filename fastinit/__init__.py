@@ -12,11 +12,11 @@ raise_if_not_built()
 
 from . import init as init  # noqa: E402
 from . import initializers as initializers  # noqa: E402
-from ._core import (  # noqa: E402
-    STREAM_VERSION as STREAM_VERSION,
+from ._bitgen import (  # noqa: E402
+    PhiloxBitGenerator as PhiloxBitGenerator,
 )
 from ._core import (  # noqa: E402
-    PhiloxBitGenerator as PhiloxBitGenerator,
+    STREAM_VERSION as STREAM_VERSION,
 )
 from ._core import (  # noqa: E402
     get_num_threads as get_num_threads,

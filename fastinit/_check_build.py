@@ -2,12 +2,15 @@
 
 import importlib.util
 
+COMPILED = ("fastinit._core", "fastinit._bitgen", "fastinit._linalg")
+
 
 def raise_if_not_built():
-    if importlib.util.find_spec("fastinit._core") is None:
+    missing = [name for name in COMPILED if importlib.util.find_spec(name) is None]
+    if missing:
         raise ImportError(
-            "fastinit's compiled core (fastinit._core) is not built. Install with "
+            f"fastinit's compiled core ({', '.join(missing)}) is not built. Install with "
             "`pip install .` (or `pip install -e .`) from the source tree, which compiles "
-            "kernels/fill_cpu.c and fastinit/_core.pyx; this needs a C compiler, "
+            "kernels/fill_cpu.c and fastinit/*.pyx; this needs a C compiler, "
             "Cython >= 3 and numpy >= 2."
         )

@@ -1,11 +1,9 @@
 """Types of the compiled core (fastinit/_core.pyx)."""
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from typing_extensions import disjoint_base
 
 STREAM_VERSION: int
 SIMD_NAMES: tuple[str, str, str]
@@ -54,16 +52,3 @@ def fill_many(
     count: npt.NDArray[np.int64],
     threads: int = 0,
 ) -> None: ...
-def philox4x32_10(
-    counter: npt.NDArray[np.uint32], key: npt.NDArray[np.uint32]
-) -> npt.NDArray[np.uint32]: ...
-
-@disjoint_base
-class PhiloxBitGenerator(np.random.BitGenerator):
-    def __init__(
-        self, seed: int | np.random.SeedSequence | None = None, stream: int | None = None
-    ) -> None: ...
-    @property
-    def state(self) -> Mapping[str, Any]: ...
-    @state.setter
-    def state(self, value: Mapping[str, Any]) -> None: ...

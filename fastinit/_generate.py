@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from numpy.typing import DTypeLike
 
-from . import _core
+from . import _bitgen
 from ._fill import _run
 from ._laws import (
     DIST_BITS,
@@ -250,4 +250,4 @@ def philox4x32_10(counter: npt.ArrayLike, key: npt.ArrayLike) -> npt.NDArray[np.
     batch = np.broadcast_shapes(counter.shape[:-1], key.shape[:-1])
     c = np.ascontiguousarray(np.broadcast_to(counter, batch + (4,))).reshape(-1, 4)
     k = np.ascontiguousarray(np.broadcast_to(key, batch + (2,))).reshape(-1, 2)
-    return _core.philox4x32_10(c, k).reshape(batch + (4,))
+    return _bitgen.philox4x32_10(c, k).reshape(batch + (4,))
