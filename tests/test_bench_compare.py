@@ -233,6 +233,26 @@ def test_propagation_targets_are_judged(tmp_path, capsys):
     assert "time over gemm+fill 1.05x (target <= 1.15x) met" in lines
 
 
+def test_whole_model_targets_are_judged_beside_their_bound(capsys):
+    """Cold models: the speed-up over the model's own construction against its target, with
+    the bound (construction over writing the bytes), and the time over writing the bytes."""
+    infos = [
+        {"library": "fastinit", "dist": "llama-1B", "speedup_vs_from_config": 4.1,
+         "target_speedup_vs_from_config": 5.0, "speedup_bound": 5.6,
+         "time_over_write_bytes": 1.34, "target_time_over_write_bytes": 1.5},
+        {"library": "fastinit", "dist": "mlp-build", "way": "build", "speedup_vs_eager": 5.2,
+         "target_speedup": 5.0, "speedup_bound": 6.9},
+        {"library": "torch", "dist": "mlp-eager", "way": "eager", "speedup_bound": 6.9},
+    ]
+    compare.print_models([{"extra_info": info} for info in infos])
+    lines = {" ".join(line.split()) for line in capsys.readouterr().out.splitlines()}
+    assert ("llama-1B fastinit 4.10x faster than from_config (target >= 5.0x, bound 5.60x) "
+            "not met") in lines
+    assert "llama-1B fastinit time over write_bytes 1.34x (target <= 1.5x) met" in lines
+    assert "mlp-build 5.20x faster than eager (target >= 5.0x, bound 6.90x) met" in lines
+    assert not any(line.startswith("mlp-eager") for line in lines)
+
+
 # ---- history ----
 
 def _stored_history(storage):
