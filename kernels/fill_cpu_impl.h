@@ -256,7 +256,7 @@ static void FI_N(grp_half)(int dist, const fi_lowp *lp, int dtype, const fi_para
     if (dist == FI_DIST_NORMAL) {
         FI_N(normal_grp)(p, g, dtype, f, o);
     } else if (dist == FI_DIST_TRUNCNORMAL) {
-#if defined(FI_ISA_AVX512)
+#if defined(FI_ISA_AVX512) || defined(FI_ISA_AVX2)
         FI_N(run_truncnormal_half)(p, g, 1, dtype, o);
 #else
         FI_N(truncnormal_grp)(p, g, dtype, f, o);
@@ -321,7 +321,7 @@ static void FI_N(fill)(int dist, int dtype, const fi_params *p, fi_u64 start, fi
         fi_u64 g = pos / per, first = pos - g * per; /* group, first element within it */
         fi_i64 take = (fi_i64)(per - first) < n ? (fi_i64)(per - first) : n;
         int whole = direct && first == 0 && take == (fi_i64)per;
-#if defined(FI_ISA_AVX512)
+#if defined(FI_ISA_AVX512) || defined(FI_ISA_AVX2)
         if (half && dist == FI_DIST_TRUNCNORMAL && whole && n >= 2 * (fi_i64)per &&
             pos <= (fi_u64)0 - FI_TRUNC_RUN * per) { /* the run stays below 2^64 */
             int count = n / (fi_i64)per < FI_TRUNC_RUN ? (int)(n / (fi_i64)per) : FI_TRUNC_RUN;
@@ -332,7 +332,7 @@ static void FI_N(fill)(int dist, int dtype, const fi_params *p, fi_u64 start, fi
         if (half) { /* 16-bit values straight into dst when it takes them (gen unused) */
             FI_N(grp_half)(dist, &lp, dtype, p, g, whole ? (fi_u16 *)d : bits16);
             if (!whole) FI_N(store)(dtype, bits16 + first, take, d, stride);
-#if defined(FI_ISA_AVX512)
+#if defined(FI_ISA_AVX512) || defined(FI_ISA_AVX2)
         } else if (whole && gen == FI_N(grp_truncnormal_f32) && n >= 2 * (fi_i64)per &&
                    pos <= (fi_u64)0 - FI_TRUNC_RUN * per) { /* the run stays below 2^64 */
             int count = n / (fi_i64)per < FI_TRUNC_RUN ? (int)(n / (fi_i64)per) : FI_TRUNC_RUN;

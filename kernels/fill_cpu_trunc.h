@@ -1,31 +1,36 @@
 /* fill_cpu_trunc.h - the 32-bit truncated normal of the CPU loops (fi_truncnormal_f32 of
  * fi_dist.h in vectorized passes), included by fill_cpu_impl.h once per instruction set:
- * AVX-512 runs of up to FI_TRUNC_RUN groups (float32, and float16/bfloat16 by to16), AVX2
- * and the baseline one group at a time.  No include guard: FI_N names each copy. */
+ * AVX-512 and AVX2 runs of up to FI_TRUNC_RUN groups (float32, and float16/bfloat16 by
+ * to16), the baseline one group at a time.  No include guard: FI_N names each copy. */
 
-/* Indices i (ascending) of the elements with !fi_truncnormal_central(q[i]) among the
- * 4 FI_LANES of a group, into idx; returns how many.  AVX2 walks the bits of 8-lane
- * masks, the baseline tests each element (AVX-512 has its own group loop below). */
-static inline int FI_N(tail_index)(const float *q, int *idx)
-{
-    int n = 0;
-#if defined(FI_ISA_AVX2)
-    const __m256 c = _mm256_set1_ps(FI_TRUNC_CENTRAL);
-    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-    for (int i = 0; i < 4 * FI_LANES; i += 8) {
-        __m256 aq = _mm256_and_ps(_mm256_loadu_ps(q + i), absmask);
-        for (unsigned m = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(aq, c, _CMP_GT_OQ)); m;
-             m &= m - 1)
-            idx[n++] = i + __builtin_ctz(m);
-    }
-#else
-    for (int i = 0; i < 4 * FI_LANES; ++i) {
-        idx[n] = i;
-        n += !fi_truncnormal_central(q[i]);
-    }
+#ifndef FI_TRUNC_RUN
+#define FI_TRUNC_RUN 8 /* groups of one run */
 #endif
-    return n;
-}
+
+#if defined(FI_ISA_AVX2) && !defined(FI_TRUNC_PACK)
+#define FI_TRUNC_PACK
+
+/* fi_trunc_pack[m]: the lanes of the set bits of the 8-bit mask m in ascending order, one
+ * byte each from the lowest (the rest 0), the AVX2 runs' compress permutation: lane j
+ * goes to byte FI_TBELOW(m, j), the number of set bits of m below bit j */
+#define FI_TBIT(m, i, j) ((i) < (j) ? ((m) >> (i)) & 1 : 0)
+#define FI_TBELOW(m, j) (FI_TBIT(m, 0, j) + FI_TBIT(m, 1, j) + FI_TBIT(m, 2, j) + \
+                         FI_TBIT(m, 3, j) + FI_TBIT(m, 4, j) + FI_TBIT(m, 5, j) + FI_TBIT(m, 6, j))
+#define FI_TL(m, j) ((fi_u64)(((m) >> (j)) & 1) * (fi_u64)(j) << (8 * FI_TBELOW(m, j)))
+#define FI_TP(m) (FI_TL(m, 1) | FI_TL(m, 2) | FI_TL(m, 3) | FI_TL(m, 4) | FI_TL(m, 5) | \
+                  FI_TL(m, 6) | FI_TL(m, 7)) /* lane 0 is byte 0 or absent: a 0 byte */
+#define FI_TP4(m) FI_TP(m), FI_TP((m) + 1), FI_TP((m) + 2), FI_TP((m) + 3)
+#define FI_TP16(m) FI_TP4(m), FI_TP4((m) + 4), FI_TP4((m) + 8), FI_TP4((m) + 12)
+#define FI_TP64(m) FI_TP16(m), FI_TP16((m) + 16), FI_TP16((m) + 32), FI_TP16((m) + 48)
+static const fi_u64 fi_trunc_pack[256] = {FI_TP64(0), FI_TP64(64), FI_TP64(128), FI_TP64(192)};
+#undef FI_TP64
+#undef FI_TP16
+#undef FI_TP4
+#undef FI_TP
+#undef FI_TL
+#undef FI_TBELOW
+#undef FI_TBIT
+#endif
 
 #if defined(FI_ISA_AVX512)
 /* 16 words as doubles, exactly: the double with bits 0x43300000:w is 2^52 + w.  Unpacking
@@ -96,7 +101,6 @@ static inline __m512 FI_N(trunc_central16)(__m512 q, __m512 loc, __m512 scale, _
  * vectors (padded with copies of the last one) and expanded back into their lanes; AS 241
  * in double only for the rare far-tail elements.  Several groups at once keep several
  * tail vectors in flight (their chain of divisions and a square root is long). */
-#define FI_TRUNC_RUN 8
 static void FI_N(run_truncnormal_f32)(const fi_params *p, fi_u64 g, int count, float *out)
 {
     enum { V = 16, GV = 4 * FI_LANES / V, MAXN = FI_TRUNC_RUN * 4 * FI_LANES };
@@ -151,13 +155,116 @@ static void FI_N(run_truncnormal_f32)(const fi_params *p, fi_u64 g, int count, f
     }
 }
 
+#elif defined(FI_ISA_AVX2)
+/* fi_truncnormal_q of 8 words: s = w - 2^31 as a signed integer, converted exactly, then
+ * qb + s h in double, rounded to float */
+static inline __m256 FI_N(trunc_q8)(__m256i w, __m256d qb, __m256d h)
+{
+    __m256i s = _mm256_xor_si256(w, _mm256_set1_epi32((int)0x80000000u));
+    __m256d s0 = _mm256_cvtepi32_pd(_mm256_castsi256_si128(s));
+    __m256d s1 = _mm256_cvtepi32_pd(_mm256_extracti128_si256(s, 1));
+    return _mm256_set_m128(_mm256_cvtpd_ps(_mm256_add_pd(qb, _mm256_mul_pd(s1, h))),
+                           _mm256_cvtpd_ps(_mm256_add_pd(qb, _mm256_mul_pd(s0, h))));
+}
+
+/* fi_truncnormal_t(fi_truncnormal_p(w)) of 4 words s = w - 2^31 (signed): u = (w + 0.5)
+ * 2^-32 with w + 0.5 = s + (2^31 + 0.5) exactly, p = pa + u pd, t = min(p, 1 - p) */
+static inline __m256d FI_N(trunc_t4)(__m128i s, __m256d pa, __m256d pd)
+{
+    __m256d x = _mm256_add_pd(_mm256_cvtepi32_pd(s), _mm256_set1_pd(2147483648.5));
+    __m256d pp = _mm256_add_pd(pa, _mm256_mul_pd(_mm256_mul_pd(x, _mm256_set1_pd(2.3283064365386963e-10)), pd));
+    return _mm256_min_pd(pp, _mm256_sub_pd(_mm256_set1_pd(1.0), pp));
+}
+
+/* fi_truncnormal_central_f32 of 8 lanes, clamped into [lo, hi] (fi_clampf) */
+static inline __m256 FI_N(trunc_central8)(__m256 q, __m256 loc, __m256 scale, __m256 lo,
+                                          __m256 hi)
+{
+    __m256 r = _mm256_sub_ps(_mm256_set1_ps(0.180625f), _mm256_mul_ps(q, q));
+    __m256 n = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(59.109374720f), r), _mm256_set1_ps(159.29113202f));
+    n = _mm256_add_ps(_mm256_mul_ps(n, r), _mm256_set1_ps(50.434271938f));
+    n = _mm256_add_ps(_mm256_mul_ps(n, r), _mm256_set1_ps(3.3871327179f));
+    __m256 d = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(67.187563600f), r), _mm256_set1_ps(78.757757664f));
+    d = _mm256_add_ps(_mm256_mul_ps(d, r), _mm256_set1_ps(17.895169469f));
+    d = _mm256_add_ps(_mm256_mul_ps(d, r), _mm256_set1_ps(1.0f));
+    __m256 v = _mm256_add_ps(loc, _mm256_mul_ps(scale, _mm256_div_ps(_mm256_mul_ps(q, n), d)));
+    return _mm256_min_ps(hi, _mm256_max_ps(lo, v));
+}
+
+/* fi_truncnormal_f32 on `count` (at most FI_TRUNC_RUN) consecutive groups from g, 8
+ * lanes at a time, as the AVX-512 runs: the central rational for every element, written
+ * out; the tail elements' words, q and positions compressed into short arrays (a
+ * permutation from fi_trunc_pack, no branch), their values computed in whole vectors
+ * (padded with copies of the last one) and stored back one by one; AS 241 in double only
+ * for the rare far-tail elements. */
+static void FI_N(run_truncnormal_f32)(const fi_params *p, fi_u64 g, int count, float *out)
+{
+    enum { V = 8, GV = 4 * FI_LANES / V, MAXN = FI_TRUNC_RUN * 4 * FI_LANES };
+    fi_u32 w[MAXN + V];
+    float tq[MAXN + V], tf[MAXN + V], tv[MAXN + V];
+    int ti[MAXN + V];
+    const float loc = (float)p->a, scale = (float)p->b, lo = (float)p->lo, hi = (float)p->hi;
+    const __m256d qb = _mm256_set1_pd(fi_truncnormal_qb(p)), h = _mm256_set1_pd(fi_truncnormal_h(p));
+    const __m256 vloc = _mm256_set1_ps(loc), vscale = _mm256_set1_ps(scale);
+    const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+    const __m256 central = _mm256_set1_ps(FI_TRUNC_CENTRAL);
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256d pa = _mm256_set1_pd(p->pa), pd = _mm256_set1_pd(p->pd);
+    const __m256d tmin = _mm256_set1_pd(FI_TRUNC_FLOAT_MIN);
+    const int nv = count * GV;
+    /* q is monotone in w: the q of words 0 and 2^32 - 1 bound every element's */
+    const int all_central = fi_truncnormal_central(fi_truncnormal_q(0u, p)) &&
+                            fi_truncnormal_central(fi_truncnormal_q(0xffffffffu, p));
+    int n = 0;
+    for (int k = 0; k < count; ++k)
+        FI_N(philox_lanes)(FI_LANES * (g + (fi_u64)k), p, w + 4 * FI_LANES * k);
+    for (int i = 0; i < nv; ++i) {
+        __m256i wv = _mm256_loadu_si256((const __m256i *)(w + V * i));
+        __m256 q = FI_N(trunc_q8)(wv, qb, h);
+        _mm256_storeu_ps(out + V * i, FI_N(trunc_central8)(q, vloc, vscale, vlo, vhi));
+        if (all_central) continue; /* the same every time: GCC takes it out of the loop */
+        unsigned m = (unsigned)_mm256_movemask_ps(
+            _mm256_cmp_ps(_mm256_and_ps(q, absmask), central, _CMP_NLE_UQ));
+        __m256i perm = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(fi_trunc_pack + m)));
+        /* in place: n <= V i, so the stores stay at or behind vector i, already loaded */
+        _mm256_storeu_si256((__m256i *)(w + n), _mm256_permutevar8x32_epi32(wv, perm));
+        _mm256_storeu_ps(tq + n, _mm256_permutevar8x32_ps(q, perm));
+        _mm256_storeu_si256((__m256i *)(ti + n), _mm256_add_epi32(perm, _mm256_set1_epi32(V * i)));
+        n += __builtin_popcount(m);
+    }
+    if (n == 0) return;
+    int np = (n + V - 1) & -V, far = 0;
+    _mm256_storeu_si256((__m256i *)(w + n), _mm256_set1_epi32((int)w[n - 1]));
+    _mm256_storeu_ps(tq + n, _mm256_set1_ps(tq[n - 1]));
+    for (int c = 0; c < np; c += V) {
+        __m256i s = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(w + c)),
+                                     _mm256_set1_epi32((int)0x80000000u));
+        __m256d t0 = FI_N(trunc_t4)(_mm256_castsi256_si128(s), pa, pd);
+        __m256d t1 = FI_N(trunc_t4)(_mm256_extracti128_si256(s, 1), pa, pd);
+        far |= _mm256_movemask_pd(_mm256_or_pd(_mm256_cmp_pd(t0, tmin, _CMP_LT_OQ),
+                                               _mm256_cmp_pd(t1, tmin, _CMP_LT_OQ)));
+        _mm256_storeu_ps(tf + c, _mm256_set_m128(_mm256_cvtpd_ps(t1), _mm256_cvtpd_ps(t0)));
+    }
+    for (int k = 0; k < np; ++k) /* GCC vectorizes the float tail */
+        tv[k] = fi_clampf(fi_truncnormal_tail_f32(fi_ndtri_tail_f32(tf[k]), tq[k], loc, scale),
+                          lo, hi);
+    if (far)
+        for (int k = 0; k < n; ++k) {
+            double pp = fi_truncnormal_p(w[k], p);
+            if (fi_truncnormal_t(pp) < FI_TRUNC_FLOAT_MIN)
+                tv[k] = fi_clampf(fi_truncnormal_far_f32(pp, p), lo, hi);
+        }
+    for (int k = 0; k < n; ++k) out[ti[k]] = tv[k];
+}
+#endif
+#if defined(FI_ISA_AVX512) || defined(FI_ISA_AVX2)
 static void FI_N(grp_truncnormal_f32)(const fi_params *p, fi_u64 g, void *dst)
 {
     FI_N(run_truncnormal_f32)(p, g, 1, (float *)dst);
 }
 
 /* run_truncnormal_f32 of a float16/bfloat16 output: the floats of the run, then each
- * group converted 16 lanes at a time (to16) */
+ * group converted (to16) */
 static void FI_N(run_truncnormal_half)(const fi_params *p, fi_u64 g, int count, int dtype,
                                        fi_u16 *o)
 {
@@ -166,7 +273,19 @@ static void FI_N(run_truncnormal_half)(const fi_params *p, fi_u64 g, int count, 
     for (int k = 0; k < count; ++k)
         FI_N(to16)(dtype, f + 4 * FI_LANES * k, o + 4 * FI_LANES * k);
 }
-#else /* AVX2 and the baseline: one group at a time */
+#else /* the baseline: one group at a time */
+
+/* Indices i (ascending) of the elements with !fi_truncnormal_central(q[i]) among the
+ * 4 FI_LANES of a group, into idx; returns how many */
+static inline int FI_N(tail_index)(const float *q, int *idx)
+{
+    int n = 0;
+    for (int i = 0; i < 4 * FI_LANES; ++i) {
+        idx[n] = i;
+        n += !fi_truncnormal_central(q[i]);
+    }
+    return n;
+}
 
 /* The truncated normal elements of group g: as float into out (dtype FI_DT_F32), else as
  * 16-bit bits into o (out then holds the central values, converted before the tail ones

@@ -1,4 +1,4 @@
-"""The AVX-512 truncated normal in runs of up to 8 groups of 128 elements
+"""The AVX-512 and AVX2 truncated normal in runs of up to 8 groups of 128 elements
 (run_truncnormal_f32 in kernels/fill_cpu_trunc.h, and run_truncnormal_half for float16 and
 bfloat16 outputs): the same bits as the baseline path's
 per-element loop, for intervals whose elements reach every region of fi_truncnormal_f32
@@ -35,12 +35,13 @@ def _fill(law, n, offset, simd, dtype):
     return x.view(np.uint16 if x.itemsize == 2 else np.uint32)
 
 
+@pytest.mark.parametrize("simd", ["avx512", "avx2"])
 @pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
 @pytest.mark.parametrize("law", LAWS)
-def test_runs_equal_the_baseline_path(law, dtype, restore_simd):
+def test_runs_equal_the_baseline_path(law, dtype, simd, restore_simd):
     for n in SIZES:
         for offset in (0, 5, 2**40 + 77, U64 - n):
-            np.testing.assert_array_equal(_fill(law, n, offset, "avx512", dtype),
+            np.testing.assert_array_equal(_fill(law, n, offset, simd, dtype),
                                           _fill(law, n, offset, "baseline", dtype),
                                           err_msg=f"n={n}, offset={offset}")
 
