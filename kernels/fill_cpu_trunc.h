@@ -1,6 +1,6 @@
 /* fill_cpu_trunc.h - the 32-bit truncated normal of the CPU loops (fi_truncnormal_f32 of
  * fi_dist.h in vectorized passes), included by fill_cpu_impl.h once per instruction set:
- * AVX-512 runs of up to FI_TRUNC_RUN groups (float32, and float16/bfloat16 by to16), AVX2
+ * AVX-512 runs of up to FI_RUN groups (float32, and float16/bfloat16 by to16), AVX2
  * and the baseline one group at a time.  No include guard: FI_N names each copy. */
 
 /* Indices i (ascending) of the elements with !fi_truncnormal_central(q[i]) among the
@@ -90,16 +90,15 @@ static inline __m512 FI_N(trunc_central16)(__m512 q, __m512 loc, __m512 scale, _
     return _mm512_min_ps(hi, _mm512_max_ps(lo, v));
 }
 
-/* fi_truncnormal_f32 on `count` (at most FI_TRUNC_RUN) consecutive groups from g, 16
+/* fi_truncnormal_f32 on `count` (at most FI_RUN) consecutive groups from g, 16
  * lanes at a time: the central rational for every element, written out; the tail
  * elements' words and q compressed into short arrays, their values computed in whole
  * vectors (padded with copies of the last one) and expanded back into their lanes; AS 241
  * in double only for the rare far-tail elements.  Several groups at once keep several
  * tail vectors in flight (their chain of divisions and a square root is long). */
-#define FI_TRUNC_RUN 8
 static void FI_N(run_truncnormal_f32)(const fi_params *p, fi_u64 g, int count, float *out)
 {
-    enum { V = 16, GV = 4 * FI_LANES / V, MAXN = FI_TRUNC_RUN * 4 * FI_LANES };
+    enum { V = 16, GV = 4 * FI_LANES / V, MAXN = FI_RUN * 4 * FI_LANES };
     fi_u32 w[MAXN], tw[MAXN + V];
     float tq[MAXN + V], tf[MAXN + V], tv[MAXN + V];
     __mmask16 tm[MAXN / V];
@@ -161,7 +160,7 @@ static void FI_N(grp_truncnormal_f32)(const fi_params *p, fi_u64 g, void *dst)
 static void FI_N(run_truncnormal_half)(const fi_params *p, fi_u64 g, int count, int dtype,
                                        fi_u16 *o)
 {
-    float f[FI_TRUNC_RUN * 4 * FI_LANES];
+    float f[FI_RUN * 4 * FI_LANES];
     FI_N(run_truncnormal_f32)(p, g, count, f);
     for (int k = 0; k < count; ++k)
         FI_N(to16)(dtype, f + 4 * FI_LANES * k, o + 4 * FI_LANES * k);
