@@ -187,7 +187,7 @@ static inline fi_u16 FI_N(half1)(int dtype, float v)
 }
 
 /* The normal elements of group g: as float into out (dtype FI_DT_F32), else as 16-bit
- * bits into o (out then holds the floats). */
+ * bits into o (out then scratch space for the group's floats, unused on AVX-512). */
 #if defined(FI_ISA_AVX512)
 /* fi_boxmuller_f32 on the FI_LANES / 8 sets of a group at once (16 word pairs each), every
  * rounding as the scalar code's.  Each step runs over all sets before the next, so the
@@ -197,12 +197,13 @@ static inline fi_u16 FI_N(half1)(int dtype, float v)
 #define FI_PS(x) _mm512_set1_ps(x)
 #define FI_EPI(x) _mm512_set1_epi32(x)
 
-/* fi_radius_f32 of the words wa: sqrt(-2 fi_logf(fi_u01f_oc32(wa))).  x = m 2^-k (k = 32 below 2^24, else 24)
- * is exact, so x and the float m share their significand, and fi_logf's e and m (halved
- * above FI_SQRT2_F, e then one more) come from the bits of the float m: with
- * v = bits - OFF, OFF the bits of FI_SQRT2_F less 2^23 - 1, (v >> 23) - k (arithmetic) is
- * e, the exponent of x plus one exactly when the significand exceeds FI_SQRT2_F's, and
- * (v & (2^23 - 1)) + OFF are the bits of m, the significand, halved then. */
+/* fi_radius_f32 of the words wa: sqrt(-2 fi_logf(fi_u01f_oc32(wa))).  x = m 2^-k (k = 32
+ * below 2^24, else 24) is exact, so x and the float m share their significand, and
+ * fi_logf's e and m (halved above FI_SQRT2_F, e then one more) come from the bits of the
+ * float m: with v = bits - OFF, OFF the bits of FI_SQRT2_F less 2^23 - 1, (v >> 23) - k
+ * (arithmetic) is e, the exponent of x plus one exactly when the significand exceeds
+ * FI_SQRT2_F's, and (v & (2^23 - 1)) + OFF are the bits of m, the significand, halved
+ * then. */
 static inline __attribute__((always_inline)) void FI_N(radius)(const __m512i *wa, __m512 *r)
 {
     const __m512i off = FI_EPI(0x3fb504f3 - 0x7fffff); /* 0x3fb504f3: FI_SQRT2_F */
@@ -218,7 +219,8 @@ static inline __attribute__((always_inline)) void FI_N(radius)(const __m512i *wa
         e[j] = _mm512_mask_sub_epi32(e[j], small, e[j], FI_EPI(8));
         m[j] = _mm512_castsi512_ps(_mm512_add_epi32(_mm512_and_si512(v, FI_EPI(0x7fffff)), off));
     }
-    FI_EACH s[j] = _mm512_div_ps(_mm512_sub_ps(m[j], FI_PS(1.0f)), _mm512_add_ps(m[j], FI_PS(1.0f)));
+    FI_EACH s[j] = _mm512_div_ps(_mm512_sub_ps(m[j], FI_PS(1.0f)),
+                                 _mm512_add_ps(m[j], FI_PS(1.0f)));
     FI_EACH s2[j] = _mm512_mul_ps(s[j], s[j]);
     FI_EACH p[j] = _mm512_add_ps(_mm512_mul_ps(FI_PS(1.0f / 9.0f), s2[j]), FI_PS(1.0f / 7.0f));
     FI_EACH p[j] = _mm512_add_ps(_mm512_mul_ps(p[j], s2[j]), FI_PS(1.0f / 5.0f));
@@ -233,12 +235,12 @@ static inline __attribute__((always_inline)) void FI_N(radius)(const __m512i *wa
     }
 }
 
-/* fi_cossin_f32 of the words wb, cos and sin of their angle: t from the fraction (bits 29 .. 8 of wb as a signed
- * number, below zero in odd octants: its absolute value is f there 2^21 - f),
- * fi_sincos_pio4f, then FI_OCTANT_RECONSTRUCT from bits of the octant q = wb >> 29: the
- * cosine and sine swap for q in {1, 2, 5, 6} (bit 30 of wb + 2^29), the cosine is negative
- * for q in {2, .., 5} (bit 31 of wb + 2^30), the sine for q in {4, .., 7} (bit 31 of wb):
- * the sign bits of the negations the macro applies. */
+/* fi_cossin_f32 of the words wb, cos and sin of their angle: t from the fraction (bits
+ * 29 .. 8 of wb as a signed number, below zero in odd octants: its absolute value is f,
+ * there 2^21 - f), fi_sincos_pio4f, then FI_OCTANT_RECONSTRUCT from bits of the octant
+ * q = wb >> 29: the cosine and sine swap for q in {1, 2, 5, 6} (bit 30 of wb + 2^29), the
+ * cosine is negative for q in {2, .., 5} (bit 31 of wb + 2^30), the sine for q in
+ * {4, .., 7} (bit 31 of wb): the sign bits of the negations the macro applies. */
 static inline __attribute__((always_inline)) void FI_N(cossin)(const __m512i *wb, __m512 *c,
                                                                __m512 *sn)
 {
@@ -250,8 +252,10 @@ static inline __attribute__((always_inline)) void FI_N(cossin)(const __m512i *wb
     }
     FI_EACH t2[j] = _mm512_mul_ps(t[j], t[j]);
     FI_EACH {
-        ps[j] = _mm512_add_ps(_mm512_mul_ps(FI_PS(-1.0f / 39916800.0f), t2[j]), FI_PS(1.0f / 362880.0f));
-        pc[j] = _mm512_sub_ps(_mm512_mul_ps(FI_PS(1.0f / 479001600.0f), t2[j]), FI_PS(1.0f / 3628800.0f));
+        ps[j] = _mm512_add_ps(_mm512_mul_ps(FI_PS(-1.0f / 39916800.0f), t2[j]),
+                              FI_PS(1.0f / 362880.0f));
+        pc[j] = _mm512_sub_ps(_mm512_mul_ps(FI_PS(1.0f / 479001600.0f), t2[j]),
+                              FI_PS(1.0f / 3628800.0f));
     }
     FI_EACH {
         ps[j] = _mm512_sub_ps(_mm512_mul_ps(ps[j], t2[j]), FI_PS(1.0f / 5040.0f));
@@ -282,12 +286,15 @@ static inline __attribute__((always_inline)) void FI_N(cossin)(const __m512i *wb
 
 /* The word pairs straight from the Philox registers (philox_regs): in each 128-bit lane k
  * of set h, the pairs (w0, w1) and (w2, w3) of block 8 h + k, then those of block
- * 8 h + k + 4, so unpacking the cosine and sine values interleaves them in element order. */
+ * 8 h + k + 4, so unpacking the cosine and sine values interleaves them in element order.
+ * 16-bit outputs are converted from the registers, vcvtneps2bf16 unchecked when no value
+ * of the group is subnormal. */
 static inline __attribute__((always_inline)) void FI_N(normal_grp)(const fi_params *p,
                                                                    fi_u64 g, int dtype,
                                                                    float *out, fi_u16 *o)
 {
-    const __m512i pick = _mm512_set_epi32(30, 14, 22, 6, 28, 12, 20, 4, 26, 10, 18, 2, 24, 8, 16, 0);
+    const __m512i pick = _mm512_set_epi32(30, 14, 22, 6, 28, 12, 20, 4, 26, 10, 18, 2, 24, 8, 16,
+                                          0);
     const __m512 loc = FI_PS((float)p->a), scale = FI_PS((float)p->b);
     __m512i a[FI_SETS], b[FI_SETS], c[FI_SETS], d[FI_SETS];
     __m512 r[FI_SETS], cv[FI_SETS], sv[FI_SETS];
@@ -298,13 +305,22 @@ static inline __attribute__((always_inline)) void FI_N(normal_grp)(const fi_para
     }
     FI_N(radius)(a, r);
     FI_N(cossin)(b, cv, sv);
+    __m512 v[2 * FI_SETS];
+    __mmask16 sub = 0;
     FI_EACH {
         __m512 z0 = _mm512_add_ps(loc, _mm512_mul_ps(scale, _mm512_mul_ps(r[j], cv[j])));
         __m512 z1 = _mm512_add_ps(loc, _mm512_mul_ps(scale, _mm512_mul_ps(r[j], sv[j])));
-        _mm512_storeu_ps(out + 32 * j, _mm512_unpacklo_ps(z0, z1));
-        _mm512_storeu_ps(out + 32 * j + 16, _mm512_unpackhi_ps(z0, z1));
+        v[2 * j] = _mm512_unpacklo_ps(z0, z1);
+        v[2 * j + 1] = _mm512_unpackhi_ps(z0, z1);
     }
-    if (dtype != FI_DT_F32) FI_N(to16)(dtype, out, o);
+    if (dtype == FI_DT_F32) {
+        for (int i = 0; i < 2 * FI_SETS; ++i) _mm512_storeu_ps(out + 16 * i, v[i]);
+        return;
+    }
+    if (dtype == FI_DT_BF16) /* a subnormal value anywhere: half16 checks each vector */
+        for (int i = 0; i < 2 * FI_SETS; ++i) sub |= _mm512_fpclass_ps_mask(v[i], 0x20);
+    for (int i = 0; i < 2 * FI_SETS; ++i)
+        _mm256_storeu_si256((__m256i *)(o + 16 * i), FI_N(half16)(dtype, v[i], !sub));
 }
 #undef FI_EPI
 #undef FI_PS
@@ -315,13 +331,9 @@ static inline __attribute__((always_inline)) void FI_N(normal_grp)(const fi_para
  * float16/bfloat16 bits): one call sets the constants up for all. */
 static void FI_N(run_normal)(const fi_params *p, fi_u64 g, int count, int dtype, void *dst)
 {
-    float f[4 * FI_LANES];
-    for (int k = 0; k < count; ++k) {
-        if (dtype == FI_DT_F32)
-            FI_N(normal_grp)(p, g + (fi_u64)k, dtype, (float *)dst + 4 * FI_LANES * k, 0);
-        else
-            FI_N(normal_grp)(p, g + (fi_u64)k, dtype, f, (fi_u16 *)dst + 4 * FI_LANES * k);
-    }
+    for (int k = 0; k < count; ++k)
+        FI_N(normal_grp)(p, g + (fi_u64)k, dtype, (float *)dst + 4 * FI_LANES * k,
+                         (fi_u16 *)dst + 4 * FI_LANES * k);
 }
 #else
 static inline __attribute__((always_inline)) void FI_N(normal_grp)(const fi_params *p,
