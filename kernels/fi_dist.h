@@ -118,16 +118,23 @@ FI_HD double fi_uniform_f64(fi_u32 whi, fi_u32 wlo, double low, double span, dou
 /* ---- normal: Box-Muller on a word pair ----
  * radius r = sqrt(-2 log u1), u1 in (0, 1] from the whole first word; the angle 2 pi u2 is
  * reduced exactly: its top 3 bits are the octant, the rest the fraction within it. */
-FI_HD void fi_boxmuller_f32(fi_u32 wa, fi_u32 wb, float *z0, float *z1)
+FI_HD float fi_radius_f32(fi_u32 wa) { return FI_SQRTF(-2.0f * fi_logf(fi_u01f_oc32(wa))); }
+
+FI_HD void fi_cossin_f32(fi_u32 wb, float *c, float *s)
 {
-    float r = FI_SQRTF(-2.0f * fi_logf(fi_u01f_oc32(wa)));
     fi_u32 q = wb >> 29;
     fi_u32 f = (wb >> 8) & 0x1fffffu;          /* 21 bits */
     f = (q & 1u) ? 0x200000u - f : f;          /* reflect odd octants: t in [0, pi/4] */
     float t = (float)f * (0.785398163397448310f / 2097152.0f); /* pi/4 2^-21 */
-    float st, ct, c, s;
+    float st, ct;
     fi_sincos_pio4f(t, &st, &ct);
-    FI_OCTANT_RECONSTRUCT(float, q, st, ct, c, s);
+    FI_OCTANT_RECONSTRUCT(float, q, st, ct, *c, *s);
+}
+
+FI_HD void fi_boxmuller_f32(fi_u32 wa, fi_u32 wb, float *z0, float *z1)
+{
+    float r = fi_radius_f32(wa), c, s;
+    fi_cossin_f32(wb, &c, &s);
     *z0 = r * c;
     *z1 = r * s;
 }

@@ -3,10 +3,13 @@
  * Work is done in groups of FI_LANES (32) Philox blocks: 128 elements of 32-bit working
  * precision or 64 of 64-bit.  The blocks are computed as SIMD lanes (two AVX-512 or four
  * AVX2 register sets, or a scalar loop); the transforms of fi_dist.h then run lane-wise
- * and GCC vectorizes them.  FI_N(name) gives each instruction set its own symbols.
+ * and GCC vectorizes them (the AVX-512 normal is written out: Box-Muller straight from
+ * the Philox registers).  FI_N(name) gives each instruction set its own symbols.
  * fill_cpu_trunc.h (the 32-bit truncated normal) and fill_cpu_lowp.h (the 16-bit
  * uniform) are parts of this file, included in place.
  */
+
+#define FI_RUN 8 /* whole groups per run: the normal (AVX-512), the truncated normal (AVX-512, AVX2) */
 
 /* Philox words of FI_LANES consecutive blocks b0 .. b0 + FI_LANES - 1 in stream order:
  * w[4 l + j] is word j of block b0 + l.  The SIMD versions hold one 32-bit word in the
@@ -14,16 +17,17 @@
  * shuffling (the high halves carry junk that the next multiply ignores), and several
  * independent register sets hide the multiply latency. */
 #if defined(FI_ISA_AVX512)
-static inline __attribute__((always_inline)) void FI_N(philox_lanes)(fi_u64 b0,
-                                                                     const fi_params *p,
-                                                                     fi_u32 *w)
+/* The Philox rounds of blocks b0 .. b0 + FI_LANES - 1 in registers: set h holds blocks
+ * b0 + 8 h .. b0 + 8 h + 7, word 0 of block b0 + 8 h + i in the low half of 64-bit lane i
+ * of a[h], words 1, 2, 3 likewise in b[h], c[h], d[h]. */
+static inline __attribute__((always_inline)) void FI_N(philox_regs)(fi_u64 b0,
+                                                                    const fi_params *p,
+                                                                    __m512i *a, __m512i *b,
+                                                                    __m512i *c, __m512i *d)
 {
     enum { SETS = FI_LANES / 8 };
     const __m512i m0 = _mm512_set1_epi64(FI_PHILOX_M0), m1 = _mm512_set1_epi64(FI_PHILOX_M1);
     const __m512i step = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
-    const __m512i lo_half = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0);
-    const __m512i hi_half = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
-    __m512i a[SETS], b[SETS], c[SETS], d[SETS];
     fi_u32 k0 = (fi_u32)p->seed, k1 = (fi_u32)(p->seed >> 32);
     for (int h = 0; h < SETS; ++h) {
         __m512i blk = _mm512_add_epi64(_mm512_set1_epi64((long long)(b0 + 8u * h)), step);
@@ -44,6 +48,17 @@ static inline __attribute__((always_inline)) void FI_N(philox_lanes)(fi_u64 b0,
         k0 += FI_PHILOX_W0;
         k1 += FI_PHILOX_W1;
     }
+}
+
+static inline __attribute__((always_inline)) void FI_N(philox_lanes)(fi_u64 b0,
+                                                                     const fi_params *p,
+                                                                     fi_u32 *w)
+{
+    enum { SETS = FI_LANES / 8 };
+    const __m512i lo_half = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0);
+    const __m512i hi_half = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
+    __m512i a[SETS], b[SETS], c[SETS], d[SETS];
+    FI_N(philox_regs)(b0, p, a, b, c, d);
     for (int h = 0; h < SETS; ++h) {
         /* 64-bit lanes (w0 | w1 << 32) and (w2 | w3 << 32), then interleaved per block */
         __m512i ab = _mm512_mask_blend_epi32(0xAAAA, a[h], _mm512_slli_epi64(b[h], 32));
@@ -172,7 +187,155 @@ static inline fi_u16 FI_N(half1)(int dtype, float v)
 }
 
 /* The normal elements of group g: as float into out (dtype FI_DT_F32), else as 16-bit
- * bits into o, the cosine and sine values interleaved as they are converted (AVX-512). */
+ * bits into o (out then scratch space for the group's floats, unused on AVX-512). */
+#if defined(FI_ISA_AVX512)
+/* fi_boxmuller_f32 on the FI_LANES / 8 sets of a group at once (16 word pairs each), every
+ * rounding as the scalar code's.  Each step runs over all sets before the next, so the
+ * long chains (a division, a square root, the polynomials) of the sets overlap. */
+#define FI_SETS (FI_LANES / 8)
+#define FI_EACH for (int j = 0; j < FI_SETS; ++j)
+#define FI_PS(x) _mm512_set1_ps(x)
+#define FI_EPI(x) _mm512_set1_epi32(x)
+
+/* fi_radius_f32 of the words wa: sqrt(-2 fi_logf(fi_u01f_oc32(wa))).  x = m 2^-k (k = 32
+ * below 2^24, else 24) is exact, so x and the float m share their significand, and
+ * fi_logf's e and m (halved above FI_SQRT2_F, e then one more) come from the bits of the
+ * float m: with v = bits - OFF, OFF the bits of FI_SQRT2_F less 2^23 - 1, (v >> 23) - k
+ * (arithmetic) is e, the exponent of x plus one exactly when the significand exceeds
+ * FI_SQRT2_F's, and (v & (2^23 - 1)) + OFF are the bits of m, the significand, halved
+ * then. */
+static inline __attribute__((always_inline)) void FI_N(radius)(const __m512i *wa, __m512 *r)
+{
+    const __m512i off = FI_EPI(0x3fb504f3 - 0x7fffff); /* 0x3fb504f3: FI_SQRT2_F */
+    __m512i e[FI_SETS];
+    __m512 s[FI_SETS], s2[FI_SETS], p[FI_SETS], m[FI_SETS];
+    FI_EACH {
+        __mmask16 small = _mm512_cmplt_epu32_mask(wa[j], FI_EPI(0x1000000));
+        __m512i k = _mm512_add_epi32(_mm512_mask_srli_epi32(wa[j], (__mmask16)~small, wa[j], 8),
+                                     FI_EPI(1));
+        __m512i v = _mm512_sub_epi32(_mm512_castps_si512(_mm512_cvtepi32_ps(k)),
+                                     _mm512_add_epi32(off, FI_EPI(24 << 23)));
+        e[j] = _mm512_srai_epi32(v, 23);
+        e[j] = _mm512_mask_sub_epi32(e[j], small, e[j], FI_EPI(8));
+        m[j] = _mm512_castsi512_ps(_mm512_add_epi32(_mm512_and_si512(v, FI_EPI(0x7fffff)), off));
+    }
+    FI_EACH s[j] = _mm512_div_ps(_mm512_sub_ps(m[j], FI_PS(1.0f)),
+                                 _mm512_add_ps(m[j], FI_PS(1.0f)));
+    FI_EACH s2[j] = _mm512_mul_ps(s[j], s[j]);
+    FI_EACH p[j] = _mm512_add_ps(_mm512_mul_ps(FI_PS(1.0f / 9.0f), s2[j]), FI_PS(1.0f / 7.0f));
+    FI_EACH p[j] = _mm512_add_ps(_mm512_mul_ps(p[j], s2[j]), FI_PS(1.0f / 5.0f));
+    FI_EACH p[j] = _mm512_add_ps(_mm512_mul_ps(p[j], s2[j]), FI_PS(1.0f / 3.0f));
+    FI_EACH {
+        __m512 s_2 = _mm512_add_ps(s[j], s[j]);
+        __m512 lm = _mm512_add_ps(s_2, _mm512_mul_ps(s_2, _mm512_mul_ps(s2[j], p[j])));
+        __m512 ef = _mm512_cvtepi32_ps(e[j]);
+        __m512 lg = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(ef, FI_PS(FI_LN2_LO_F)), lm),
+                                  _mm512_mul_ps(ef, FI_PS(FI_LN2_HI_F)));
+        r[j] = _mm512_sqrt_ps(_mm512_mul_ps(FI_PS(-2.0f), lg));
+    }
+}
+
+/* fi_cossin_f32 of the words wb, cos and sin of their angle: t from the fraction (bits
+ * 29 .. 8 of wb as a signed number, below zero in odd octants: its absolute value is f,
+ * there 2^21 - f), fi_sincos_pio4f, then FI_OCTANT_RECONSTRUCT from bits of the octant
+ * q = wb >> 29: the cosine and sine swap for q in {1, 2, 5, 6} (bit 30 of wb + 2^29), the
+ * cosine is negative for q in {2, .., 5} (bit 31 of wb + 2^30), the sine for q in
+ * {4, .., 7} (bit 31 of wb): the sign bits of the negations the macro applies. */
+static inline __attribute__((always_inline)) void FI_N(cossin)(const __m512i *wb, __m512 *c,
+                                                               __m512 *sn)
+{
+    const __m512i sign = FI_EPI((int)0x80000000u);
+    __m512 t[FI_SETS], t2[FI_SETS], ps[FI_SETS], pc[FI_SETS];
+    FI_EACH {
+        __m512i f = _mm512_abs_epi32(_mm512_srai_epi32(_mm512_slli_epi32(wb[j], 2), 10));
+        t[j] = _mm512_mul_ps(_mm512_cvtepi32_ps(f), FI_PS(0.785398163397448310f / 2097152.0f));
+    }
+    FI_EACH t2[j] = _mm512_mul_ps(t[j], t[j]);
+    FI_EACH {
+        ps[j] = _mm512_add_ps(_mm512_mul_ps(FI_PS(-1.0f / 39916800.0f), t2[j]),
+                              FI_PS(1.0f / 362880.0f));
+        pc[j] = _mm512_sub_ps(_mm512_mul_ps(FI_PS(1.0f / 479001600.0f), t2[j]),
+                              FI_PS(1.0f / 3628800.0f));
+    }
+    FI_EACH {
+        ps[j] = _mm512_sub_ps(_mm512_mul_ps(ps[j], t2[j]), FI_PS(1.0f / 5040.0f));
+        pc[j] = _mm512_add_ps(_mm512_mul_ps(pc[j], t2[j]), FI_PS(1.0f / 40320.0f));
+    }
+    FI_EACH {
+        ps[j] = _mm512_add_ps(_mm512_mul_ps(ps[j], t2[j]), FI_PS(1.0f / 120.0f));
+        pc[j] = _mm512_sub_ps(_mm512_mul_ps(pc[j], t2[j]), FI_PS(1.0f / 720.0f));
+    }
+    FI_EACH {
+        ps[j] = _mm512_sub_ps(_mm512_mul_ps(ps[j], t2[j]), FI_PS(1.0f / 6.0f));
+        pc[j] = _mm512_add_ps(_mm512_mul_ps(pc[j], t2[j]), FI_PS(1.0f / 24.0f));
+    }
+    FI_EACH {
+        __m512 st = _mm512_add_ps(t[j], _mm512_mul_ps(t[j], _mm512_mul_ps(t2[j], ps[j])));
+        __m512 ct = _mm512_add_ps(_mm512_sub_ps(FI_PS(1.0f), _mm512_mul_ps(FI_PS(0.5f), t2[j])),
+                                  _mm512_mul_ps(_mm512_mul_ps(t2[j], t2[j]), pc[j]));
+        __mmask16 swap = _mm512_test_epi32_mask(_mm512_add_epi32(wb[j], FI_EPI(1 << 29)),
+                                                FI_EPI(1 << 30));
+        __m512i cneg = _mm512_add_epi32(wb[j], FI_EPI(1 << 30));
+        /* 0x78: x ^ (y & z), the sign bit of y flips x */
+        c[j] = _mm512_castsi512_ps(_mm512_ternarylogic_epi32(
+            _mm512_castps_si512(_mm512_mask_blend_ps(swap, ct, st)), cneg, sign, 0x78));
+        sn[j] = _mm512_castsi512_ps(_mm512_ternarylogic_epi32(
+            _mm512_castps_si512(_mm512_mask_blend_ps(swap, st, ct)), wb[j], sign, 0x78));
+    }
+}
+
+/* The word pairs straight from the Philox registers (philox_regs): in each 128-bit lane k
+ * of set h, the pairs (w0, w1) and (w2, w3) of block 8 h + k, then those of block
+ * 8 h + k + 4, so unpacking the cosine and sine values interleaves them in element order.
+ * 16-bit outputs are converted from the registers, vcvtneps2bf16 unchecked when no value
+ * of the group is subnormal. */
+static inline __attribute__((always_inline)) void FI_N(normal_grp)(const fi_params *p,
+                                                                   fi_u64 g, int dtype,
+                                                                   float *out, fi_u16 *o)
+{
+    const __m512i pick = _mm512_set_epi32(30, 14, 22, 6, 28, 12, 20, 4, 26, 10, 18, 2, 24, 8, 16,
+                                          0);
+    const __m512 loc = FI_PS((float)p->a), scale = FI_PS((float)p->b);
+    __m512i a[FI_SETS], b[FI_SETS], c[FI_SETS], d[FI_SETS];
+    __m512 r[FI_SETS], cv[FI_SETS], sv[FI_SETS];
+    FI_N(philox_regs)(FI_LANES * g, p, a, b, c, d);
+    FI_EACH {
+        a[j] = _mm512_permutex2var_epi32(a[j], pick, c[j]); /* radius words */
+        b[j] = _mm512_permutex2var_epi32(b[j], pick, d[j]); /* angle words */
+    }
+    FI_N(radius)(a, r);
+    FI_N(cossin)(b, cv, sv);
+    __m512 v[2 * FI_SETS];
+    __mmask16 sub = 0;
+    FI_EACH {
+        __m512 z0 = _mm512_add_ps(loc, _mm512_mul_ps(scale, _mm512_mul_ps(r[j], cv[j])));
+        __m512 z1 = _mm512_add_ps(loc, _mm512_mul_ps(scale, _mm512_mul_ps(r[j], sv[j])));
+        v[2 * j] = _mm512_unpacklo_ps(z0, z1);
+        v[2 * j + 1] = _mm512_unpackhi_ps(z0, z1);
+    }
+    if (dtype == FI_DT_F32) {
+        for (int i = 0; i < 2 * FI_SETS; ++i) _mm512_storeu_ps(out + 16 * i, v[i]);
+        return;
+    }
+    if (dtype == FI_DT_BF16) /* a subnormal value anywhere: half16 checks each vector */
+        for (int i = 0; i < 2 * FI_SETS; ++i) sub |= _mm512_fpclass_ps_mask(v[i], 0x20);
+    for (int i = 0; i < 2 * FI_SETS; ++i)
+        _mm256_storeu_si256((__m256i *)(o + 16 * i), FI_N(half16)(dtype, v[i], !sub));
+}
+#undef FI_EPI
+#undef FI_PS
+#undef FI_EACH
+#undef FI_SETS
+
+/* normal_grp on `count` (at most FI_RUN) consecutive groups from g into dst (float32, or
+ * float16/bfloat16 bits): one call sets the constants up for all. */
+static void FI_N(run_normal)(const fi_params *p, fi_u64 g, int count, int dtype, void *dst)
+{
+    for (int k = 0; k < count; ++k)
+        FI_N(normal_grp)(p, g + (fi_u64)k, dtype, (float *)dst + 4 * FI_LANES * k,
+                         (fi_u16 *)dst + 4 * FI_LANES * k);
+}
+#else
 static inline __attribute__((always_inline)) void FI_N(normal_grp)(const fi_params *p,
                                                                    fi_u64 g, int dtype,
                                                                    float *out, fi_u16 *o)
@@ -187,26 +350,13 @@ static inline __attribute__((always_inline)) void FI_N(normal_grp)(const fi_para
         z[0][m] = loc + scale * z0;
         z[1][m] = loc + scale * z1;
     }
-#if defined(FI_ISA_AVX512)
-    if (dtype != FI_DT_F32) {
-        const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-        const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
-        for (int m = 0; m < 2 * FI_LANES; m += 16) {
-            __m512 c = _mm512_loadu_ps(z[0] + m), s = _mm512_loadu_ps(z[1] + m);
-            _mm256_storeu_si256((__m256i *)(o + 2 * m),
-                                FI_N(half16)(dtype, _mm512_permutex2var_ps(c, lo, s), 0));
-            _mm256_storeu_si256((__m256i *)(o + 2 * m + 16),
-                                FI_N(half16)(dtype, _mm512_permutex2var_ps(c, hi, s), 0));
-        }
-        return;
-    }
-#endif
     for (int m = 0; m < 2 * FI_LANES; ++m) {
         out[2 * m] = z[0][m];
         out[2 * m + 1] = z[1][m];
     }
     if (dtype != FI_DT_F32) FI_N(to16)(dtype, out, o);
 }
+#endif
 
 static void FI_N(grp_normal_f32)(const fi_params *p, fi_u64 g, void *dst)
 {
@@ -290,6 +440,18 @@ static void FI_N(store)(int dtype, const void *src, fi_i64 n, char *dst, fi_i64 
     }
 }
 
+#if defined(FI_ISA_AVX512) || defined(FI_ISA_AVX2)
+/* whether fill gives whole groups of dist (32-bit working precision) to a run loop */
+static inline int FI_N(has_run)(int dist)
+{
+#if defined(FI_ISA_AVX512)
+    return dist == FI_DIST_NORMAL || dist == FI_DIST_TRUNCNORMAL;
+#else
+    return dist == FI_DIST_TRUNCNORMAL;
+#endif
+}
+#endif
+
 /* Fill logical elements start, start + 1, ..., start + n - 1 (mod 2^64) into dst, one
  * element every `stride` bytes.  The position advances by at most one group at a time,
  * so nothing overflows even when the range ends exactly at 2^64 (the Python layer
@@ -322,23 +484,24 @@ static void FI_N(fill)(int dist, int dtype, const fi_params *p, fi_u64 start, fi
         fi_i64 take = (fi_i64)(per - first) < n ? (fi_i64)(per - first) : n;
         int whole = direct && first == 0 && take == (fi_i64)per;
 #if defined(FI_ISA_AVX512) || defined(FI_ISA_AVX2)
-        if (half && dist == FI_DIST_TRUNCNORMAL && whole && n >= 2 * (fi_i64)per &&
-            pos <= (fi_u64)0 - FI_TRUNC_RUN * per) { /* the run stays below 2^64 */
-            int count = n / (fi_i64)per < FI_TRUNC_RUN ? (int)(n / (fi_i64)per) : FI_TRUNC_RUN;
-            FI_N(run_truncnormal_half)(p, g, count, dtype, (fi_u16 *)d);
+        if (whole && !wide && FI_N(has_run)(dist) && n >= 2 * (fi_i64)per &&
+            pos <= (fi_u64)0 - FI_RUN * per) { /* the run stays below 2^64 */
+            int count = n / (fi_i64)per < FI_RUN ? (int)(n / (fi_i64)per) : FI_RUN;
+#if defined(FI_ISA_AVX512)
+            if (dist == FI_DIST_NORMAL)
+                FI_N(run_normal)(p, g, count, dtype, d);
+            else
+#endif
+            if (half)
+                FI_N(run_truncnormal_half)(p, g, count, dtype, (fi_u16 *)d);
+            else
+                FI_N(run_truncnormal_f32)(p, g, count, (float *)d);
             take = count * (fi_i64)per;
         } else
 #endif
         if (half) { /* 16-bit values straight into dst when it takes them (gen unused) */
             FI_N(grp_half)(dist, &lp, dtype, p, g, whole ? (fi_u16 *)d : bits16);
             if (!whole) FI_N(store)(dtype, bits16 + first, take, d, stride);
-#if defined(FI_ISA_AVX512) || defined(FI_ISA_AVX2)
-        } else if (whole && gen == FI_N(grp_truncnormal_f32) && n >= 2 * (fi_i64)per &&
-                   pos <= (fi_u64)0 - FI_TRUNC_RUN * per) { /* the run stays below 2^64 */
-            int count = n / (fi_i64)per < FI_TRUNC_RUN ? (int)(n / (fi_i64)per) : FI_TRUNC_RUN;
-            FI_N(run_truncnormal_f32)(p, g, count, (float *)d);
-            take = count * (fi_i64)per;
-#endif
         } else if (whole) {
             gen(p, g, d);
         } else {

@@ -1,11 +1,7 @@
 /* fill_cpu_trunc.h - the 32-bit truncated normal of the CPU loops (fi_truncnormal_f32 of
  * fi_dist.h in vectorized passes), included by fill_cpu_impl.h once per instruction set:
- * AVX-512 and AVX2 runs of up to FI_TRUNC_RUN groups (float32, and float16/bfloat16 by
- * to16), the baseline one group at a time.  No include guard: FI_N names each copy. */
-
-#ifndef FI_TRUNC_RUN
-#define FI_TRUNC_RUN 8 /* groups of one run */
-#endif
+ * AVX-512 and AVX2 runs of up to FI_RUN groups (float32, and float16/bfloat16 by to16),
+ * the baseline one group at a time.  No include guard: FI_N names each copy. */
 
 #if defined(FI_ISA_AVX2) && !defined(FI_TRUNC_PACK)
 #define FI_TRUNC_PACK
@@ -95,7 +91,7 @@ static inline __m512 FI_N(trunc_central16)(__m512 q, __m512 loc, __m512 scale, _
     return _mm512_min_ps(hi, _mm512_max_ps(lo, v));
 }
 
-/* fi_truncnormal_f32 on `count` (at most FI_TRUNC_RUN) consecutive groups from g, 16
+/* fi_truncnormal_f32 on `count` (at most FI_RUN) consecutive groups from g, 16
  * lanes at a time: the central rational for every element, written out; the tail
  * elements' words and q compressed into short arrays, their values computed in whole
  * vectors (padded with copies of the last one) and expanded back into their lanes; AS 241
@@ -103,7 +99,7 @@ static inline __m512 FI_N(trunc_central16)(__m512 q, __m512 loc, __m512 scale, _
  * tail vectors in flight (their chain of divisions and a square root is long). */
 static void FI_N(run_truncnormal_f32)(const fi_params *p, fi_u64 g, int count, float *out)
 {
-    enum { V = 16, GV = 4 * FI_LANES / V, MAXN = FI_TRUNC_RUN * 4 * FI_LANES };
+    enum { V = 16, GV = 4 * FI_LANES / V, MAXN = FI_RUN * 4 * FI_LANES };
     fi_u32 w[MAXN], tw[MAXN + V];
     float tq[MAXN + V], tf[MAXN + V], tv[MAXN + V];
     __mmask16 tm[MAXN / V];
@@ -191,7 +187,7 @@ static inline __m256 FI_N(trunc_central8)(__m256 q, __m256 loc, __m256 scale, __
     return _mm256_min_ps(hi, _mm256_max_ps(lo, v));
 }
 
-/* fi_truncnormal_f32 on `count` (at most FI_TRUNC_RUN) consecutive groups from g, 8
+/* fi_truncnormal_f32 on `count` (at most FI_RUN) consecutive groups from g, 8
  * lanes at a time, as the AVX-512 runs: the central rational for every element, written
  * out; the tail elements' words, q and positions compressed into short arrays (a
  * permutation from fi_trunc_pack, no branch), their values computed in whole vectors
@@ -199,7 +195,7 @@ static inline __m256 FI_N(trunc_central8)(__m256 q, __m256 loc, __m256 scale, __
  * for the rare far-tail elements. */
 static void FI_N(run_truncnormal_f32)(const fi_params *p, fi_u64 g, int count, float *out)
 {
-    enum { V = 8, GV = 4 * FI_LANES / V, MAXN = FI_TRUNC_RUN * 4 * FI_LANES };
+    enum { V = 8, GV = 4 * FI_LANES / V, MAXN = FI_RUN * 4 * FI_LANES };
     fi_u32 w[MAXN + V];
     float tq[MAXN + V], tf[MAXN + V], tv[MAXN + V];
     int ti[MAXN + V];
@@ -268,7 +264,7 @@ static void FI_N(grp_truncnormal_f32)(const fi_params *p, fi_u64 g, void *dst)
 static void FI_N(run_truncnormal_half)(const fi_params *p, fi_u64 g, int count, int dtype,
                                        fi_u16 *o)
 {
-    float f[FI_TRUNC_RUN * 4 * FI_LANES];
+    float f[FI_RUN * 4 * FI_LANES];
     FI_N(run_truncnormal_f32)(p, g, count, f);
     for (int k = 0; k < count; ++k)
         FI_N(to16)(dtype, f + 4 * FI_LANES * k, o + 4 * FI_LANES * k);

@@ -39,4 +39,6 @@ def test_edge_cases_run_clean(driver):
 def test_sanitizer_is_live(driver):
     run = subprocess.run([str(driver), "overflow"], capture_output=True, text=True,
                          timeout=300)
-    assert run.returncode != 0 and "heap-buffer-overflow" in run.stderr
+    # ASan names a narrow store past the end a heap-buffer-overflow, a 64-byte vector store
+    # across it an unknown-crash; either way it places the write right after the buffer
+    assert run.returncode != 0 and "0 bytes to the right of 508-byte region" in run.stderr

@@ -1,0 +1,142 @@
+"""The AVX-512 normal (normal_grp and run_normal in kernels/fill_cpu_impl.h: Box-Muller
+straight from the Philox registers, the four sets of a group at once) gives the bits of the
+definition, fi_boxmuller_f32 (kernels/fi_dist.h):
+- its radius and its cos/sin steps equal fi_radius_f32 and fi_cossin_f32 on every distinct
+  input (the radius reads a whole word below 2^24 and the top 24 bits above, the angle the
+  top 24 bits; the low 8 bits vary), and z = loc + scale (r c) takes the same operations;
+- whole fills equal the baseline path's for float32, float16 and bfloat16, for laws with
+  signed zeros, negative and tiny scales (subnormal values), fills that start and end
+  inside groups, cover 1 to 18 groups (runs of up to 8), and end at element 2**64 - 1."""
+
+import ctypes
+import subprocess
+
+import numpy as np
+import pytest
+
+import fastinit
+from fastinit import _core
+from fastinit._paths import kernel_dir
+
+U64 = 2**64
+SHIM = r"""
+#include "fill_cpu.c"
+
+/* input k of a kind: 0 the radius below 2^24 (w = k), 1 the radius above (w = k << 8,
+ * low bits varying), 2 the angle (the same words) */
+static fi_u32 word(int kind, fi_u32 k)
+{
+    return kind == 0 ? k : k << 8 | (k * 37u & 0xffu);
+}
+
+/* every input of each kind through one AVX-512 build's radius or cossin (four vectors of
+ * 16 at a time); returns how many results differ from the scalar steps in any bit */
+#define CHECK(ISA)                                                                     \
+    long mismatches_##ISA(void)                                                        \
+    {                                                                                  \
+        long bad = 0;                                                                  \
+        for (int kind = 0; kind < 3; ++kind)                                           \
+            for (fi_u32 k0 = 0; k0 < (1u << 24); k0 += 64) {                           \
+                fi_u32 w[64];                                                          \
+                float r[64], c[64], s[64];                                             \
+                __m512i v[4];                                                          \
+                __m512 rv[4], cv[4], sv[4];                                            \
+                for (int i = 0; i < 64; ++i) w[i] = word(kind, k0 + (fi_u32)i);        \
+                for (int j = 0; j < 4; ++j) v[j] = _mm512_loadu_si512(w + 16 * j);     \
+                if (kind < 2) {                                                        \
+                    radius_##ISA(v, rv);                                               \
+                    for (int j = 0; j < 4; ++j) _mm512_storeu_ps(r + 16 * j, rv[j]);   \
+                    for (int i = 0; i < 64; ++i)                                       \
+                        bad += FI_F2U(r[i]) != FI_F2U(fi_radius_f32(w[i]));            \
+                } else {                                                               \
+                    cossin_##ISA(v, cv, sv);                                           \
+                    for (int j = 0; j < 4; ++j) {                                      \
+                        _mm512_storeu_ps(c + 16 * j, cv[j]);                           \
+                        _mm512_storeu_ps(s + 16 * j, sv[j]);                           \
+                    }                                                                  \
+                    for (int i = 0; i < 64; ++i) {                                     \
+                        float cr, sr;                                                  \
+                        fi_cossin_f32(w[i], &cr, &sr);                                 \
+                        bad += FI_F2U(c[i]) != FI_F2U(cr) || FI_F2U(s[i]) != FI_F2U(sr); \
+                    }                                                                  \
+                }                                                                      \
+            }                                                                          \
+        return bad;                                                                    \
+    }
+
+#if defined(FI_HAVE_X86)
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx2,f16c,bmi2")
+CHECK(avx512)
+#pragma GCC pop_options
+#if defined(FI_HAVE_BF16)
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,f16c,bmi2")
+CHECK(avx512bf16)
+#pragma GCC pop_options
+#endif
+#endif
+
+/* the AVX-512 builds this CPU runs: 0, 1 (AVX-512), 2 (and its BF16 build) */
+int builds(void)
+{
+    int best = fi_set_simd(-1);
+    return best == FI_SIMD_AVX512 ? 1 + fi_bf16 : 0;
+}
+"""
+# (loc, scale): standard, shifted and scaled, a typical weight, loc -0.0 (keeps the sign of
+# zero values), a large loc, subnormal values (bfloat16's exact rounding, float16's zeros)
+LAWS = [(0.0, 1.0), (0.5, 2.0), (-3.0, 0.02), (-0.0, 1.0), (1e4, 3.5), (0.0, 1e-41)]
+SIZES = (1, 127, 128, 129, 256, 257, 1000, 128 * 9, 128 * 18 + 5)
+
+
+@pytest.fixture(scope="module")
+def shim(tmp_path_factory):
+    d = tmp_path_factory.mktemp("simd_normal")
+    (d / "shim.c").write_text(SHIM)
+    lib = d / "libshim.so"
+    subprocess.run(["gcc", "-std=gnu11", "-O2", "-fPIC", "-shared", "-ffp-contract=off",
+                    "-fno-math-errno", "-fno-trapping-math", f"-I{kernel_dir()}",
+                    str(d / "shim.c"), "-o", str(lib), "-lm"], check=True)
+    return ctypes.CDLL(str(lib))
+
+
+def test_radius_and_angle_equal_the_scalar_steps_on_every_input(shim):
+    builds = ["avx512", "avx512bf16"][:shim.builds()]
+    assert (len(builds) > 0) == (_core.simd_supported() == "avx512")
+    for isa in builds:
+        check = getattr(shim, f"mismatches_{isa}")
+        check.restype = ctypes.c_long
+        assert check() == 0, isa
+
+
+@pytest.fixture
+def restore_simd():
+    yield
+    _core.set_simd("auto")
+
+
+def _fill(law, n, offset, simd, dtype):
+    _core.set_simd(simd)
+    x = fastinit.normal(n, law[0], law[1], seed=5, offset=offset, dtype=dtype)
+    return x.view(np.uint16 if x.itemsize == 2 else np.uint32)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+@pytest.mark.parametrize("law", LAWS)
+def test_fills_equal_the_baseline_path(law, dtype, restore_simd):
+    for n in SIZES:
+        for offset in (0, 5, 2**40 + 77, U64 - n):
+            np.testing.assert_array_equal(_fill(law, n, offset, "avx512", dtype),
+                                          _fill(law, n, offset, "baseline", dtype),
+                                          err_msg=f"n={n}, offset={offset}")
+    n = 1 << 20  # many runs, threads
+    np.testing.assert_array_equal(_fill(law, n, 3, "avx512", dtype),
+                                  _fill(law, n, 3, "baseline", dtype))
+
+
+def test_the_tiny_scale_gives_subnormal_values():
+    """scale 1e-41: nonzero floats below 2**-126, which bfloat16 rounds by integers on the
+    AVX-512 path (vcvtneps2bf16 would flush them)."""
+    x = fastinit.normal(1 << 12, 0.0, 1e-41, seed=5, dtype=np.float32)
+    assert (np.abs(x) < np.finfo(np.float32).tiny).all() and (x != 0).mean() > 0.9
