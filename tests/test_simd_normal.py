@@ -110,12 +110,6 @@ def test_radius_and_angle_equal_the_scalar_steps_on_every_input(shim):
         assert check() == 0, isa
 
 
-@pytest.fixture
-def restore_simd():
-    yield
-    _core.set_simd("auto")
-
-
 def _fill(law, n, offset, simd, dtype):
     _core.set_simd(simd)
     x = fastinit.normal(n, law[0], law[1], seed=5, offset=offset, dtype=dtype)
@@ -124,7 +118,7 @@ def _fill(law, n, offset, simd, dtype):
 
 @pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
 @pytest.mark.parametrize("law", LAWS)
-def test_fills_equal_the_baseline_path(law, dtype, restore_simd):
+def test_fills_equal_the_baseline_path(law, dtype):
     for n in SIZES:
         for offset in (0, 5, 2**40 + 77, U64 - n):
             np.testing.assert_array_equal(_fill(law, n, offset, "avx512", dtype),
