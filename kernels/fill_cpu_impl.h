@@ -348,7 +348,8 @@ static inline __attribute__((always_inline)) void FI_N(normal_grp)(const fi_para
 #define FI_EPI(x) _mm256_set1_epi32(x)
 
 /* fi_radius_f32 of the words wa as the AVX-512 radius: small (wa < 2^24) from wa >> 24,
- * and k = 32 there folded into v, so that e = v >> 23 (arithmetic). */
+ * and the scale 2^-32 there (8 more than 2^-24) folded into v, so that e = v >> 23
+ * (arithmetic). */
 static inline __attribute__((always_inline)) void FI_N(radius)(const __m256i *wa, __m256 *r)
 {
     const __m256i off = FI_EPI(0x3fb504f3 - 0x7fffff); /* 0x3fb504f3: FI_SQRT2_F */
@@ -424,8 +425,8 @@ static inline __attribute__((always_inline)) void FI_N(cossin)(const __m256i *wb
     }
 }
 
-/* 8 floats to bfloat16 bits each of x and y, in order: fi_f32_to_bf16's integer rounding
- * (16 bits, so the unsigned saturation of the pack never acts) */
+/* The bfloat16 bits of the 8 floats of x, then of y: fi_f32_to_bf16's integer rounding
+ * (results below 2^16, so the unsigned saturation of the pack never acts) */
 static inline __attribute__((always_inline)) __m256i FI_N(bf16_pack)(__m256 x, __m256 y)
 {
     __m256i u = _mm256_castps_si256(x), v = _mm256_castps_si256(y);
