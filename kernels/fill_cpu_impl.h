@@ -125,6 +125,21 @@ static inline void FI_N(philox_lanes)(fi_u64 b0, const fi_params *p, fi_u32 *w)
 }
 #endif
 
+#if defined(FI_ISA_AVX2)
+/* The bfloat16 bits of the 8 floats of x, then of y: fi_f32_to_bf16's integer rounding
+ * (results below 2^16, so the unsigned saturation of the pack never acts) */
+static inline __attribute__((always_inline)) __m256i FI_N(bf16_pack)(__m256 x, __m256 y)
+{
+    __m256i u = _mm256_castps_si256(x), v = _mm256_castps_si256(y);
+    const __m256i one = _mm256_set1_epi32(1), bias = _mm256_set1_epi32(0x7fff);
+    u = _mm256_add_epi32(u, _mm256_add_epi32(bias, _mm256_and_si256(_mm256_srli_epi32(u, 16), one)));
+    v = _mm256_add_epi32(v, _mm256_add_epi32(bias, _mm256_and_si256(_mm256_srli_epi32(v, 16), one)));
+    u = _mm256_srli_epi32(u, 16);
+    v = _mm256_srli_epi32(v, 16);
+    return _mm256_permute4x64_epi64(_mm256_packus_epi32(u, v), 0xD8); /* 128-bit halves */
+}
+#endif
+
 /* float values to float16/bfloat16 bits, nearest even (fi_f32_to_f16, fi_f32_to_bf16),
  * 16 lanes at a time: vcvtps2ph for float16 (the same bits: NaN never arises); for
  * bfloat16 vcvtneps2bf16 where the CPU has it (the same bits for every normal float, it
@@ -161,7 +176,9 @@ static inline void FI_N(to16)(int dtype, const float *f, fi_u16 *o)
                                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
         return;
     }
-    for (i = 0; i < 4 * FI_LANES; ++i) o[i] = fi_f32_to_bf16(f[i]);
+    for (i = 0; i < 4 * FI_LANES; i += 16)
+        _mm256_storeu_si256((__m256i *)(o + i),
+                            FI_N(bf16_pack)(_mm256_loadu_ps(f + i), _mm256_loadu_ps(f + i + 8)));
 #else
     if (dtype == FI_DT_F16)
         for (i = 0; i < 4 * FI_LANES; ++i) o[i] = fi_f32_to_f16(f[i]);
@@ -423,19 +440,6 @@ static inline __attribute__((always_inline)) void FI_N(cossin)(const __m256i *wb
         sn[j] = _mm256_xor_ps(_mm256_blendv_ps(st, ct, swap),
                               _mm256_castsi256_ps(_mm256_and_si256(wb[j], sign)));
     }
-}
-
-/* The bfloat16 bits of the 8 floats of x, then of y: fi_f32_to_bf16's integer rounding
- * (results below 2^16, so the unsigned saturation of the pack never acts) */
-static inline __attribute__((always_inline)) __m256i FI_N(bf16_pack)(__m256 x, __m256 y)
-{
-    __m256i u = _mm256_castps_si256(x), v = _mm256_castps_si256(y);
-    const __m256i one = FI_EPI(1), bias = FI_EPI(0x7fff);
-    u = _mm256_add_epi32(u, _mm256_add_epi32(bias, _mm256_and_si256(_mm256_srli_epi32(u, 16), one)));
-    v = _mm256_add_epi32(v, _mm256_add_epi32(bias, _mm256_and_si256(_mm256_srli_epi32(v, 16), one)));
-    u = _mm256_srli_epi32(u, 16);
-    v = _mm256_srli_epi32(v, 16);
-    return _mm256_permute4x64_epi64(_mm256_packus_epi32(u, v), 0xD8); /* 128-bit halves */
 }
 
 /* The word pairs straight from the Philox registers (philox_regs): set h's radius words

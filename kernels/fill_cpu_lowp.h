@@ -177,13 +177,8 @@ static inline __attribute__((always_inline)) void FI_N(lowp_fast8)(const fi_lowp
             const int rn = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
             _mm_storeu_si128((__m128i *)(o + i), _mm256_cvtps_ph(y0, rn));
             _mm_storeu_si128((__m128i *)(o + i + 8), _mm256_cvtps_ph(y1, rn));
-        } else { /* fi_f32_to_bf16 on normal floats, packed in order */
-            const __m256i one = _mm256_set1_epi32(1), half = _mm256_set1_epi32(0x7fff);
-            __m256i u0 = _mm256_castps_si256(y0), u1 = _mm256_castps_si256(y1);
-            u0 = _mm256_add_epi32(u0, _mm256_add_epi32(half, _mm256_and_si256(_mm256_srli_epi32(u0, 16), one)));
-            u1 = _mm256_add_epi32(u1, _mm256_add_epi32(half, _mm256_and_si256(_mm256_srli_epi32(u1, 16), one)));
-            __m256i h = _mm256_packus_epi32(_mm256_srli_epi32(u0, 16), _mm256_srli_epi32(u1, 16));
-            _mm256_storeu_si256((__m256i *)(o + i), _mm256_permute4x64_epi64(h, 0xd8));
+        } else {
+            _mm256_storeu_si256((__m256i *)(o + i), FI_N(bf16_pack)(y0, y1));
         }
     }
     unsigned alarm = f16 ? FI_N(lowp_le8)(dmin, FI_LOWP_D16, 1) | FI_N(lowp_le8)(jmin, lp->near, 1)
