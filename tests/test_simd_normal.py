@@ -1,4 +1,4 @@
-"""The AVX-512 and AVX2 normal (normal_grp and run_normal in kernels/fill_cpu_impl.h:
+"""The AVX-512 and AVX2 normal (normal_grp and run_normal in kernels/fill_cpu_normal.h:
 Box-Muller straight from the Philox registers, the four or eight sets of a group at once)
 gives the bits of the definition, fi_boxmuller_f32 (kernels/fi_dist.h):
 - its radius and its cos/sin steps equal fi_radius_f32 and fi_cossin_f32 on every distinct
