@@ -9,12 +9,12 @@ premise on every input: where it decides, it decides right, and it decides nearl
 
 import ctypes
 import re
-import subprocess
 
 import ml_dtypes
 import numpy as np
 import pytest
 from _reference import round_once  # noqa: I001  (tests/ is on sys.path under pytest)
+from _shim import build_shim
 
 from fastinit import _core
 from fastinit import _generate as g
@@ -91,13 +91,7 @@ PATHS = ["baseline", "avx2", "avx512", "avx512bf16"]
 
 @pytest.fixture(scope="module")
 def shim(tmp_path_factory):
-    d = tmp_path_factory.mktemp("lowp_simd")
-    (d / "shim.c").write_text(SHIM)
-    lib = d / "libshim.so"
-    subprocess.run(["gcc", "-std=gnu11", "-O2", "-fPIC", "-shared", "-ffp-contract=off",
-                    "-fno-math-errno", "-fno-trapping-math", f"-I{kernel_dir()}",
-                    str(d / "shim.c"), "-o", str(lib), "-lm"], check=True)
-    so = ctypes.CDLL(str(lib))
+    so = build_shim(SHIM, tmp_path_factory.mktemp("lowp_simd"))
     so.every_input.argtypes = [ctypes.c_double] * 4 + [ctypes.c_int] * 2 + [ctypes.c_void_p]
     so.float_route.argtypes = [ctypes.c_double] * 4 + [ctypes.c_int] + [ctypes.c_void_p] * 2
     so.paths_run = PATHS[:so.paths()]

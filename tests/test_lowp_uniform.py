@@ -7,17 +7,16 @@ real x_k in its rounding cell, counted in rational arithmetic; `high` never appe
 mean lies closer to that law's exact mean than the float32 draw's lies to (low + high) / 2."""
 
 import ctypes
-import subprocess
 from fractions import Fraction
 
 import ml_dtypes
 import numpy as np
 import pytest
 from _reference import round_once  # noqa: I001  (tests/ is on sys.path under pytest)
+from _shim import build_shim
 
 import fastinit
 from fastinit import _core, _laws
-from fastinit._paths import kernel_dir
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
 F16 = np.dtype(np.float16)
@@ -40,13 +39,7 @@ CASES = [(BF16, 0.0, 1.0), (BF16, 1.0, 1.1), (BF16, -0.0441941738, 0.0441941738)
 
 @pytest.fixture(scope="module")
 def every_input(tmp_path_factory):
-    d = tmp_path_factory.mktemp("lowp")
-    (d / "shim.c").write_text(SHIM)
-    lib = d / "libshim.so"
-    subprocess.run(["gcc", "-std=c99", "-O2", "-fPIC", "-shared", "-ffp-contract=off",
-                    "-fno-math-errno", f"-I{kernel_dir()}", str(d / "shim.c"), "-o", str(lib)],
-                   check=True)
-    f = ctypes.CDLL(str(lib)).every_input
+    f = build_shim(SHIM, tmp_path_factory.mktemp("lowp")).every_input
     f.argtypes = [ctypes.c_double] * 4 + [ctypes.c_int, ctypes.c_void_p]
 
     def run(dtype, law):

@@ -9,14 +9,13 @@ gives the bits of the definition, fi_boxmuller_f32 (kernels/fi_dist.h):
   inside groups, cover 1 to 18 groups (runs of up to 8), and end at element 2**64 - 1."""
 
 import ctypes
-import subprocess
 
 import numpy as np
 import pytest
+from _shim import build_shim
 
 import fastinit
 from fastinit import _core
-from fastinit._paths import kernel_dir
 
 U64 = 2**64
 SHIM = r"""
@@ -97,13 +96,7 @@ SIZES = (1, 127, 128, 129, 256, 257, 1000, 128 * 9, 128 * 18 + 5)
 
 @pytest.fixture(scope="module")
 def shim(tmp_path_factory):
-    d = tmp_path_factory.mktemp("simd_normal")
-    (d / "shim.c").write_text(SHIM)
-    lib = d / "libshim.so"
-    subprocess.run(["gcc", "-std=gnu11", "-O2", "-fPIC", "-shared", "-ffp-contract=off",
-                    "-fno-math-errno", "-fno-trapping-math", f"-I{kernel_dir()}",
-                    str(d / "shim.c"), "-o", str(lib), "-lm"], check=True)
-    return ctypes.CDLL(str(lib))
+    return build_shim(SHIM, tmp_path_factory.mktemp("simd_normal"))
 
 
 def test_radius_and_angle_equal_the_scalar_steps_on_every_input(shim):
