@@ -147,14 +147,14 @@ def _record_own_init(module, prefix="", initial=None):
 
 def _stock_key(rec, mod):
     """For a torch layer whose reset_parameters writes laws that depend only on the
-    shapes, strides and dtypes of its own parameters (Linear, LayerNorm, Conv*d; not a
-    subclass, nor a reset_parameters from outside torch.nn), each recorded under its own
-    name: a key of those; else None."""
+    shapes, strides and dtypes of its own parameters (Linear, LayerNorm, Conv*d) and an
+    Embedding's padding_idx (not a subclass, nor a reset_parameters from outside
+    torch.nn), each recorded under its own name: a key of those; else None."""
     kind = type(mod)
     if not _stock_class(kind, getattr(kind, "reset_parameters", None)) or \
             "reset_parameters" in mod.__dict__ or mod._buffers:
         return None
-    key, names = [kind], rec.names
+    key, names = [kind, mod.__dict__.get("padding_idx")], rec.names
     for local, t in mod._parameters.items():
         if t is None:
             key.append((local, None))
@@ -169,7 +169,8 @@ def _stock_key(rec, mod):
 def _stock_class(kind, reset):
     """Whether kind is a stock layer class (:func:`_stock_key`) with its reset ``reset``."""
     nn = _torch().nn
-    return kind in (nn.Linear, nn.LayerNorm, nn.Conv1d, nn.Conv2d, nn.Conv3d) and \
+    return kind in (nn.Linear, nn.LayerNorm, nn.Conv1d, nn.Conv2d, nn.Conv3d,
+                    nn.Embedding) and \
         getattr(reset, "__module__", "").startswith("torch.nn.")
 
 
@@ -229,13 +230,14 @@ def _stock_layers(module, prefix=""):
     """What _record_own_init would record, known without running any init code when the
     module's own code can only be stock layers' resets: every submodule a stock layer
     (:func:`_stock_key`) or free of init code (no reset/init method, none set on the
-    instance), no tie_weights, every tensor a plain torch tensor in one slot only.  Then
-    (known, layers, others): a _Known holding every tensor's name, [(prefix, layer,
-    writes)] with the writes that recording one layer of its key gave, [(name, tensor,
-    owner, local)] of the other tensors (no init code writes them); else None.  The
-    writes, [(local name, ops)] each starting with a whole-tensor fill, are kept across
-    calls under the key, its class's reset_parameters and torch.nn.init's functions
-    (its fills and fan computation)."""
+    instance), no tie_weights, every tensor a plain torch tensor.  Then (known, layers,
+    others): a _Known holding every tensor's name, [(prefix, layer, writes)] with the
+    writes that recording one layer of its key gave, [(name, tensor, owner, local)] of
+    the other tensors (no init code writes them).  A tensor held in several slots is
+    named, and written, by its first slot in ``module.modules()`` order, as
+    _record_own_init ties it.  The writes, [(local name, ops)] each starting with a
+    whole-tensor fill, are kept across calls under the key, its class's
+    reset_parameters and torch.nn.init's functions (its fills and fan computation)."""
     torch = _torch()
     plain = (torch.Tensor, torch.nn.Parameter)
     env = tuple(getattr(torch.nn.init, op) for op in
@@ -255,12 +257,16 @@ def _stock_layers(module, prefix=""):
                 or "initialize_weights" in own or not _INIT_METHODS.isdisjoint(mod._modules):
             return None
         stock = _has_init_code(type(mod))
+        tied = set()  # this module's slots of a tensor named in an earlier slot
         for slots in (mod._parameters, mod._buffers):
             for local, t in slots.items():
                 if t is None:
                     continue
-                if type(t) not in plain or id(t) in names:
+                if type(t) not in plain:
                     return None
+                if id(t) in names:
+                    tied.add(local)
+                    continue
                 names[id(t)] = pre + local
                 if not stock:
                     others.append((pre + local, t, mod, local))
@@ -274,8 +280,10 @@ def _stock_layers(module, prefix=""):
                 writes = _stock_writes(mod, key, cache)
             if writes is False:
                 return None
+            if tied:
+                writes = tuple(w for w in writes if w[0] not in tied)
             layers.append((pre, mod, writes))
-        for child_name, child in mod._modules.items():
+        for child_name, child in reversed(mod._modules.items()):
             if child is not None:
                 stack.append((f"{pre}{child_name}.", child))
     return known, layers, others

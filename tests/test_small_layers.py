@@ -148,3 +148,58 @@ def test_build_raises_as_the_call_for_bad_arguments(args, kwargs):
         ft.build(factory, -1.0, b=1.0, seed=0)
         with pytest.raises(TypeError):
             ft.build(factory, *args, **kwargs, seed=0)
+
+
+class _Tied(torch.nn.Module):
+    """Stock layers with a tied output head (GPT-2's lm_head), an embedding with a
+    padding row, and one Linear registered in two places."""
+
+    def __init__(self, padding_idx=None):
+        super().__init__()
+        nn = torch.nn
+        self.wte = nn.Embedding(40, 8, padding_idx=padding_idx)
+        self.wpe = nn.Embedding(6, 8)
+        shared = nn.Linear(8, 8)
+        self.blocks = nn.ModuleList([nn.Sequential(nn.LayerNorm(8), shared, nn.GELU()),
+                                     nn.Sequential(shared, nn.Linear(8, 8))])
+        self.head = nn.Linear(8, 40, bias=False)
+        self.head.weight = self.wte.weight
+
+
+@pytest.mark.parametrize("way", ["build", "init_module_", "materialize_"])
+@pytest.mark.parametrize("padding_idx", [None, 3])
+def test_embeddings_ties_and_shared_layers_take_the_stock_path(monkeypatch, way, padding_idx):
+    """Embeddings (with or without a padding row), a tied head and a layer held twice
+    are stock layers: without a padding row one fill_many call, no plan; either way the
+    values of the recording path, the tie kept, the tied weight with its first owner's
+    law (the embedding's N(0, 1), not the head's kaiming uniform)."""
+    def make():
+        if way == "build":
+            return ft.build(_Tied, padding_idx, seed=6)
+        if way == "init_module_":
+            return ft.init_module_(_Tied(padding_idx), seed=6)
+        with torch.device("meta"):
+            model = _Tied(padding_idx)
+        return ft.materialize_(model, seed=6)
+
+    assert _torch_own_init._stock_layers(_Tied(padding_idx)) is not None
+    known = []
+    fill_known = ft._fill_known
+    monkeypatch.setattr(ft, "_fill_known", lambda *a: known.append(fill_known(*a)) or known[-1])
+    model = make()
+    if way != "materialize_":
+        assert known == [padding_idx is None]
+    monkeypatch.undo()
+    with monkeypatch.context() as m:
+        m.setattr(_torch_own_init, "_stock_layers", lambda *a: None)
+        ref = make()
+    assert model.head.weight is model.wte.weight
+    assert model.blocks[0][1] is model.blocks[1][0]
+    got, want = model.state_dict(), ref.state_dict()
+    assert got.keys() == want.keys()
+    for name, value in got.items():
+        assert value.view(torch.uint8).equal(want[name].view(torch.uint8)), name
+    w = fi.normal_(np.empty((40, 8), np.float32), seed=ft.param_seed(6, "wte.weight"))
+    if padding_idx is not None:
+        w[padding_idx] = 0.0
+    assert model.wte.weight.detach().numpy().tobytes() == w.tobytes()
