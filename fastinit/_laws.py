@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import math
+import struct
 from collections.abc import Mapping
 
 import numpy as np
@@ -68,7 +69,7 @@ def fill_limits(dtype) -> tuple[float, float, float]:
     return _LIMITS[np.dtype(dtype)]
 
 
-_sign = functools.partial(math.copysign, 1.0)
+_PACK_FLOATS = {n: struct.Struct(f"{n}d").pack for n in range(1, 5)}  # a law's floats' bits
 _CONST_NAMES = ("a", "b", "lo", "hi", "pa", "pd")
 
 
@@ -99,7 +100,7 @@ def _memo(law):
 
     @functools.wraps(law)
     def memo(*args):
-        key = args if 0.0 not in args[:-1] else args + tuple(map(_sign, args[:-1]))
+        key = args if 0.0 not in args[:-1] else (args, _PACK_FLOATS[len(args) - 1](*args[:-1]))
         hit = cache.get(key)
         if hit is None:
             hit = law(*args)

@@ -247,3 +247,22 @@ def test_generator_spawn_runs_out_cleanly():
     leaf.random()
     with pytest.raises(ValueError, match="drawn every stream"):
         leaf.random()
+
+
+def test_remembered_laws_keep_the_sign_of_a_zero():
+    """Laws are remembered per argument tuple; 0.0 and -0.0 compare equal but reach the
+    bits differently (N(-0.0, 0.0) is -0.0 where z < 0), so each sign pattern gets its
+    own law, whatever was asked before it."""
+    import itertools
+
+    patterns = list(itertools.product((0.0, -0.0), repeat=2))
+    first = {}
+    for order in (patterns, patterns[::-1]):  # then from the remembered laws, reversed
+        for mean, std in order:
+            out = fastinit.normal(None, mean, std, seed=1, out=np.empty(16, np.float32))
+            out = out.view(np.uint32).copy()
+            key = repr((mean, std))
+            assert np.array_equal(first.setdefault(key, out), out), key
+    assert not np.any(first["(0.0, 0.0)"])
+    assert np.any(first["(-0.0, 0.0)"]) and np.any(first["(-0.0, -0.0)"])
+    assert not np.array_equal(first["(-0.0, 0.0)"], first["(-0.0, -0.0)"])
