@@ -139,12 +139,15 @@ static inline __attribute__((always_inline)) void FI_N(trunc_central16)(
  * elements' words and q compressed into short arrays, their values computed in whole
  * vectors (padded with copies of the last one) and expanded back into their lanes; AS 241
  * in double only for the rare far-tail elements.  Several groups at once keep several
- * tail vectors in flight (their chain of divisions and a square root is long). */
-static void FI_N(run_truncnormal_f32)(const fi_params *p, fi_u64 g, int count, float *out)
+ * tail vectors in flight (their chain of divisions and a square root is long).  A
+ * float16/bfloat16 dst gets the floats converted as the tail's lanes are put in. */
+static inline __attribute__((always_inline)) void FI_N(run_truncnormal)(
+    const fi_params *p, fi_u64 g, int count, int dtype, void *dst)
 {
     enum { V = 16, GV = 4 * FI_LANES / V, MAXN = FI_RUN * 4 * FI_LANES };
     fi_u32 w[MAXN], tw[MAXN + V];
-    float tf[MAXN + V], tv[MAXN + V];
+    float tf[MAXN + V], tv[MAXN + V], fv[MAXN]; /* the floats of a 16-bit dst */
+    float *out = dtype == FI_DT_F32 ? (float *)dst : fv;
     __mmask16 tm[MAXN / V];
     const float loc = (float)p->a, scale = (float)p->b, lo = (float)p->lo, hi = (float)p->hi;
     const __m512d qb = _mm512_set1_pd(fi_truncnormal_qb(p)), h = _mm512_set1_pd(fi_truncnormal_h(p));
@@ -171,9 +174,9 @@ static void FI_N(run_truncnormal_f32)(const fi_params *p, fi_u64 g, int count, f
             n += __builtin_popcount((unsigned)m);
         }
     }
-    if (n == 0) return;
+    if (n == 0 && dtype == FI_DT_F32) return;
     int np = (n + V - 1) & -V, far = 0;
-    _mm512_storeu_si512((void *)(tw + n), _mm512_set1_epi32((int)tw[n - 1]));
+    if (n) _mm512_storeu_si512((void *)(tw + n), _mm512_set1_epi32((int)tw[n - 1]));
     for (int c = 0; c < np; c += V) { /* tf: t signed as q */
         __m512d t0, t1;
         FI_N(trunc_t16)(_mm512_loadu_si512((const void *)(tw + c)), pa, pd, tmin, &t0, &t1, &far);
@@ -189,9 +192,23 @@ static void FI_N(run_truncnormal_f32)(const fi_params *p, fi_u64 g, int count, f
     for (int i = 0, off = 0; i < nv; ++i) { /* no branch: a mask of 0 keeps the lanes */
         __m512 v = _mm512_mask_expand_ps(_mm512_loadu_ps(out + V * i), tm[i],
                                          _mm512_loadu_ps(tv + off));
-        _mm512_storeu_ps(out + V * i, v);
+        if (dtype == FI_DT_F32)
+            _mm512_storeu_ps(out + V * i, v);
+        else
+            _mm256_storeu_si256((__m256i *)((fi_u16 *)dst + V * i), FI_N(half16)(dtype, v, 0));
         off += __builtin_popcount((unsigned)tm[i]);
     }
+}
+
+static void FI_N(run_truncnormal_f32)(const fi_params *p, fi_u64 g, int count, float *out)
+{
+    FI_N(run_truncnormal)(p, g, count, FI_DT_F32, out);
+}
+
+static void FI_N(run_truncnormal_half)(const fi_params *p, fi_u64 g, int count, int dtype,
+                                       fi_u16 *o)
+{
+    FI_N(run_truncnormal)(p, g, count, dtype, o);
 }
 
 #elif defined(FI_ISA_AVX2)
@@ -318,14 +335,6 @@ static void FI_N(run_truncnormal_f32)(const fi_params *p, fi_u64 g, int count, f
         }
     for (int k = 0; k < n; ++k) out[ti[k]] = tv[k];
 }
-#endif
-#undef FI_TEACH
-#undef FI_TU
-#if defined(FI_ISA_AVX512) || defined(FI_ISA_AVX2)
-static void FI_N(grp_truncnormal_f32)(const fi_params *p, fi_u64 g, void *dst)
-{
-    FI_N(run_truncnormal_f32)(p, g, 1, (float *)dst);
-}
 
 /* run_truncnormal_f32 of a float16/bfloat16 output: the floats of the run, then each
  * group converted (to16) */
@@ -336,6 +345,14 @@ static void FI_N(run_truncnormal_half)(const fi_params *p, fi_u64 g, int count, 
     FI_N(run_truncnormal_f32)(p, g, count, f);
     for (int k = 0; k < count; ++k)
         FI_N(to16)(dtype, f + 4 * FI_LANES * k, o + 4 * FI_LANES * k);
+}
+#endif
+#undef FI_TEACH
+#undef FI_TU
+#if defined(FI_ISA_AVX512) || defined(FI_ISA_AVX2)
+static void FI_N(grp_truncnormal_f32)(const fi_params *p, fi_u64 g, void *dst)
+{
+    FI_N(run_truncnormal_f32)(p, g, 1, (float *)dst);
 }
 #else /* the baseline: one group at a time */
 
