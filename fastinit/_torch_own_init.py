@@ -149,17 +149,18 @@ def _stock_key(rec, mod):
     """For a torch layer whose reset_parameters writes laws that depend only on the
     shapes, strides and dtypes of its own parameters (Linear, LayerNorm, Conv*d) and an
     Embedding's padding_idx (not a subclass, nor a reset_parameters from outside
-    torch.nn), each recorded under its own name: a key of those; else None."""
+    torch.nn), each recorded under its own name: a key of those and of the class's
+    reset_parameters; else None."""
     kind = type(mod)
-    if not _stock_class(kind, getattr(kind, "reset_parameters", None)) or \
-            "reset_parameters" in mod.__dict__ or mod._buffers:
+    reset = getattr(kind, "reset_parameters", None)
+    if not _stock_class(kind, reset) or "reset_parameters" in mod.__dict__ or mod._buffers:
         return None
-    key, names = [kind, mod.__dict__.get("padding_idx")], rec.names
+    key, names = [kind, reset, mod.__dict__.get("padding_idx")], rec.names
     for local, t in mod._parameters.items():
         if t is None:
             key.append((local, None))
         elif id(t) in names:
-            key.append((local, tuple(t.shape), t.stride(), t.dtype))
+            key.append((local, t.shape, t.stride(), t.dtype))
         else:
             return None
     return tuple(key)
@@ -236,8 +237,8 @@ def _stock_layers(module, prefix=""):
     the other tensors (no init code writes them).  A tensor held in several slots is
     named, and written, by its first slot in ``module.modules()`` order, as
     _record_own_init ties it.  The writes, [(local name, ops)] each starting with a
-    whole-tensor fill, are kept across calls under the key, its class's
-    reset_parameters and torch.nn.init's functions (its fills and fan computation)."""
+    whole-tensor fill, are kept across calls under the key (which holds its class's
+    reset_parameters) and torch.nn.init's functions (its fills and fan computation)."""
     torch = _torch()
     plain = (torch.Tensor, torch.nn.Parameter)
     env = tuple(getattr(torch.nn.init, op) for op in
@@ -252,12 +253,12 @@ def _stock_layers(module, prefix=""):
     stack = [(prefix, module)]
     while stack:
         pre, mod = stack.pop()
-        own = mod.__dict__  # an init method set on the instance (or a child so named)
-        if "reset_parameters" in own or "_reset_parameters" in own or "init_weights" in own \
-                or "initialize_weights" in own or not _INIT_METHODS.isdisjoint(mod._modules):
+        # an init method set on the instance (or a child so named)
+        if not mod.__dict__.keys().isdisjoint(_INIT_METHODS) or \
+                not _INIT_METHODS.isdisjoint(mod._modules):
             return None
         stock = _has_init_code(type(mod))
-        tied = set()  # this module's slots of a tensor named in an earlier slot
+        tied = ()  # this module's slots of a tensor named in an earlier slot
         for slots in (mod._parameters, mod._buffers):
             for local, t in slots.items():
                 if t is None:
@@ -265,7 +266,7 @@ def _stock_layers(module, prefix=""):
                 if type(t) not in plain:
                     return None
                 if id(t) in names:
-                    tied.add(local)
+                    tied += (local,)
                     continue
                 names[id(t)] = pre + local
                 if not stock:
@@ -274,7 +275,6 @@ def _stock_layers(module, prefix=""):
             key = _stock_key(known, mod)
             if key is None:
                 return None
-            key = (key, type(mod).reset_parameters)
             writes = cache.get(key)
             if writes is None:
                 writes = _stock_writes(mod, key, cache)
