@@ -136,11 +136,11 @@ static inline __attribute__((always_inline)) void FI_N(trunc_central16)(
 
 /* fi_truncnormal_f32 on `count` (at most FI_RUN) consecutive groups from g, 16
  * lanes at a time: the central rational for every element, written out; the tail
- * elements' words and q compressed into short arrays, their values computed in whole
- * vectors (padded with copies of the last one) and expanded back into their lanes; AS 241
- * in double only for the rare far-tail elements.  Several groups at once keep several
- * tail vectors in flight (their chain of divisions and a square root is long).  A
- * float16/bfloat16 dst gets the floats converted as the tail's lanes are put in. */
+ * elements' words compressed into a short array, their t (signed as q) and values
+ * computed in whole vectors (padded with copies of the last word) and expanded back into
+ * their lanes; AS 241 in double only for the rare far-tail elements.  Several groups at
+ * once keep several tail vectors in flight (their chain of divisions and a square root is
+ * long).  A float16/bfloat16 dst gets the floats converted as the tail's lanes are put in. */
 static inline __attribute__((always_inline)) void FI_N(run_truncnormal)(
     const fi_params *p, fi_u64 g, int count, int dtype, void *dst)
 {
@@ -271,10 +271,10 @@ static inline __attribute__((always_inline)) void FI_N(trunc_central8)(
 
 /* fi_truncnormal_f32 on `count` (at most FI_RUN) consecutive groups from g, 8
  * lanes at a time, as the AVX-512 runs: the central rational for every element, written
- * out; the tail elements' words, q and positions compressed into short arrays (a
- * permutation from fi_trunc_pack, no branch), their values computed in whole vectors
- * (padded with copies of the last one) and stored back one by one; AS 241 in double only
- * for the rare far-tail elements. */
+ * out; the tail elements' words and positions compressed into short arrays (a
+ * permutation from fi_trunc_pack, no branch), their t (signed as q) and values computed in
+ * whole vectors (padded with copies of the last word) and stored back one by one; AS 241
+ * in double only for the rare far-tail elements. */
 static void FI_N(run_truncnormal_f32)(const fi_params *p, fi_u64 g, int count, float *out)
 {
     enum { V = 8, GV = 4 * FI_LANES / V, MAXN = FI_RUN * 4 * FI_LANES };
