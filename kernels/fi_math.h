@@ -177,12 +177,21 @@ FI_HD double fi_ndtri(double p)
 
 /* Phi^-1 in float: Wichura's 7-digit version of AS 241 (PPND7), each region's rational
  * evaluated alone so a loop over many values vectorizes.  Central region, q = p - 0.5
- * with |q| <= 0.425: z = q A(r) / B(r), r = 0.180625 - q^2. */
+ * with |q| <= 0.425: z = q A(r) / B(r), r = 0.180625 - q^2, A and B by Horner from the
+ * highest coefficient (the CPU loops' vector copies read these constants too). */
+#define FI_PPND7_R 0.180625f
+#define FI_PPND7_A3 59.109374720f
+#define FI_PPND7_A2 159.29113202f
+#define FI_PPND7_A1 50.434271938f
+#define FI_PPND7_A0 3.3871327179f
+#define FI_PPND7_B3 67.187563600f
+#define FI_PPND7_B2 78.757757664f
+#define FI_PPND7_B1 17.895169469f
 FI_HD float fi_ndtri_central_f32(float q)
 {
-    float r = 0.180625f - q * q;
-    float n = ((59.109374720f * r + 159.29113202f) * r + 50.434271938f) * r + 3.3871327179f;
-    float d = ((67.187563600f * r + 78.757757664f) * r + 17.895169469f) * r + 1.0f;
+    float r = FI_PPND7_R - q * q;
+    float n = ((FI_PPND7_A3 * r + FI_PPND7_A2) * r + FI_PPND7_A1) * r + FI_PPND7_A0;
+    float d = ((FI_PPND7_B3 * r + FI_PPND7_B2) * r + FI_PPND7_B1) * r + 1.0f;
     return q * n / d;
 }
 

@@ -115,19 +115,19 @@ static inline __attribute__((always_inline)) void FI_N(trunc_central16)(
     const __m512 *q, __m512 loc, __m512 scale, __m512 lo, __m512 hi, __m512 *v)
 {
     __m512 r[FI_TU], n[FI_TU], d[FI_TU];
-    FI_TEACH r[j] = _mm512_sub_ps(_mm512_set1_ps(0.180625f), _mm512_mul_ps(q[j], q[j]));
+    FI_TEACH r[j] = _mm512_sub_ps(_mm512_set1_ps(FI_PPND7_R), _mm512_mul_ps(q[j], q[j]));
     FI_TEACH {
-        n[j] = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(59.109374720f), r[j]),
-                             _mm512_set1_ps(159.29113202f));
-        d[j] = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(67.187563600f), r[j]),
-                             _mm512_set1_ps(78.757757664f));
+        n[j] = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(FI_PPND7_A3), r[j]),
+                             _mm512_set1_ps(FI_PPND7_A2));
+        d[j] = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(FI_PPND7_B3), r[j]),
+                             _mm512_set1_ps(FI_PPND7_B2));
     }
     FI_TEACH {
-        n[j] = _mm512_add_ps(_mm512_mul_ps(n[j], r[j]), _mm512_set1_ps(50.434271938f));
-        d[j] = _mm512_add_ps(_mm512_mul_ps(d[j], r[j]), _mm512_set1_ps(17.895169469f));
+        n[j] = _mm512_add_ps(_mm512_mul_ps(n[j], r[j]), _mm512_set1_ps(FI_PPND7_A1));
+        d[j] = _mm512_add_ps(_mm512_mul_ps(d[j], r[j]), _mm512_set1_ps(FI_PPND7_B1));
     }
     FI_TEACH {
-        n[j] = _mm512_add_ps(_mm512_mul_ps(n[j], r[j]), _mm512_set1_ps(3.3871327179f));
+        n[j] = _mm512_add_ps(_mm512_mul_ps(n[j], r[j]), _mm512_set1_ps(FI_PPND7_A0));
         d[j] = _mm512_add_ps(_mm512_mul_ps(d[j], r[j]), _mm512_set1_ps(1.0f));
     }
     FI_TEACH n[j] = _mm512_div_ps(_mm512_mul_ps(q[j], n[j]), d[j]);
@@ -250,19 +250,19 @@ static inline __attribute__((always_inline)) void FI_N(trunc_central8)(
     const __m256 *q, __m256 loc, __m256 scale, __m256 lo, __m256 hi, __m256 *v)
 {
     __m256 r[FI_TU], n[FI_TU], d[FI_TU];
-    FI_TEACH r[j] = _mm256_sub_ps(_mm256_set1_ps(0.180625f), _mm256_mul_ps(q[j], q[j]));
+    FI_TEACH r[j] = _mm256_sub_ps(_mm256_set1_ps(FI_PPND7_R), _mm256_mul_ps(q[j], q[j]));
     FI_TEACH {
-        n[j] = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(59.109374720f), r[j]),
-                             _mm256_set1_ps(159.29113202f));
-        d[j] = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(67.187563600f), r[j]),
-                             _mm256_set1_ps(78.757757664f));
+        n[j] = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(FI_PPND7_A3), r[j]),
+                             _mm256_set1_ps(FI_PPND7_A2));
+        d[j] = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(FI_PPND7_B3), r[j]),
+                             _mm256_set1_ps(FI_PPND7_B2));
     }
     FI_TEACH {
-        n[j] = _mm256_add_ps(_mm256_mul_ps(n[j], r[j]), _mm256_set1_ps(50.434271938f));
-        d[j] = _mm256_add_ps(_mm256_mul_ps(d[j], r[j]), _mm256_set1_ps(17.895169469f));
+        n[j] = _mm256_add_ps(_mm256_mul_ps(n[j], r[j]), _mm256_set1_ps(FI_PPND7_A1));
+        d[j] = _mm256_add_ps(_mm256_mul_ps(d[j], r[j]), _mm256_set1_ps(FI_PPND7_B1));
     }
     FI_TEACH {
-        n[j] = _mm256_add_ps(_mm256_mul_ps(n[j], r[j]), _mm256_set1_ps(3.3871327179f));
+        n[j] = _mm256_add_ps(_mm256_mul_ps(n[j], r[j]), _mm256_set1_ps(FI_PPND7_A0));
         d[j] = _mm256_add_ps(_mm256_mul_ps(d[j], r[j]), _mm256_set1_ps(1.0f));
     }
     FI_TEACH n[j] = _mm256_div_ps(_mm256_mul_ps(q[j], n[j]), d[j]);
